@@ -1,0 +1,44 @@
+"""Learned clustering for scikit-learn.
+
+Cluster new, unlabelled data with what was learned from labelled reference
+data: a learned clustering-quality metric with an evolutionary search
+(:class:`LearnedMetricClustering`), Deep Embedded Clustering
+(:class:`DECClustering`), Learning to Cluster (:class:`L2CClustering`) and
+Deep Spectral Clustering Learning (:class:`DSCLClustering`), plus clustering
+metrics and scorers.
+
+The estimators import PyTorch; they are loaded on first access so that
+``import sklearn_tcm`` stays fast.
+"""
+
+import importlib
+
+__version__ = "0.1.0.dev0"
+
+# public name -> submodule that defines it; resolved lazily (PEP 562)
+_LAZY = {
+    "DECClustering": "dec",
+    "DSCLClustering": "dscl",
+    "clustering_accuracy": "metrics",
+    "misclassification_rate": "metrics",
+    "SCORERS": "metrics",
+    "make_l2c_points": "datasets",
+    "sample_tasks": "datasets",
+    "load_npz": "datasets",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'sklearn_tcm' has no attribute {name!r}")
+    module = importlib.import_module(f"sklearn_tcm.{module_name}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,164 @@
+"""Shared PyTorch helpers of the estimators (private).
+
+Device choice, local seeding, numpy <-> tensor conversion, mini-batching and
+CPU-only fitted state. No global random state is ever changed: seeding
+happens inside :func:`torch.random.fork_rng` and through explicit
+:class:`torch.Generator` objects.
+"""
+
+import contextlib
+import copy
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+
+_MAX_SEED = 2**31 - 1
+
+
+def resolve_device(device):
+    """Turn the ``device`` parameter of an estimator into a :class:`torch.device`.
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda", "cuda:N", "mps"} or torch.device
+        ``"auto"`` picks CUDA when available, else the CPU.
+
+    Returns
+    -------
+    torch.device
+    """
+    if isinstance(device, str) and device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a valid torch device.") from exc
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but CUDA is not available; use "
+            "device='cpu' or device='auto'."
+        )
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r} was requested but MPS is not available.")
+    return resolved
+
+
+def inference_device(device):
+    """Device for inference with a fitted model.
+
+    Like :func:`resolve_device`, but a model fitted on a GPU and loaded on a
+    machine without one falls back to the CPU instead of failing.
+    """
+    if isinstance(device, str) and device == "auto":
+        return resolve_device(device)
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        return torch.device("cpu")
+    if resolved.type == "mps" and not torch.backends.mps.is_available():
+        return torch.device("cpu")
+    return resolved
+
+
+def draw_seed(random_state):
+    """Draw an integer seed from ``random_state`` (int, RandomState or None)."""
+    return int(check_random_state(random_state).randint(_MAX_SEED))
+
+
+@contextlib.contextmanager
+def seeded_torch(seed, device=None):
+    """Context in which torch's default generators are seeded with ``seed``.
+
+    The global generators are forked, so the caller's torch random state is
+    restored on exit. Module construction (``nn.Linear`` initialisation) and
+    dropout inside the context are reproducible.
+    """
+    devices = []
+    if device is not None and torch.device(device).type == "cuda":
+        devices = [torch.device(device).index or 0]
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def make_generator(seed, device="cpu"):
+    """A :class:`torch.Generator` on ``device`` seeded with ``seed``."""
+    generator = torch.Generator(device=device)
+    generator.manual_seed(seed)
+    return generator
+
+
+def to_tensor(X, device, dtype=torch.float32):
+    """Copy a numpy array into a tensor (read-only arrays are fine)."""
+    return torch.as_tensor(np.array(X, dtype=np.float64, copy=True), dtype=dtype).to(
+        device
+    )
+
+
+def iter_minibatches(n_samples, batch_size, *, generator=None, shuffle=True):
+    """Yield index tensors of mini-batches covering ``range(n_samples)`` once.
+
+    With ``shuffle`` the order comes from ``generator`` (a CPU
+    :class:`torch.Generator`), so an epoch is reproducible.
+    """
+    if shuffle:
+        order = torch.randperm(n_samples, generator=generator)
+    else:
+        order = torch.arange(n_samples)
+    yield from torch.split(order, batch_size)
+
+
+@torch.no_grad()
+def predict_batches(module, X, *, device, batch_size=1024, float64=None):
+    """Apply a fitted ``module`` to ``X`` in mini-batches, returning numpy.
+
+    The module is copied, so the fitted module (kept on the CPU) is never
+    moved. On the CPU inference runs in float64 by default: cheap for these
+    networks, and it makes the result of a row independent of the batch it
+    is computed in (scikit-learn's subset-invariance checks rely on that).
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        Fitted module mapping a float tensor to a tensor (or tuple of
+        tensors, of which the first is returned).
+    X : ndarray of shape (n_samples, n_features)
+    device : torch.device
+    batch_size : int, default=1024
+    float64 : bool or None, default=None
+        None means float64 on the CPU, float32 elsewhere.
+
+    Returns
+    -------
+    ndarray of shape (n_samples, ...)
+    """
+    if float64 is None:
+        float64 = device.type == "cpu"
+    dtype = torch.float64 if float64 else torch.float32
+    module = copy.deepcopy(module).to(device=device, dtype=dtype).eval()
+    outputs = []
+    for start in range(0, X.shape[0], batch_size):
+        batch = torch.tensor(np.asarray(X[start : start + batch_size]), dtype=dtype)
+        out = module(batch.to(device))
+        if isinstance(out, tuple):
+            out = out[0]
+        outputs.append(out.cpu().to(torch.float64).numpy())
+    return np.concatenate(outputs)
+
+
+def cpu_state_dict(module):
+    """A detached copy of ``module``'s state dict with every tensor on the CPU.
+
+    Fitted estimators keep this (not a CUDA module) so that they pickle and
+    unpickle on machines without a GPU.
+    """
+    return {key: value.detach().cpu().clone() for key, value in module.state_dict().items()}
+
+
+def module_to_cpu(module):
+    """Return ``module`` on the CPU in eval mode, its gradients dropped."""
+    module = module.to("cpu").eval()
+    for parameter in module.parameters():
+        parameter.grad = None
+        parameter.requires_grad_(False)
+    return module

@@ -1,0 +1,544 @@
+"""Deep Embedded Clustering (DEC) and Improved DEC (IDEC)."""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
+from sklearn.cluster import KMeans
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from ._torch import (
+    draw_seed,
+    inference_device,
+    iter_minibatches,
+    make_generator,
+    module_to_cpu,
+    predict_batches,
+    resolve_device,
+    seeded_torch,
+    to_tensor,
+)
+
+__all__ = ["DECClustering"]
+
+
+def _mlp(sizes, *, last_activation):
+    """Linear layers with ReLU between them (and after the last if asked)."""
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if i < len(sizes) - 2 or last_activation:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class _AutoEncoder(nn.Module):
+    """Symmetric fully connected autoencoder d - hidden - n_components.
+
+    ReLU on hidden layers; the embedding and the reconstruction are linear.
+    """
+
+    def __init__(self, n_features, hidden_dims, n_components):
+        super().__init__()
+        sizes = [n_features, *hidden_dims, n_components]
+        self.encoder = _mlp(sizes, last_activation=False)
+        self.decoder = _mlp(sizes[::-1], last_activation=False)
+
+    def forward(self, x):
+        z = self.encoder(x)
+        return z, self.decoder(z)
+
+
+def _soft_assignment(z, centers, alpha):
+    """Student-t soft assignment q_ij of DEC (rows sum to one)."""
+    squared = torch.cdist(z, centers).pow(2)
+    kernel = (1.0 + squared / alpha).pow(-(alpha + 1.0) / 2.0)
+    return kernel / kernel.sum(dim=1, keepdim=True)
+
+
+def _target_distribution(q):
+    """DEC's target p_ij = (q_ij^2 / f_j) / sum_j' (q_ij'^2 / f_j').
+
+    ``q`` must hold the soft assignments of the *whole* dataset: the cluster
+    frequencies f_j are sums over all samples.
+    """
+    weight = q.pow(2) / q.sum(dim=0)
+    return weight / weight.sum(dim=1, keepdim=True)
+
+
+def _layerwise_pretrain(autoencoder, X, *, epochs, lr, batch_size, generator, bar):
+    """Greedy layer-wise pretraining of a stacked denoising autoencoder.
+
+    As in Xie et al. (2016): each encoder/decoder layer pair is trained as a
+    one-hidden-layer denoising autoencoder (dropout 0.2 on its input) on the
+    codes of the layers below it; the caller then fine-tunes end to end.
+    """
+    encoders = [m for m in autoencoder.encoder if isinstance(m, nn.Linear)]
+    decoders = [m for m in autoencoder.decoder if isinstance(m, nn.Linear)][::-1]
+    codes = X
+    n_layers = len(encoders)
+    for depth, (encoder, decoder) in enumerate(zip(encoders, decoders)):
+        inner = depth < n_layers - 1  # the embedding layer stays linear
+        outer = depth > 0  # the reconstruction of the input stays linear
+        params = [*encoder.parameters(), *decoder.parameters()]
+        optimizer = torch.optim.Adam(params, lr=lr)
+        for _ in range(epochs):
+            for idx in iter_minibatches(codes.shape[0], batch_size, generator=generator):
+                batch = codes[idx]
+                hidden = encoder(F.dropout(batch, 0.2, training=True))
+                if inner:
+                    hidden = F.relu(hidden)
+                hidden = F.dropout(hidden, 0.2, training=True)
+                output = decoder(hidden)
+                if outer:
+                    output = F.relu(output)
+                loss = F.mse_loss(output, batch)
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+            bar.update()
+        with torch.no_grad():
+            codes = encoder(codes)
+            if inner:
+                codes = F.relu(codes)
+
+
+def _train_autoencoder(autoencoder, X, *, epochs, lr, batch_size, generator, bar):
+    """End-to-end reconstruction training (MSE, Adam)."""
+    optimizer = torch.optim.Adam(autoencoder.parameters(), lr=lr)
+    for _ in range(epochs):
+        for idx in iter_minibatches(X.shape[0], batch_size, generator=generator):
+            batch = X[idx]
+            _, reconstruction = autoencoder(batch)
+            loss = F.mse_loss(reconstruction, batch)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        bar.update()
+
+
+@torch.no_grad()
+def _embed(autoencoder, X, batch_size):
+    return torch.cat([autoencoder.encoder(X[i : i + batch_size]) for i in
+                      range(0, X.shape[0], batch_size)])
+
+
+class DECClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin,
+                    BaseEstimator):
+    """Deep Embedded Clustering (DEC) and its IDEC variant.
+
+    An autoencoder is pretrained on ``X``; k-means in its embedding gives the
+    initial cluster centres; then the encoder and the centres are trained
+    to sharpen the Student-t soft assignments ``Q`` towards the target
+    distribution ``P`` by minimising KL(P || Q) (Xie, Girshick & Farhadi,
+    2016). IDEC (Guo et al., 2017) keeps the decoder and minimises
+    ``L_rec + gamma * KL(P || Q)`` so the embedding keeps the structure of
+    the data.
+
+    Faithful to the papers: ``P`` is computed from ``Q`` on the **whole**
+    dataset every ``update_interval`` iterations (mini-batches use the
+    stored rows of ``P``), training stops when fewer than a fraction ``tol``
+    of the labels changed between two updates, and IDEC's ``gamma``
+    weights the clustering term.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters.
+    hidden_dims : tuple of int, default=(500, 500, 2000)
+        Sizes of the encoder's hidden layers (the decoder mirrors them).
+    n_components : int, default=10
+        Dimension of the embedding.
+    alpha : float, default=1.0
+        Degrees of freedom of the Student-t kernel.
+    variant : {"dec", "idec"}, default="dec"
+        ``"dec"`` trains the encoder on KL(P || Q) alone; ``"idec"`` adds the
+        reconstruction loss: ``L = L_rec + gamma * KL``.
+    gamma : float, default=0.1
+        IDEC's weight of the clustering term (ignored for ``"dec"``).
+    pretrain : {"end_to_end", "layerwise"}, default="end_to_end"
+        ``"end_to_end"`` trains the whole autoencoder on the reconstruction
+        loss; ``"layerwise"`` is the paper's stacked denoising autoencoder
+        (each layer pair with input dropout 0.2, then end-to-end fine-tuning).
+    pretrain_epochs : int, default=100
+        Epochs of autoencoder pretraining (per layer and for the fine-tuning
+        with ``"layerwise"``). 0 skips pretraining.
+    pretrain_learning_rate : float, default=1e-3
+        Adam learning rate of pretraining.
+    optimizer : {"adam", "sgd"}, default="adam"
+        Optimiser of the clustering stage (``"sgd"`` uses momentum 0.9, as
+        in the DEC paper).
+    learning_rate : float, default=1e-4
+        Learning rate of the clustering stage.
+    batch_size : int, default=256
+        Mini-batch size of both stages.
+    update_interval : int or None, default=None
+        Iterations between two updates of the target distribution; None
+        means one epoch (``ceil(n_samples / batch_size)`` iterations).
+    tol : float, default=1e-3
+        Stop when the fraction of labels changed between two updates of the
+        target distribution is below ``tol``.
+    max_iter : int, default=20000
+        Maximum number of clustering iterations (mini-batch updates).
+    n_init : int, default=20
+        Number of k-means runs for the initial centres.
+    balance : float, default=0.0
+        Weight of an optional cluster-size balance term KL(G || U) with
+        ``g_k`` the mean soft assignment to cluster ``k`` in a mini-batch and
+        ``U`` uniform; 0 switches it off.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seed of weight initialisation, batching, dropout and k-means.
+    verbose : int, default=0
+        Show progress bars for pretraining and clustering when > 0.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of each training sample (argmax of ``Q`` after training).
+    cluster_centers_ : ndarray of shape (n_clusters, n_components)
+        Cluster centres in the embedding.
+    n_iter_ : int
+        Clustering iterations run.
+    converged_ : bool
+        Whether the ``tol`` criterion stopped training before ``max_iter``.
+    history_ : list of dict
+        One record per update of the target distribution: ``iteration``,
+        ``changed`` (fraction of labels changed), and the mean ``loss``,
+        ``clustering_loss`` and ``reconstruction_loss`` of the mini-batches
+        since the previous update.
+    autoencoder_ : torch.nn.Module
+        The trained autoencoder, on the CPU (``encoder`` and ``decoder``).
+    device_ : torch.device
+        The device training ran on.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    See Also
+    --------
+    sklearn.cluster.KMeans : k-means, DEC's initialisation.
+
+    Notes
+    -----
+    ``predict`` is inductive: it embeds new samples with the trained encoder
+    and returns the argmax of their soft assignments. Inference runs in
+    float64 on the CPU. The papers report ACC 84.3 % (DEC) and 88.06 %
+    (IDEC) on the 70 000 MNIST images.
+
+    References
+    ----------
+    .. [1] J. Xie, R. Girshick, A. Farhadi. "Unsupervised Deep Embedding for
+       Clustering Analysis". ICML 2016.
+    .. [2] X. Guo, L. Gao, X. Liu, J. Yin. "Improved Deep Embedded Clustering
+       with Local Structure Preservation". IJCAI 2017.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from sklearn_tcm import DECClustering
+    >>> X, _ = make_blobs(n_samples=200, centers=3, n_features=5, random_state=0)
+    >>> dec = DECClustering(n_clusters=3, hidden_dims=(16,), n_components=2,
+    ...                     pretrain_epochs=20, n_init=2, random_state=0).fit(X)
+    >>> dec.labels_.shape, dec.transform(X).shape
+    ((200,), (200, 2))
+    """
+
+    _parameter_constraints = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left")],
+        "hidden_dims": ["array-like"],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "alpha": [Interval(Real, 0, None, closed="neither")],
+        "variant": [StrOptions({"dec", "idec"})],
+        "gamma": [Interval(Real, 0, None, closed="left")],
+        "pretrain": [StrOptions({"end_to_end", "layerwise"})],
+        "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
+        "pretrain_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "optimizer": [StrOptions({"adam", "sgd"})],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "update_interval": [Interval(Integral, 1, None, closed="left"), None],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "balance": [Interval(Real, 0, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        hidden_dims=(500, 500, 2000),
+        n_components=10,
+        alpha=1.0,
+        variant="dec",
+        gamma=0.1,
+        pretrain="end_to_end",
+        pretrain_epochs=100,
+        pretrain_learning_rate=1e-3,
+        optimizer="adam",
+        learning_rate=1e-4,
+        batch_size=256,
+        update_interval=None,
+        tol=1e-3,
+        max_iter=20000,
+        n_init=20,
+        balance=0.0,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.hidden_dims = hidden_dims
+        self.n_components = n_components
+        self.alpha = alpha
+        self.variant = variant
+        self.gamma = gamma
+        self.pretrain = pretrain
+        self.pretrain_epochs = pretrain_epochs
+        self.pretrain_learning_rate = pretrain_learning_rate
+        self.optimizer = optimizer
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.update_interval = update_interval
+        self.tol = tol
+        self.max_iter = max_iter
+        self.n_init = n_init
+        self.balance = balance
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _check_hidden_dims(self):
+        dims = np.asarray(self.hidden_dims)
+        if dims.ndim != 1 or not all(
+            isinstance(d, Integral | np.integer) and d >= 1 for d in self.hidden_dims
+        ):
+            raise ValueError(
+                "hidden_dims must be a sequence of positive integers, got "
+                f"{self.hidden_dims!r}."
+            )
+        return [int(d) for d in self.hidden_dims]
+
+    def fit(self, X, y=None):
+        """Pretrain the autoencoder and train the clustering.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data (scale it first, e.g. pixels to [0, 1]).
+        y : Ignored
+            Not used, present for API consistency.
+
+        Returns
+        -------
+        self : DECClustering
+            The fitted estimator.
+        """
+        self._validate_params()
+        hidden_dims = self._check_hidden_dims()
+        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        n_samples = X.shape[0]
+        if self.n_clusters > n_samples:
+            raise ValueError(
+                f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}."
+            )
+        device = resolve_device(self.device)
+        seed = draw_seed(self.random_state)
+        with seeded_torch(seed, device):
+            result = self._fit_torch(X, hidden_dims, device, seed)
+        autoencoder, centers, n_iter, converged, history = result
+        self.autoencoder_ = module_to_cpu(autoencoder)
+        self.cluster_centers_ = centers
+        self.n_iter_ = n_iter
+        self.converged_ = converged
+        self.history_ = history
+        self.device_ = device
+        self._n_features_out = self.n_components
+        self.labels_ = self.predict(X)
+        return self
+
+    def _fit_torch(self, X, hidden_dims, device, seed):
+        """Training proper; returns the fitted state without touching self."""
+        n_samples = X.shape[0]
+        X_tensor = to_tensor(X, device)
+        generator = make_generator(seed)
+        autoencoder = _AutoEncoder(X.shape[1], hidden_dims, self.n_components).to(device)
+
+        layerwise = self.pretrain == "layerwise"
+        n_stages = len(hidden_dims) + 2 if layerwise else 1
+        with tqdm(total=n_stages * self.pretrain_epochs, desc="pretraining",
+                  disable=not self.verbose, unit="epoch") as bar:
+            if layerwise:
+                _layerwise_pretrain(
+                    autoencoder, X_tensor, epochs=self.pretrain_epochs,
+                    lr=self.pretrain_learning_rate, batch_size=self.batch_size,
+                    generator=generator, bar=bar,
+                )
+            _train_autoencoder(
+                autoencoder, X_tensor, epochs=self.pretrain_epochs,
+                lr=self.pretrain_learning_rate, batch_size=self.batch_size,
+                generator=generator, bar=bar,
+            )
+
+        embedding = _embed(autoencoder, X_tensor, 4096)
+        kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed % 2**31)
+        labels = kmeans.fit_predict(embedding.cpu().double().numpy())
+        centers = nn.Parameter(
+            torch.as_tensor(kmeans.cluster_centers_, dtype=torch.float32, device=device)
+        )
+
+        params = [*autoencoder.encoder.parameters(), centers]
+        if self.variant == "idec":
+            params += list(autoencoder.decoder.parameters())
+        if self.optimizer == "adam":
+            optimizer = torch.optim.Adam(params, lr=self.learning_rate)
+        else:
+            optimizer = torch.optim.SGD(params, lr=self.learning_rate, momentum=0.9)
+
+        update_interval = self.update_interval or math.ceil(n_samples / self.batch_size)
+        history, converged, n_iter = [], False, 0
+        target, batches = None, iter(())
+        sums = np.zeros(3)  # running loss, clustering loss, reconstruction loss
+        n_since_update = 0
+        with tqdm(total=self.max_iter, desc="clustering", disable=not self.verbose,
+                  unit="it") as bar:
+            while True:
+                if n_iter % update_interval == 0 or n_iter == self.max_iter:
+                    # Target distribution from Q on the whole dataset.
+                    with torch.no_grad():
+                        q = _soft_assignment(
+                            _embed(autoencoder, X_tensor, 4096), centers, self.alpha
+                        )
+                    target = _target_distribution(q)
+                    new_labels = q.argmax(dim=1).cpu().numpy()
+                    changed = float(np.mean(new_labels != labels))
+                    labels = new_labels
+                    means = sums / max(n_since_update, 1)
+                    history.append({
+                        "iteration": n_iter,
+                        "changed": changed,
+                        "loss": float(means[0]),
+                        "clustering_loss": float(means[1]),
+                        "reconstruction_loss": float(means[2]),
+                    })
+                    sums[:], n_since_update = 0, 0
+                    bar.set_postfix(changed=f"{changed:.4f}")
+                    if n_iter > 0 and changed < self.tol:
+                        converged = True
+                        break
+                if n_iter >= self.max_iter:
+                    break
+                idx = next(batches, None)
+                if idx is None:
+                    batches = iter_minibatches(n_samples, self.batch_size,
+                                               generator=generator)
+                    idx = next(batches)
+                idx = idx.to(device)
+                batch = X_tensor[idx]
+                z = autoencoder.encoder(batch)
+                q_batch = _soft_assignment(z, centers, self.alpha)
+                clustering_loss = F.kl_div(q_batch.log(), target[idx], reduction="batchmean")
+                if self.balance > 0:
+                    sizes = q_batch.mean(dim=0)
+                    clustering_loss = clustering_loss + self.balance * torch.sum(
+                        sizes * torch.log(sizes * self.n_clusters)
+                    )
+                if self.variant == "idec":
+                    reconstruction_loss = F.mse_loss(autoencoder.decoder(z), batch)
+                    loss = reconstruction_loss + self.gamma * clustering_loss
+                else:
+                    reconstruction_loss = torch.zeros((), device=device)
+                    loss = clustering_loss
+                optimizer.zero_grad()
+                loss.backward()
+                optimizer.step()
+                sums += [loss.item(), clustering_loss.item(), reconstruction_loss.item()]
+                n_since_update += 1
+                n_iter += 1
+                bar.update()
+        centers = centers.detach().cpu().double().numpy()
+        return autoencoder, centers, n_iter, converged, history
+
+    def transform(self, X):
+        """Embed samples with the trained encoder.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Z : ndarray of shape (n_samples, n_components)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return predict_batches(
+            self.autoencoder_.encoder, X, device=inference_device(self.device_)
+        )
+
+    def predict_proba(self, X):
+        """Student-t soft assignments ``Q`` of samples to the clusters.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Q : ndarray of shape (n_samples, n_clusters)
+            Rows sum to one.
+        """
+        Z = torch.as_tensor(self.transform(X))
+        centers = torch.as_tensor(self.cluster_centers_)
+        return _soft_assignment(Z, centers, self.alpha).numpy()
+
+    def predict(self, X):
+        """Cluster of each sample: the argmax of its soft assignment.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            New data (inductive) or the training data.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self.predict_proba(X).argmax(axis=1)
+
+    def score(self, X, y=None):
+        """Negative KL(P || Q) per sample on ``X`` (higher is better).
+
+        The DEC clustering loss of ``X`` under the fitted model, with the
+        target ``P`` computed from ``Q`` on ``X``; 0 means hard, confident
+        assignments.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : Ignored
+
+        Returns
+        -------
+        score : float
+        """
+        q = torch.as_tensor(self.predict_proba(X))
+        p = _target_distribution(q)
+        return -float(F.kl_div(q.log(), p, reduction="batchmean"))

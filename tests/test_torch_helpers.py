@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+import torch
+
+from sklearn_tcm._torch import (
+    cpu_state_dict,
+    draw_seed,
+    inference_device,
+    iter_minibatches,
+    make_generator,
+    predict_batches,
+    resolve_device,
+    seeded_torch,
+    to_tensor,
+)
+
+
+def test_resolve_device():
+    assert resolve_device("cpu") == torch.device("cpu")
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert resolve_device("auto").type == expected
+    with pytest.raises(ValueError, match="not a valid torch device"):
+        resolve_device("gpu-please")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            resolve_device("cuda")
+        assert inference_device("cuda") == torch.device("cpu")
+
+
+def test_seeded_torch_is_local_and_reproducible():
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    with seeded_torch(7):
+        a = torch.nn.Linear(3, 2).weight.detach().clone()
+    with seeded_torch(7):
+        b = torch.nn.Linear(3, 2).weight.detach().clone()
+    assert torch.equal(a, b)
+    assert torch.equal(torch.random.get_rng_state(), before)  # global state untouched
+    assert draw_seed(0) == draw_seed(0)
+
+
+def test_minibatches_cover_every_index_once():
+    batches = list(iter_minibatches(10, 3, generator=make_generator(0)))
+    assert [len(b) for b in batches] == [3, 3, 3, 1]
+    assert sorted(torch.cat(batches).tolist()) == list(range(10))
+    again = list(iter_minibatches(10, 3, generator=make_generator(0)))
+    assert all(torch.equal(u, v) for u, v in zip(batches, again))
+
+
+def test_conversion_and_batched_prediction():
+    X = np.arange(12, dtype=np.float64).reshape(6, 2)
+    X.setflags(write=False)  # read-only input must be fine
+    tensor = to_tensor(X, "cpu")
+    assert tensor.dtype == torch.float32 and tensor.shape == (6, 2)
+    module = torch.nn.Linear(2, 1)
+    whole = predict_batches(module, X, device=torch.device("cpu"), batch_size=6)
+    parts = predict_batches(module, X, device=torch.device("cpu"), batch_size=4)
+    np.testing.assert_allclose(whole, parts, rtol=1e-12)
+    assert module.weight.dtype == torch.float32  # the fitted module is not changed
+    state = cpu_state_dict(module)
+    assert all(value.device.type == "cpu" for value in state.values())
