@@ -23,6 +23,7 @@ _LAZY = {
     "misclassification_rate": "metrics",
     "SCORERS": "metrics",
     "make_l2c_points": "datasets",
+    "make_dscl_toy": "datasets",
     "sample_tasks": "datasets",
     "load_npz": "datasets",
 }

@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_X_y
 
-__all__ = ["make_l2c_points", "sample_tasks", "load_npz", "Task"]
+__all__ = ["make_l2c_points", "make_dscl_toy", "sample_tasks", "load_npz", "Task"]
 
 # Shape families of make_l2c_points and how many clusters each one holds.
 _SHAPE_CLUSTERS = {
@@ -188,6 +188,108 @@ def make_l2c_points(n_sets, n_points=72, k_range=(1, 5), random_state=None):
         y.append(y_set)
     groups = np.repeat(np.arange(n_sets), n_points)
     return np.concatenate(X), np.concatenate(y), groups
+
+
+@validate_params(
+    {
+        "base_size": [Interval(Integral, 1, None, closed="left")],
+        "n_classes": [Interval(Integral, 2, None, closed="left")],
+        "n_subclusters": [Interval(Integral, 1, None, closed="left")],
+        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "cluster_std": [Interval(Real, 0, None, closed="left")],
+        "centers": ["array-like", None],
+        "return_centers": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_dscl_toy(
+    base_size=20,
+    *,
+    n_classes=3,
+    n_subclusters=3,
+    n_features=3,
+    cluster_std=0.1,
+    centers=None,
+    return_centers=False,
+    random_state=None,
+):
+    """Classes made of scattered Gaussian sub-clusters (the DSCL toy problem).
+
+    Every class is a union of ``n_subclusters`` Gaussian sub-clusters of
+    sizes ``base_size * 2**s`` (T, 2T, 4T, ...), and the sub-clusters of all
+    classes are interleaved at random positions in ``[-1, 1]^n_features``,
+    so the classes are not compact: k-means on the input does not recover
+    them, while a learned representation can (Law, Urtasun & Zemel 2017).
+
+    Parameters
+    ----------
+    base_size : int, default=20
+        Size T of the smallest sub-cluster.
+    n_classes : int, default=3
+        Number of classes.
+    n_subclusters : int, default=3
+        Sub-clusters per class.
+    n_features : int, default=3
+        Input dimension.
+    cluster_std : float, default=0.1
+        Standard deviation of each sub-cluster.
+    centers : array-like of shape (n_classes, n_subclusters, n_features), default=None
+        Sub-cluster centres to sample from (e.g. those returned by an earlier
+        call, to draw a test set from the same distribution). None draws new
+        centres at least ``6 * cluster_std`` apart.
+    return_centers : bool, default=False
+        Also return the centres.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible data.
+
+    Returns
+    -------
+    X : ndarray of shape (n_classes * base_size * (2**n_subclusters - 1), n_features)
+    y : ndarray of shape (n_samples,)
+        Class of each sample.
+    centers : ndarray of shape (n_classes, n_subclusters, n_features)
+        Only with ``return_centers=True``.
+
+    Examples
+    --------
+    >>> from sklearn_tcm.datasets import make_dscl_toy
+    >>> X, y = make_dscl_toy(base_size=10, random_state=0)
+    >>> X.shape, np.bincount(y).tolist()
+    ((210, 3), [70, 70, 70])
+    """
+    rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
+    if centers is None:
+        n_centers = n_classes * n_subclusters
+        found = np.empty((0, n_features))
+        for _ in range(1000 * n_centers):
+            candidate = rng.uniform(-1, 1, size=(1, n_features))
+            if np.all(np.linalg.norm(found - candidate, axis=1) >= 6 * cluster_std):
+                found = np.vstack([found, candidate])
+                if len(found) == n_centers:
+                    break
+        else:
+            raise ValueError(
+                f"could not place {n_centers} sub-clusters {6 * cluster_std:.3g} apart "
+                f"in [-1, 1]^{n_features}; lower cluster_std."
+            )
+        centers = rng.permutation(found).reshape(n_classes, n_subclusters, n_features)
+    else:
+        centers = np.asarray(centers, dtype=np.float64)
+        if centers.shape != (n_classes, n_subclusters, n_features):
+            raise ValueError(
+                f"centers must have shape {(n_classes, n_subclusters, n_features)}, "
+                f"got {centers.shape}."
+            )
+    X, y = [], []
+    for label in range(n_classes):
+        for sub in range(n_subclusters):
+            size = base_size * 2**sub
+            X.append(rng.normal(centers[label, sub], cluster_std, size=(size, n_features)))
+            y.append(np.full(size, label))
+    order = rng.permutation(sum(len(part) for part in y))
+    X, y = np.concatenate(X)[order], np.concatenate(y)[order]
+    return (X, y, centers) if return_centers else (X, y)
 
 
 def _check_range(value, name, minimum):

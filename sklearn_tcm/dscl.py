@@ -1,0 +1,484 @@
+"""Deep Spectral Clustering Learning (DSCL)."""
+
+import copy
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.cluster import KMeans
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+from tqdm.auto import tqdm
+
+from ._torch import (
+    draw_seed,
+    inference_device,
+    module_to_cpu,
+    predict_batches,
+    resolve_device,
+    seeded_torch,
+    to_tensor,
+)
+
+__all__ = ["DSCLClustering"]
+
+_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU}
+
+
+def _pinv_factors(F, rcond=None):
+    """Thin SVD of F restricted to its numerical rank.
+
+    Singular values at or below ``eps(dtype) * max(n, d) * sigma_max`` (or
+    ``rcond * sigma_max``) are treated as zero, as in ``numpy.linalg.pinv``.
+
+    Returns
+    -------
+    U : tensor of shape (n, r), S : tensor of shape (r,), V : tensor of shape (d, r)
+    full_rank : bool
+        Whether r == min(n, d).
+    """
+    U, S, Vh = torch.linalg.svd(F, full_matrices=False)
+    if rcond is None:
+        rcond = torch.finfo(F.dtype).eps * max(F.shape)
+    keep = S > rcond * S[0]
+    return U[:, keep], S[keep], Vh[keep].T, bool(keep.all())
+
+
+def spectral_loss_and_gradient(F, J, rcond=None):
+    """DSCL loss ``k - tr(F F^+ J J^T)`` and its closed-form gradient in F.
+
+    With the thin SVD F = U S V^T (numerical rank r), F F^+ = U U^T, so the
+    loss is ``k - ||U^T J||_F^2`` and its gradient is
+    ``-2 (I - U U^T) J J^T U S^-1 V^T`` (Law, Urtasun & Zemel 2017), computed
+    in O(n d^2 + n d k) without forming any n x n matrix.
+
+    Parameters
+    ----------
+    F : tensor of shape (n, d)
+        Representations of a mini-batch.
+    J : tensor of shape (n, k)
+        Scaled class indicators ``Y diag(n_c^-1/2)``.
+    rcond : float or None
+        Relative cut-off of small singular values (None: dtype eps * max(n, d)).
+
+    Returns
+    -------
+    loss : tensor of shape ()
+    gradient : tensor of shape (n, d)
+    full_rank : bool
+    """
+    U, S, V, full_rank = _pinv_factors(F, rcond)
+    UtJ = U.T @ J
+    loss = J.shape[1] - UtJ.pow(2).sum()
+    CU = J @ UtJ.T  # C U with C = J J^T
+    residual = CU - U @ (U.T @ CU)  # (I - U U^T) C U
+    gradient = -2.0 * (residual / S) @ V.T
+    return loss, gradient, full_rank
+
+
+def _scaled_indicators(labels, n_classes):
+    """J = Y diag(n_c^-1/2) for integer labels in 0..n_classes-1 (all present)."""
+    Y = torch.nn.functional.one_hot(labels, n_classes).to(torch.float32)
+    return Y / Y.sum(dim=0).sqrt()
+
+
+class _MLP(nn.Sequential):
+    """Fully connected network with a linear output layer."""
+
+    def __init__(self, n_features, hidden_layer_sizes, n_components, activation):
+        layers, size = [], n_features
+        for hidden in hidden_layer_sizes:
+            layers += [nn.Linear(size, hidden), _ACTIVATIONS[activation]()]
+            size = hidden
+        layers.append(nn.Linear(size, n_components))
+        super().__init__(*layers)
+
+
+def _class_batches(y_index, n_classes, classes_per_batch, samples_per_class, rng):
+    """Indices of one batch: m random classes x up to p random samples each."""
+    members = [np.flatnonzero(y_index == c) for c in range(n_classes)]
+    chosen = rng.choice(n_classes, size=classes_per_batch, replace=False)
+    idx, labels = [], []
+    for label, c in enumerate(chosen):
+        take = rng.choice(members[c], size=min(samples_per_class, members[c].size),
+                          replace=False)
+        idx.append(take)
+        labels.append(np.full(take.size, label))
+    return np.concatenate(idx), np.concatenate(labels)
+
+
+def _eigengap_n_clusters(singular_values, max_clusters):
+    """Number of clusters at the largest relative gap of the squared singular values.
+
+    If ``F`` spans k cluster indicators, ``F F^T`` has k eigenvalues well
+    above the rest; the gap is measured on a log scale (ratio of successive
+    eigenvalues), so it does not depend on the scale of ``F``.
+    """
+    eigenvalues = np.asarray(singular_values, dtype=np.float64)[: max_clusters + 1] ** 2
+    if eigenvalues.size < 2:
+        return 1
+    log_eigenvalues = np.log(np.maximum(eigenvalues, eigenvalues[0] * 1e-12))
+    return int(np.argmax(log_eigenvalues[:-1] - log_eigenvalues[1:]) + 1)
+
+
+def _normalise_rows(U):
+    norms = np.linalg.norm(U, axis=1, keepdims=True)
+    return U / np.where(norms > 0, norms, 1.0)
+
+
+class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
+    """Deep Spectral Clustering Learning: supervised metric learning, clustered spectrally.
+
+    A network ``f`` is trained on labelled data so that, for every
+    mini-batch, the column space of ``F = f(X_B)`` contains the (scaled)
+    class indicators: the loss is ``k_B - tr(F F^+ C)`` with ``C = J J^T``
+    and ``J`` the class indicators scaled by ``n_c^(-1/2)`` (Law, Urtasun &
+    Zemel, 2017). Its gradient has a closed form from one thin SVD of ``F``,
+    back-propagated into the network without differentiating through the SVD.
+    New data, possibly of classes never seen in training, is clustered by
+    spectral clustering of the learned representation: the left singular
+    vectors of ``F``, rows normalised, then k-means.
+
+    Parameters
+    ----------
+    n_clusters : int or None, default=None
+        Number of clusters at prediction. None estimates it from the largest
+        gap of the squared singular values of ``F`` (see
+        :meth:`estimate_n_clusters`).
+    hidden_layer_sizes : tuple of int, default=(256, 128)
+        Hidden layers of the default MLP.
+    n_components : int, default=32
+        Output dimension ``d`` of the default MLP; must be at least the
+        number of classes in a batch.
+    activation : {"tanh", "relu"}, default="tanh"
+        Activation of the default MLP.
+    module : torch.nn.Module or None, default=None
+        A network to train instead of the default MLP (copied at ``fit``); it
+        maps a float tensor ``(n, n_features)`` to ``(n, d)``.
+    classes_per_batch : int or None, default=None
+        Classes ``m`` per mini-batch; None uses every class of ``y``.
+    samples_per_class : int, default=32
+        Examples ``p`` drawn per class and mini-batch (fewer when a class is
+        smaller).
+    max_iter : int, default=2000
+        Number of mini-batch updates.
+    learning_rate : float, default=1e-3
+        Adam learning rate.
+    weight_decay : float, default=0.0
+        Adam weight decay.
+    rcond : float or None, default=None
+        Relative cut-off for the pseudo-inverse; None uses
+        ``eps(float32) * max(n, d)``.
+    n_init : int, default=10
+        k-means runs of the spectral step.
+    device : str or torch.device, default="auto"
+        ``"auto"`` uses CUDA when available, else the CPU.
+    random_state : int, RandomState instance or None, default=None
+        Seed of initialisation, batch sampling and k-means.
+    verbose : int, default=0
+        Show a progress bar over iterations when > 0.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Clustering of the training data by the fitted model (not ``y``):
+        ``predict(X)`` with the same ``n_clusters`` (None: estimated).
+    module_ : torch.nn.Module
+        The trained network, on the CPU.
+    n_iter_ : int
+        Mini-batch updates run.
+    history_ : dict
+        ``loss`` (per iteration), ``rank_deficient_batches`` (batches whose
+        ``F`` was not of full rank: their pseudo-inverse dropped directions)
+        and ``skipped_batches`` (batches with a non-finite gradient, not
+        applied).
+    classes_ : ndarray
+        Classes seen in ``y``.
+    device_ : torch.device
+        Device training ran on.
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    See Also
+    --------
+    sklearn.cluster.SpectralClustering : spectral clustering of a fixed affinity.
+
+    References
+    ----------
+    .. [1] M. T. Law, R. Urtasun, R. S. Zemel. "Deep Spectral Clustering
+       Learning". ICML 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_tcm import DSCLClustering
+    >>> from sklearn_tcm.datasets import make_dscl_toy
+    >>> X, y = make_dscl_toy(base_size=10, random_state=0)
+    >>> model = DSCLClustering(n_clusters=3, hidden_layer_sizes=(30, 30),
+    ...                        n_components=3, max_iter=200, random_state=0)
+    >>> model.fit(X, y).transform(X).shape
+    (210, 3)
+    """
+
+    _parameter_constraints = {
+        "n_clusters": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_layer_sizes": ["array-like"],
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "module": [nn.Module, None],
+        "classes_per_batch": [Interval(Integral, 1, None, closed="left"), None],
+        "samples_per_class": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "rcond": [Interval(Real, 0, 1, closed="neither"), None],
+        "n_init": [Interval(Integral, 1, None, closed="left")],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        n_clusters=None,
+        *,
+        hidden_layer_sizes=(256, 128),
+        n_components=32,
+        activation="tanh",
+        module=None,
+        classes_per_batch=None,
+        samples_per_class=32,
+        max_iter=2000,
+        learning_rate=1e-3,
+        weight_decay=0.0,
+        rcond=None,
+        n_init=10,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_clusters = n_clusters
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.n_components = n_components
+        self.activation = activation
+        self.module = module
+        self.classes_per_batch = classes_per_batch
+        self.samples_per_class = samples_per_class
+        self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.rcond = rcond
+        self.n_init = n_init
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        return tags
+
+    def _build_module(self, n_features):
+        if self.module is not None:
+            return copy.deepcopy(self.module)
+        sizes = list(self.hidden_layer_sizes)
+        if not all(isinstance(s, Integral | np.integer) and s >= 1 for s in sizes):
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive integers, got "
+                f"{self.hidden_layer_sizes!r}."
+            )
+        return _MLP(n_features, sizes, self.n_components, self.activation)
+
+    def fit(self, X, y):
+        """Learn the representation from labelled data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training samples.
+        y : array-like of shape (n_samples,)
+            Class labels (at least two classes).
+
+        Returns
+        -------
+        self : DSCLClustering
+            The fitted estimator.
+        """
+        self._validate_params()
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32],
+                             ensure_min_samples=2)
+        check_classification_targets(y)
+        classes, y_index = np.unique(y, return_inverse=True)
+        if classes.size < 2:
+            raise ValueError(
+                "DSCLClustering needs at least 2 classes in y to learn from; got 1."
+            )
+        m = classes.size if self.classes_per_batch is None else self.classes_per_batch
+        if m > classes.size:
+            raise ValueError(
+                f"classes_per_batch={m} exceeds the {classes.size} classes in y."
+            )
+        if self.n_clusters is not None and self.n_clusters > X.shape[0]:
+            raise ValueError(
+                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
+            )
+        device = resolve_device(self.device)
+        seed = draw_seed(self.random_state)
+        with seeded_torch(seed, device):
+            module = self._build_module(X.shape[1]).to(device)
+            with torch.no_grad():
+                d = module(to_tensor(X[:2], device)).shape[1]
+            if d < m:
+                raise ValueError(
+                    f"The network's output dimension ({d}) must be at least the number "
+                    f"of classes per batch ({m}); raise n_components or lower "
+                    "classes_per_batch."
+                )
+            history = self._train(module, X, y_index, classes.size, m, device, seed)
+        self.classes_ = classes
+        self.module_ = module_to_cpu(module)
+        self.n_iter_ = self.max_iter
+        self.history_ = history
+        self.device_ = device
+        self._seed = seed
+        self.labels_ = self.predict(X)
+        return self
+
+    def _train(self, module, X, y_index, n_classes, m, device, seed):
+        rng = np.random.default_rng(seed)
+        X_tensor = to_tensor(X, device)
+        optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate,
+                                     weight_decay=self.weight_decay)
+        module.train()
+        history = {"loss": [], "rank_deficient_batches": 0, "skipped_batches": 0}
+        with tqdm(range(self.max_iter), desc="DSCL", disable=not self.verbose) as bar:
+            for _ in bar:
+                idx, labels = _class_batches(y_index, n_classes, m,
+                                             self.samples_per_class, rng)
+                F = module(X_tensor[torch.as_tensor(idx, device=device)])
+                J = _scaled_indicators(torch.as_tensor(labels, device=device), m)
+                with torch.no_grad():
+                    loss, gradient, full_rank = spectral_loss_and_gradient(
+                        F, J, self.rcond
+                    )
+                optimizer.zero_grad()
+                # back-propagate the closed-form dL/dF; no autograd through the SVD
+                F.backward(gradient)
+                grads_finite = all(
+                    torch.isfinite(p.grad).all() for p in module.parameters()
+                    if p.grad is not None
+                )
+                if grads_finite:
+                    optimizer.step()
+                else:
+                    history["skipped_batches"] += 1
+                if not full_rank:
+                    history["rank_deficient_batches"] += 1
+                history["loss"].append(float(loss))
+                if self.verbose:
+                    bar.set_postfix(loss=f"{float(loss):.4f}")
+        return history
+
+    def transform(self, X):
+        """The learned representation ``F = f(X)``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        F : ndarray of shape (n_samples, d)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return predict_batches(self.module_, X, device=inference_device(self.device_))
+
+    def estimate_n_clusters(self, X, max_clusters=None):
+        """Estimate the number of clusters of ``X`` from the singular-value gap.
+
+        ``k`` is where the squared singular values of ``F = f(X)`` (the
+        eigenvalues of ``F F^T``) drop the most. Reliable when the learned
+        space separates the classes of ``X``; a heuristic otherwise.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        max_clusters : int or None, default=None
+            Largest ``k`` considered; None means ``d - 1`` (the gap after
+            the ``k``-th singular value needs a ``k + 1``-th one, so choose
+            ``n_components`` above the number of clusters you expect).
+
+        Returns
+        -------
+        n_clusters : int
+        """
+        S = np.linalg.svd(self.transform(X), compute_uv=False)
+        return _eigengap_n_clusters(S, max_clusters or S.size - 1)
+
+    def spectral_embedding(self, X):
+        """Row-normalised left singular vectors of ``F = f(X)``.
+
+        ``U`` from the thin SVD ``F = U S V^T`` (numerical rank ``r``) spans
+        the same space as ``F``; ``U U^T = F F^+`` is the learned affinity that
+        training pushes towards the block-diagonal ``C``, so rows of ``U`` of
+        the same cluster point the same way. :meth:`predict` runs k-means on
+        these rows. The result depends on the whole of ``X`` (not row by row),
+        unlike :meth:`transform`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        embedding : ndarray of shape (n_samples, r)
+        """
+        return self._spectral_embedding(X)[0]
+
+    def _spectral_embedding(self, X):
+        F = self.transform(X)
+        U, S, _ = np.linalg.svd(F, full_matrices=False)
+        rcond = self.rcond or np.finfo(np.float32).eps * max(F.shape)
+        rank = max(int(np.sum(S > rcond * S[0])), 1)
+        return _normalise_rows(U[:, :rank]), S
+
+    def predict(self, X):
+        """Cluster ``X`` spectrally in the learned space.
+
+        The samples of ``X`` are clustered together (this is transductive:
+        a sample's label depends on the others in ``X``), with
+        ``n_clusters`` clusters, or the estimated number when it is None.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        embedding, S = self._spectral_embedding(X)
+        k = self.n_clusters or _eigengap_n_clusters(S, S.size - 1)
+        if k > embedding.shape[0]:
+            raise ValueError(f"n_samples={embedding.shape[0]} should be >= n_clusters={k}.")
+        kmeans = KMeans(k, n_init=self.n_init, random_state=self._seed)
+        return kmeans.fit_predict(embedding)
+
+    def fit_predict(self, X, y, **kwargs):
+        """Fit on labelled ``X`` and return the model's own clustering of it.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self.fit(X, y, **kwargs).labels_
+

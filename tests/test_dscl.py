@@ -1,0 +1,118 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.cluster import KMeans
+
+from sklearn_tcm import DSCLClustering, clustering_accuracy
+from sklearn_tcm.datasets import make_dscl_toy
+from sklearn_tcm.dscl import spectral_loss_and_gradient
+
+TINY = dict(hidden_layer_sizes=(30, 30), n_components=3, max_iter=300, random_state=0)
+
+
+def _indicators(labels, k):
+    Y = torch.nn.functional.one_hot(torch.as_tensor(labels), k).double()
+    return Y / Y.sum(dim=0).sqrt()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_closed_form_gradient_matches_autograd(seed):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, size=40)
+    labels[:3] = [0, 1, 2]
+    J = _indicators(labels, 3)
+    F = torch.tensor(rng.normal(size=(40, 5)), requires_grad=True)
+    autograd_loss = 3 - torch.trace(F @ torch.linalg.pinv(F) @ J @ J.T)
+    autograd_loss.backward()
+    loss, gradient, full_rank = spectral_loss_and_gradient(F.detach(), J)
+    assert full_rank
+    torch.testing.assert_close(loss, autograd_loss.detach())
+    torch.testing.assert_close(gradient, F.grad)
+
+
+def test_loss_is_zero_when_columns_span_the_indicators():
+    labels = np.repeat([0, 1, 2], [5, 7, 9])
+    J = _indicators(labels, 3)
+    mixing = torch.tensor(np.random.default_rng(0).normal(size=(3, 3)))
+    loss, gradient, _ = spectral_loss_and_gradient(J @ mixing, J)
+    assert abs(float(loss)) < 1e-10
+    assert float(gradient.abs().max()) < 1e-8
+    # a representation that ignores the classes has the maximal loss k - 1
+    loss, _, _ = spectral_loss_and_gradient(torch.ones(21, 1, dtype=torch.float64), J)
+    assert float(loss) == pytest.approx(2.0)
+
+
+def test_rank_deficient_batches_are_counted():
+    labels = np.repeat([0, 1], 4)
+    F = torch.tensor(np.c_[np.ones(8), np.ones(8)])  # rank 1 of 2 columns
+    _, gradient, full_rank = spectral_loss_and_gradient(F, _indicators(labels, 2))
+    assert not full_rank and torch.isfinite(gradient).all()
+
+
+def test_toy_is_separated_where_kmeans_fails():
+    X, y, centers = make_dscl_toy(20, return_centers=True, random_state=0)
+    X_test, y_test = make_dscl_toy(20, centers=centers, random_state=1)
+    kmeans_acc = clustering_accuracy(
+        y_test, KMeans(3, n_init=10, random_state=0).fit_predict(X_test)
+    )
+    model = DSCLClustering(3, **{**TINY, "max_iter": 1000}).fit(X, y)
+    assert clustering_accuracy(y_test, model.predict(X_test)) >= 0.95
+    assert kmeans_acc < 0.8
+    assert model.history_["loss"][-1] < model.history_["loss"][0]
+
+
+def test_transform_embedding_and_estimated_k():
+    X, y = make_dscl_toy(10, random_state=0)
+    model = DSCLClustering(None, **TINY).fit(X, y)
+    assert model.transform(X).shape == (210, 3)
+    embedding = model.spectral_embedding(X)
+    np.testing.assert_allclose(np.linalg.norm(embedding, axis=1), 1.0)
+    k = model.estimate_n_clusters(X)
+    assert 1 <= k <= 2  # with d = 3 the gap can only be found up to d - 1
+    assert np.unique(model.predict(X)).size == k
+    assert np.unique(model.labels_).size == k
+
+
+def test_fit_predict_is_the_models_clustering():
+    X, y = make_dscl_toy(10, random_state=0)
+    labels = DSCLClustering(3, **TINY).fit_predict(X, y)
+    assert clustering_accuracy(y, labels) > 0.8
+    assert not np.array_equal(labels, y) or clustering_accuracy(y, labels) == 1.0
+
+
+def test_custom_module_and_determinism():
+    X, y = make_dscl_toy(10, random_state=0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Linear(16, 4))
+    a = DSCLClustering(3, module=net, max_iter=50, random_state=0).fit(X, y)
+    b = DSCLClustering(3, module=net, max_iter=50, random_state=0).fit(X, y)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.transform(X), b.transform(X))
+    assert a.transform(X).shape == (210, 4)
+    # the user's module is copied, never trained in place
+    assert a.module_ is not net
+
+
+def test_pickle_round_trip():
+    X, y = make_dscl_toy(10, random_state=0)
+    model = DSCLClustering(3, **TINY).fit(X, y)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+
+
+def test_errors():
+    X, y = make_dscl_toy(10, random_state=0)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        DSCLClustering(3, **TINY).fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="output dimension"):
+        DSCLClustering(3, **{**TINY, "n_components": 2}).fit(X, y)
+    with pytest.raises(ValueError, match="classes_per_batch"):
+        DSCLClustering(3, classes_per_batch=5, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="n_clusters"):
+        DSCLClustering(0, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="y"):
+        DSCLClustering(3, **TINY).fit(X, None)
+    model = DSCLClustering(3, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match="features"):
+        model.predict(X[:, :2])
