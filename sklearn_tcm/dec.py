@@ -1,5 +1,6 @@
 """Deep Embedded Clustering (DEC) and Improved DEC (IDEC)."""
 
+import copy
 import math
 from numbers import Integral, Real
 
@@ -128,6 +129,33 @@ def _train_autoencoder(autoencoder, X, *, epochs, lr, batch_size, generator, bar
         bar.update()
 
 
+def _check_autoencoder(autoencoder, X_tensor):
+    """Copy a user-given autoencoder to X's device and check that it fits X."""
+    if not all(isinstance(getattr(autoencoder, part, None), nn.Module)
+               for part in ("encoder", "decoder")):
+        raise ValueError(
+            "autoencoder must be a torch.nn.Module with 'encoder' and 'decoder' "
+            "sub-modules, such as the pretrained_autoencoder_ of a fitted DECClustering."
+        )
+    autoencoder = copy.deepcopy(autoencoder).to(X_tensor.device).train()
+    for parameter in autoencoder.parameters():
+        parameter.requires_grad_(True)
+    try:
+        with torch.no_grad():
+            z = autoencoder.encoder(X_tensor[:2])
+            reconstruction = autoencoder.decoder(z)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"autoencoder does not accept X with {X_tensor.shape[1]} features: {exc}"
+        ) from exc
+    if z.ndim != 2 or reconstruction.shape != X_tensor[:2].shape:
+        raise ValueError(
+            "autoencoder must map (n, n_features) to an embedding (n, n_components) "
+            f"and back; got {tuple(z.shape)} and {tuple(reconstruction.shape)}."
+        )
+    return autoencoder
+
+
 @torch.no_grad()
 def _embed(autoencoder, X, batch_size):
     return torch.cat([autoencoder.encoder(X[i : i + batch_size]) for i in
@@ -193,6 +221,14 @@ class DECClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         Maximum number of clustering iterations (mini-batch updates).
     n_init : int, default=20
         Number of k-means runs for the initial centres.
+    autoencoder : torch.nn.Module or None, default=None
+        A pretrained autoencoder to start from instead of pretraining: a
+        module with ``encoder`` and ``decoder`` sub-modules (``encoder``
+        maps ``n_features`` to ``n_components``), such as the
+        ``pretrained_autoencoder_`` of another fit on the same data. It is
+        copied, and ``hidden_dims``, ``pretrain`` and ``pretrain_epochs`` are
+        then ignored. Reusing one pretraining saves most of the cost of a
+        search over ``n_clusters``, ``variant`` or ``gamma``.
     balance : float, default=0.0
         Weight of an optional cluster-size balance term KL(G || U) with
         ``g_k`` the mean soft assignment to cluster ``k`` in a mini-batch and
@@ -221,6 +257,9 @@ class DECClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         since the previous update.
     autoencoder_ : torch.nn.Module
         The trained autoencoder, on the CPU (``encoder`` and ``decoder``).
+    pretrained_autoencoder_ : torch.nn.Module
+        The autoencoder after pretraining, before the clustering stage (for
+        reuse through the ``autoencoder`` parameter).
     device_ : torch.device
         The device training ran on.
     n_features_in_ : int
@@ -274,6 +313,7 @@ class DECClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 0, None, closed="left")],
         "n_init": [Interval(Integral, 1, None, closed="left")],
+        "autoencoder": [nn.Module, None],
         "balance": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -299,6 +339,7 @@ class DECClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         tol=1e-3,
         max_iter=20000,
         n_init=20,
+        autoencoder=None,
         balance=0.0,
         device="auto",
         random_state=None,
@@ -320,6 +361,7 @@ class DECClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         self.tol = tol
         self.max_iter = max_iter
         self.n_init = n_init
+        self.autoencoder = autoencoder
         self.balance = balance
         self.device = device
         self.random_state = random_state
@@ -363,24 +405,36 @@ class DECClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         seed = draw_seed(self.random_state)
         with seeded_torch(seed, device):
             result = self._fit_torch(X, hidden_dims, device, seed)
-        autoencoder, centers, n_iter, converged, history = result
+        pretrained, autoencoder, centers, n_iter, converged, history = result
+        self.pretrained_autoencoder_ = module_to_cpu(pretrained)
         self.autoencoder_ = module_to_cpu(autoencoder)
         self.cluster_centers_ = centers
         self.n_iter_ = n_iter
         self.converged_ = converged
         self.history_ = history
         self.device_ = device
-        self._n_features_out = self.n_components
+        self._n_features_out = centers.shape[1]
         self.labels_ = self.predict(X)
         return self
 
     def _fit_torch(self, X, hidden_dims, device, seed):
         """Training proper; returns the fitted state without touching self."""
-        n_samples = X.shape[0]
         X_tensor = to_tensor(X, device)
         generator = make_generator(seed)
-        autoencoder = _AutoEncoder(X.shape[1], hidden_dims, self.n_components).to(device)
+        if self.autoencoder is None:
+            autoencoder = _AutoEncoder(X.shape[1], hidden_dims, self.n_components)
+            autoencoder = autoencoder.to(device)
+            self._pretrain(autoencoder, X_tensor, hidden_dims, generator)
+        else:
+            autoencoder = _check_autoencoder(self.autoencoder, X_tensor)
+        pretrained = copy.deepcopy(autoencoder)
+        # the clustering stage has its own generator, so that a fit from a given
+        # pretrained autoencoder reproduces the fit that pretrained it
+        generator = make_generator(seed + 1)
+        return (pretrained, *self._cluster(autoencoder, X_tensor, generator, seed))
 
+    def _pretrain(self, autoencoder, X_tensor, hidden_dims, generator):
+        """Stage 1: pretrain the autoencoder on reconstruction."""
         layerwise = self.pretrain == "layerwise"
         n_stages = len(hidden_dims) + 2 if layerwise else 1
         with tqdm(total=n_stages * self.pretrain_epochs, desc="pretraining",
@@ -397,8 +451,15 @@ class DECClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
                 generator=generator, bar=bar,
             )
 
+    def _cluster(self, autoencoder, X_tensor, generator, seed):
+        """Stages 2 and 3: k-means initialisation, then KL self-training.
+
+        Returns ``(autoencoder, centers, n_iter, converged, history)``.
+        """
+        n_samples = X_tensor.shape[0]
+        device = X_tensor.device
         embedding = _embed(autoencoder, X_tensor, 4096)
-        kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed % 2**31)
+        kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
         labels = kmeans.fit_predict(embedding.cpu().double().numpy())
         centers = nn.Parameter(
             torch.as_tensor(kmeans.cluster_centers_, dtype=torch.float32, device=device)

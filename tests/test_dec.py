@@ -167,3 +167,21 @@ def test_bad_input(blobs):
     model = DECClustering(3, **TINY).fit(X)
     with pytest.raises(ValueError, match="features"):
         model.predict(X[:, :4])
+
+
+def test_reuse_of_a_pretrained_autoencoder(blobs):
+    X, y = blobs
+    first = DECClustering(3, **TINY).fit(X)
+    pretrained = first.pretrained_autoencoder_
+    # same pretraining and seed: the second fit reproduces the first
+    second = DECClustering(3, **{**TINY, "pretrain_epochs": 0}, autoencoder=pretrained).fit(X)
+    np.testing.assert_array_equal(first.labels_, second.labels_)
+    idec = DECClustering(3, variant="idec", autoencoder=pretrained,
+                         **{k: v for k, v in TINY.items() if k != "pretrain_epochs"}).fit(X)
+    assert clustering_accuracy(y, idec.labels_) > 0.9
+    # the given module is copied, not trained in place
+    assert all(not p.requires_grad for p in pretrained.parameters())
+    with pytest.raises(ValueError, match="encoder"):
+        DECClustering(3, autoencoder=torch.nn.Linear(6, 2)).fit(X)
+    with pytest.raises(ValueError, match="features"):
+        DECClustering(3, autoencoder=pretrained).fit(X[:, :4])

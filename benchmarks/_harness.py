@@ -1,0 +1,205 @@
+"""Shared benchmark harness: arguments, data, timing, memory and result records.
+
+Every benchmark script writes
+
+* its section of ``benchmarks/RESULTS.md`` (between ``<!-- NAME:start -->`` and
+  ``<!-- NAME:end -->`` markers, so scripts do not overwrite each other), and
+* ``benchmarks/results/NAME.json``: a list of records in the format of
+  DESIGN §7 (one per dataset, method and metric; ``value`` is the mean over
+  ``n_runs`` seeds).
+
+``--smoke`` runs a tiny budget and writes into a temporary directory (or
+``--out``), never over the committed results.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import torch
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+DATA_DIR = Path(os.environ.get("SKLEARN_TCM_DATA", REPO_DIR.parent / "shared" / "data"))
+
+
+def parse_args(description, argv=None, default_seeds=5):
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--smoke", action="store_true",
+                        help="tiny budget; results go to a temporary directory")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help=f"number of seeds (default {default_seeds}, 1 with --smoke)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="directory for RESULTS.md and results/*.json "
+                             "(default: benchmarks/, or a temporary one with --smoke)")
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    args = parser.parse_args(argv)
+    if args.seeds is None:
+        args.seeds = 1 if args.smoke else default_seeds
+    if args.out is None:
+        args.out = Path(tempfile.mkdtemp(prefix="sklearn_tcm_smoke_")) if args.smoke \
+            else BENCH_DIR
+    return args
+
+
+def load_dataset(name):
+    """``(X, y)`` of a named dataset, or None when its file is absent.
+
+    ``digits`` is scikit-learn's embedded copy; other names are files
+    ``<name>.npz`` of the shared data directory (``$SKLEARN_TCM_DATA``).
+    Pixels are scaled to [0, 1].
+    """
+    if name == "digits":
+        from sklearn.datasets import load_digits
+
+        X, y = load_digits(return_X_y=True)
+        return X / 16.0, y
+    path = DATA_DIR / f"{name}.npz"
+    if not path.is_file():
+        return None
+    from sklearn_tcm.datasets import load_npz
+
+    X, y = load_npz(path)
+    return X.astype(np.float64) / 255.0, y
+
+
+def peak_rss_mb():
+    """Peak resident memory of this process so far, in MiB (Linux: KiB units)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def timer():
+    result = {}
+    start = time.perf_counter()
+    yield result
+    result["seconds"] = time.perf_counter() - start
+
+
+def _commit():
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_DIR, capture_output=True,
+            text=True, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+class Recorder:
+    """Collects per-seed measurements and writes the records and the report."""
+
+    def __init__(self, benchmark, args, budget):
+        self.benchmark = benchmark
+        self.args = args
+        self.budget = budget
+        self.values = {}  # (dataset, method, metric) -> list of values
+        self.seconds = {}  # (dataset, method) -> list of seconds
+        self.notes = []
+
+    def add(self, dataset, method, seconds=None, **metrics):
+        for metric, value in metrics.items():
+            self.values.setdefault((dataset, method, metric), []).append(float(value))
+        if seconds is not None:
+            self.seconds.setdefault((dataset, method), []).append(float(seconds))
+
+    def note(self, text):
+        self.notes.append(text)
+        print(text, flush=True)
+
+    def records(self):
+        device = self.args.device
+        common = {
+            "benchmark": self.benchmark,
+            "device": device,
+            "threads": torch.get_num_threads(),
+            "commit": _commit(),
+            "date": datetime.date.today().isoformat(),
+            "budget": self.budget,
+        }
+        out = []
+        for (dataset, method, metric), values in self.values.items():
+            seconds = self.seconds.get((dataset, method))
+            out.append({
+                **common,
+                "dataset": dataset,
+                "method": method,
+                "metric": metric,
+                "value": float(np.mean(values)),
+                "std": float(np.std(values)),
+                "n_runs": len(values),
+                "seconds": float(np.mean(seconds)) if seconds else None,
+            })
+        return out
+
+    def table(self, metrics):
+        """Markdown table: one row per (dataset, method), mean ± std per metric."""
+        rows = {}
+        for (dataset, method, metric), values in self.values.items():
+            rows.setdefault((dataset, method), {})[metric] = values
+        header = "| dataset | method | " + " | ".join(metrics) + " | seconds |"
+        lines = [header, "|" + "---|" * (len(metrics) + 3)]
+        for (dataset, method), cells in rows.items():
+            seconds = self.seconds.get((dataset, method))
+            text = []
+            for metric in metrics:
+                values = cells.get(metric)
+                if values is None:
+                    text.append("")
+                elif len(values) > 1:
+                    text.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}")
+                else:
+                    text.append(f"{values[0]:.3f}")
+            sec = f"{np.mean(seconds):.1f}" if seconds else ""
+            lines.append(f"| {dataset} | {method} | " + " | ".join(text) + f" | {sec} |")
+        return "\n".join(lines)
+
+    def write(self, title, metrics, preamble=""):
+        out = Path(self.args.out)
+        (out / "results").mkdir(parents=True, exist_ok=True)
+        json_path = out / "results" / f"{self.benchmark}.json"
+        json_path.write_text(json.dumps(self.records(), indent=1) + "\n")
+        command = "python benchmarks/" + self.benchmark + ".py " + " ".join(
+            a for a in sys.argv[1:] if a)
+        section = [
+            f"## {title}",
+            "",
+            f"Command: `{command.strip()}` · commit {_commit()} · "
+            f"{datetime.date.today().isoformat()} · device {self.args.device} · "
+            f"torch threads {torch.get_num_threads()} · {platform.machine()}"
+            f" · seeds {self.args.seeds} · budget: {self.budget}",
+            "",
+        ]
+        if preamble:
+            section += [preamble.strip(), ""]
+        section += [self.table(metrics), ""]
+        if self.notes:
+            section += ["Notes:", ""] + [f"- {n}" for n in self.notes] + [""]
+        _replace_section(out / "RESULTS.md", self.benchmark, "\n".join(section))
+        print(f"wrote {json_path} and {out / 'RESULTS.md'}", flush=True)
+
+
+def _replace_section(path, name, body):
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    text = path.read_text() if path.is_file() else (
+        "# Benchmark results\n\nEach section is written by its script in `benchmarks/`; "
+        "machine-readable records are in `benchmarks/results/<name>.json`.\n"
+    )
+    block = f"{start}\n{body}\n{end}"
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
+        text = before + block + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
