@@ -151,15 +151,17 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
     hidden_layer_sizes : tuple of int, default=(256, 128)
         Hidden layers of the default MLP.
     n_components : int, default=32
-        Output dimension ``d`` of the default MLP; must be at least the
-        number of classes in a batch.
+        Output dimension ``d`` of the default MLP; at least the number of
+        classes in a batch (``classes_per_batch``).
     activation : {"tanh", "relu"}, default="tanh"
         Activation of the default MLP.
     module : torch.nn.Module or None, default=None
         A network to train instead of the default MLP (copied at ``fit``); it
         maps a float tensor ``(n, n_features)`` to ``(n, d)``.
     classes_per_batch : int or None, default=None
-        Classes ``m`` per mini-batch; None uses every class of ``y``.
+        Classes ``m`` per mini-batch, at most the output dimension ``d``;
+        None uses every class of ``y``, or ``d`` random classes per batch
+        when there are more classes than ``d``.
     samples_per_class : int, default=32
         Examples ``p`` drawn per class and mini-batch (fewer when a class is
         smaller).
@@ -316,10 +318,10 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
             raise ValueError(
                 "DSCLClustering needs at least 2 classes in y to learn from; got 1."
             )
-        m = classes.size if self.classes_per_batch is None else self.classes_per_batch
-        if m > classes.size:
+        if self.classes_per_batch is not None and self.classes_per_batch > classes.size:
             raise ValueError(
-                f"classes_per_batch={m} exceeds the {classes.size} classes in y."
+                f"classes_per_batch={self.classes_per_batch} exceeds the {classes.size} "
+                "classes in y."
             )
         if self.n_clusters is not None and self.n_clusters > X.shape[0]:
             raise ValueError(
@@ -331,12 +333,17 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
             module = self._build_module(X.shape[1]).to(device)
             with torch.no_grad():
                 d = module(to_tensor(X[:2], device)).shape[1]
-            if d < m:
+            if self.classes_per_batch is None:
+                # as many classes as the output dimension can separate
+                m = min(classes.size, max(d, 2))
+            elif self.classes_per_batch > d:
                 raise ValueError(
                     f"The network's output dimension ({d}) must be at least the number "
-                    f"of classes per batch ({m}); raise n_components or lower "
-                    "classes_per_batch."
+                    f"of classes per batch (classes_per_batch={self.classes_per_batch}); "
+                    "raise n_components or lower classes_per_batch."
                 )
+            else:
+                m = self.classes_per_batch
             history = self._train(module, X, y_index, classes.size, m, device, seed)
         self.classes_ = classes
         self.module_ = module_to_cpu(module)

@@ -106,7 +106,7 @@ def test_errors():
     with pytest.raises(ValueError, match="at least 2 classes"):
         DSCLClustering(3, **TINY).fit(X, np.zeros(len(X)))
     with pytest.raises(ValueError, match="output dimension"):
-        DSCLClustering(3, **{**TINY, "n_components": 2}).fit(X, y)
+        DSCLClustering(3, classes_per_batch=3, **{**TINY, "n_components": 2}).fit(X, y)
     with pytest.raises(ValueError, match="classes_per_batch"):
         DSCLClustering(3, classes_per_batch=5, **TINY).fit(X, y)
     with pytest.raises(ValueError, match="n_clusters"):
