@@ -19,6 +19,7 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "DECClustering": "dec",
     "DSCLClustering": "dscl",
+    "LearnedMetricClustering": "learned_metric",
     "clustering_accuracy": "metrics",
     "misclassification_rate": "metrics",
     "SCORERS": "metrics",

@@ -1,0 +1,95 @@
+"""Graph auto-encoder (Kipf & Welling 2016) and pooling to a graph embedding.
+
+A two-layer GCN encodes each node of a clustering graph into a Gaussian
+``(mu, log sigma)``; an inner-product decoder reconstructs the edges and a
+linear head the node features. The graph embedding pools the node means
+(mean, max and standard deviation over nodes) and appends the graph scalars
+of :func:`~sklearn_tcm.learned_metric.graph.clustering_graphs`, so it has a
+fixed size whatever the number of points or the input dimension.
+"""
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = ["GraphAutoEncoder", "normalised_adjacency"]
+
+
+def normalised_adjacency(adjacency):
+    """GCN propagation matrix ``D^-1/2 (A + I) D^-1/2`` for a batch of graphs."""
+    n = adjacency.shape[-1]
+    with_loops = adjacency + torch.eye(n, dtype=adjacency.dtype, device=adjacency.device)
+    inv_sqrt = with_loops.sum(dim=-1).rsqrt()
+    return inv_sqrt.unsqueeze(-1) * with_loops * inv_sqrt.unsqueeze(-2)
+
+
+class GraphAutoEncoder(nn.Module):
+    """Variational graph auto-encoder with a node-feature reconstruction head.
+
+    Parameters
+    ----------
+    n_node_features : int
+        Node features per node.
+    n_graph_scalars : int
+        Graph scalars appended to the pooled embedding.
+    hidden : int, default=32
+        Width of the first GCN layer.
+    latent : int, default=16
+        Dimension of the node embeddings ``mu``.
+    """
+
+    def __init__(self, n_node_features, n_graph_scalars, hidden=32, latent=16):
+        super().__init__()
+        self.gcn_hidden = nn.Linear(n_node_features, hidden)
+        self.gcn_mu = nn.Linear(hidden, latent)
+        self.gcn_log_sigma = nn.Linear(hidden, latent)
+        self.feature_head = nn.Linear(latent, n_node_features)
+        # standardisation of the inputs, fitted on training graphs
+        self.register_buffer("feature_mean", torch.zeros(n_node_features))
+        self.register_buffer("feature_std", torch.ones(n_node_features))
+        self.register_buffer("scalar_mean", torch.zeros(n_graph_scalars))
+        self.register_buffer("scalar_std", torch.ones(n_graph_scalars))
+        self.embedding_size = 3 * latent + n_graph_scalars
+
+    def fit_scaling(self, features, graph_scalars):
+        """Set the input standardisation from training node features and scalars."""
+        flat = features.reshape(-1, features.shape[-1])
+        self.feature_mean.copy_(flat.mean(dim=0))
+        self.feature_std.copy_(flat.std(dim=0).clamp(min=1e-6))
+        self.scalar_mean.copy_(graph_scalars.mean(dim=0))
+        self.scalar_std.copy_(graph_scalars.std(dim=0).clamp(min=1e-6))
+
+    def encode(self, features, propagation):
+        """Node means and log standard deviations, shape (B, n, latent) each."""
+        x = (features - self.feature_mean) / self.feature_std
+        hidden = F.relu(propagation @ self.gcn_hidden(x))
+        return propagation @ self.gcn_mu(hidden), propagation @ self.gcn_log_sigma(hidden)
+
+    def embed(self, features, adjacency, graph_scalars):
+        """Fixed-size graph embeddings, shape (B, embedding_size)."""
+        mu, _ = self.encode(features, normalised_adjacency(adjacency))
+        scalars = (graph_scalars - self.scalar_mean) / self.scalar_std
+        return torch.cat(
+            [mu.mean(dim=1), mu.max(dim=1).values, mu.std(dim=1, unbiased=False), scalars],
+            dim=-1,
+        )
+
+    def loss(self, features, adjacency, generator=None):
+        """Edge BCE (positive-weighted) + KL + node-feature reconstruction (MSE)."""
+        mu, log_sigma = self.encode(features, normalised_adjacency(adjacency))
+        noise = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
+        z = mu + noise * log_sigma.exp()
+        logits = z @ z.transpose(1, 2)
+        target = (adjacency > 0).to(logits.dtype)
+        n_edges = target.sum(dim=(1, 2), keepdim=True).clamp(min=1)
+        n_pairs = target.shape[1] * target.shape[2]
+        pos_weight = (n_pairs - n_edges) / n_edges
+        edge_loss = F.binary_cross_entropy_with_logits(
+            logits, target, weight=1 + (pos_weight - 1) * target
+        )
+        kl = -0.5 * torch.mean(
+            torch.sum(1 + 2 * log_sigma - mu.pow(2) - (2 * log_sigma).exp(), dim=-1)
+        ) / target.shape[1]
+        standardised = (features - self.feature_mean) / self.feature_std
+        feature_loss = F.mse_loss(self.feature_head(z), standardised)
+        return edge_loss + kl + feature_loss

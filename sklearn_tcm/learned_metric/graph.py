@@ -1,0 +1,251 @@
+"""Clustering -> graph with dimension-free node features.
+
+A candidate clustering of a dataset becomes a graph whose nodes are the
+points, whose edges join each point to its nearest neighbours *within its
+own cluster* (self-tuning weights), and whose node features describe the
+geometry of the point in its clustering without reference to the input
+dimension, so that one critic can score clusterings of any dataset.
+
+Everything that does not depend on the clustering (pairwise distances,
+neighbours, the dataset scale) is computed once per dataset in a
+:class:`DatasetContext`; the features of a batch of candidate labellings are
+then computed together, vectorised over candidates.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = [
+    "DatasetContext",
+    "NODE_FEATURES",
+    "GLOBAL_FEATURES",
+    "build_context",
+    "canonical_labels",
+    "clustering_graphs",
+    "to_networkx",
+]
+
+#: Names of the node features, in column order.
+NODE_FEATURES = (
+    "silhouette",
+    "intra_distance",  # a(i) / s
+    "nearest_other_distance",  # b(i) / s
+    "knn_purity_5",
+    "knn_purity_10",
+    "centroid_distance",  # to own centroid / s
+    "centroid_ratio",  # own / nearest other centroid distance
+    "size_fraction",
+    "cluster_radius",  # mean member-centroid distance / s
+    "local_density",  # mean distance to 10 nearest neighbours / s
+)
+#: Names of the per-graph scalars appended to the pooled embedding.
+GLOBAL_FEATURES = ("log_k", "size_entropy", "singleton_fraction", "mean_silhouette")
+
+_EDGE_NEIGHBOURS = 10
+_SELF_TUNING_NEIGHBOUR = 7
+
+
+@dataclass
+class DatasetContext:
+    """Clustering-independent quantities of one dataset (points ``X``).
+
+    Attributes
+    ----------
+    X : tensor of shape (n, d)
+        The points, scaled by the dataset scale ``s``.
+    distances : tensor of shape (n, n)
+        Euclidean distances divided by ``s``.
+    knn : tensor of shape (n, 10)
+        Indices of each point's 10 nearest other points.
+    sigma : tensor of shape (n,)
+        Self-tuning bandwidth: distance to the 7th nearest neighbour.
+    scale : float
+        ``s``: the median pairwise distance of the original points.
+    """
+
+    X: torch.Tensor
+    distances: torch.Tensor
+    knn: torch.Tensor
+    sigma: torch.Tensor
+    scale: float
+
+
+def build_context(X, dtype=torch.float64):
+    """Compute the :class:`DatasetContext` of points ``X`` (n >= 3).
+
+    Distances are divided by the median pairwise distance, so the features
+    are invariant to scaling, rotation and translation of ``X`` and do not
+    change when constant (e.g. zero-padded) features are added.
+    """
+    X = torch.as_tensor(np.asarray(X, dtype=np.float64), dtype=dtype)
+    n = X.shape[0]
+    distances = torch.cdist(X, X)
+    distances = (distances + distances.T) / 2  # exactly symmetric
+    off_diagonal = distances[~torch.eye(n, dtype=torch.bool)]
+    scale = float(off_diagonal.median()) if off_diagonal.numel() else 1.0
+    scale = scale if scale > 0 else 1.0
+    distances = distances / scale
+    n_neighbours = min(10, n - 1)
+    neighbour_distances, knn = torch.topk(
+        distances + torch.diag(torch.full((n,), torch.inf, dtype=dtype)),
+        n_neighbours, dim=1, largest=False,
+    )
+    sigma = neighbour_distances[:, min(_SELF_TUNING_NEIGHBOUR, n_neighbours) - 1]
+    sigma = torch.clamp(sigma, min=1e-6)
+    return DatasetContext(X / scale, distances, knn, sigma, scale)
+
+
+def canonical_labels(labels):
+    """Relabel each row of ``labels`` as 0..k-1 in order of first appearance.
+
+    Two labellings that differ only by the names of their clusters get the
+    same canonical form.
+    """
+    labels = np.atleast_2d(np.asarray(labels))
+    out = np.empty(labels.shape, dtype=np.int64)
+    for row, values in enumerate(labels):
+        _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+        rank = np.empty(first.size, dtype=np.int64)
+        rank[np.argsort(first)] = np.arange(first.size)
+        out[row] = rank[inverse]
+    return out
+
+
+def _one_hot(labels, n_clusters, dtype):
+    return torch.nn.functional.one_hot(labels, n_clusters).to(dtype)
+
+
+def clustering_graphs(context, labels):
+    """Node features, within-cluster adjacency and graph scalars of candidates.
+
+    Parameters
+    ----------
+    context : DatasetContext
+    labels : array-like of shape (n_candidates, n) or (n,)
+        Candidate labellings of the context's points (any integer labels).
+
+    Returns
+    -------
+    features : tensor of shape (n_candidates, n, len(NODE_FEATURES))
+    adjacency : tensor of shape (n_candidates, n, n)
+        Symmetric weights ``exp(-d_ij^2 / (sigma_i sigma_j))`` on edges from
+        each point to its 10 nearest neighbours in its cluster (clusters of
+        up to 11 points are cliques); no self-loops.
+    graph_scalars : tensor of shape (n_candidates, len(GLOBAL_FEATURES))
+    """
+    labels = torch.as_tensor(canonical_labels(labels))
+    dtype = context.distances.dtype
+    n_candidates, n = labels.shape
+    n_clusters = int(labels.max()) + 1
+    D = context.distances
+    onehot = _one_hot(labels, n_clusters, dtype)  # (B, n, K)
+    sizes = onehot.sum(dim=1)  # (B, K)
+    present = sizes > 0
+    own = labels.unsqueeze(-1)  # (B, n, 1)
+
+    # a(i), b(i) and the silhouette, from per-cluster sums of distances.
+    cluster_sums = D.unsqueeze(0) @ onehot  # (B, n, K)
+    own_size = torch.gather(sizes, 1, labels)  # (B, n)
+    own_sum = torch.gather(cluster_sums, 2, own).squeeze(-1)
+    intra = own_sum / torch.clamp(own_size - 1, min=1)
+    other_means = cluster_sums / torch.clamp(sizes, min=1).unsqueeze(1)
+    other_means = other_means.masked_fill(~present.unsqueeze(1), torch.inf)
+    other_means = other_means.scatter(2, own, torch.inf)
+    nearest_other = other_means.min(dim=2).values
+    single_cluster = ~torch.isfinite(nearest_other)
+    nearest_other = torch.where(single_cluster, intra, nearest_other)
+    denominator = torch.clamp(torch.maximum(intra, nearest_other), min=1e-12)
+    silhouette = (nearest_other - intra) / denominator
+    silhouette = torch.where((own_size <= 1) | single_cluster,
+                             torch.zeros_like(silhouette), silhouette)
+
+    # Neighbourhood purity: share of the k nearest points in the same cluster.
+    neighbour_labels = labels[:, context.knn]  # (B, n, 10)
+    same = (neighbour_labels == own).to(dtype)
+    k_small = min(5, same.shape[2])
+    purity_5 = same[:, :, :k_small].mean(dim=2)
+    purity_10 = same.mean(dim=2)
+
+    # Centroid geometry in the scaled input space.
+    centroids = onehot.transpose(1, 2) @ context.X / torch.clamp(sizes, min=1).unsqueeze(-1)
+    to_centroids = torch.cdist(context.X.unsqueeze(0).expand(n_candidates, -1, -1), centroids)
+    own_centroid = torch.gather(to_centroids, 2, own).squeeze(-1)
+    other_centroids = to_centroids.masked_fill(~present.unsqueeze(1), torch.inf)
+    other_centroids = other_centroids.scatter(2, own, torch.inf).min(dim=2).values
+    centroid_ratio = torch.where(
+        torch.isfinite(other_centroids),
+        own_centroid / torch.clamp(other_centroids, min=1e-12),
+        torch.ones_like(own_centroid),
+    )
+    radius = (onehot * own_centroid.unsqueeze(-1)).sum(dim=1) / torch.clamp(sizes, min=1)
+    own_radius = torch.gather(radius, 1, labels)
+    size_fraction = own_size / n
+    density = D.gather(1, context.knn).mean(dim=1).expand(n_candidates, -1)
+
+    features = torch.stack([
+        silhouette, intra, nearest_other, purity_5, purity_10, own_centroid,
+        centroid_ratio, size_fraction, own_radius, density,
+    ], dim=-1)
+
+    # Within-cluster kNN graph with self-tuning weights.
+    same_cluster = own == labels.unsqueeze(1)  # (B, n, n)
+    eye = torch.eye(n, dtype=torch.bool)
+    masked = D.unsqueeze(0).masked_fill(~same_cluster | eye, torch.inf)
+    k_edges = min(_EDGE_NEIGHBOURS, n - 1)
+    nearest = torch.topk(masked, k_edges, dim=2, largest=False)
+    edge = torch.zeros((n_candidates, n, n), dtype=torch.bool)
+    edge.scatter_(2, nearest.indices, torch.isfinite(nearest.values))
+    edge = edge | edge.transpose(1, 2)
+    weights = torch.exp(-D.pow(2) / (context.sigma[:, None] * context.sigma[None, :]))
+    adjacency = torch.where(edge, weights.unsqueeze(0), torch.zeros((), dtype=dtype))
+
+    fractions = sizes / n
+    entropy = -(fractions * torch.log(torch.clamp(fractions, min=1e-12))).sum(dim=1)
+    k = present.sum(dim=1).to(dtype)
+    singletons = ((sizes == 1).to(dtype) * sizes).sum(dim=1) / n
+    graph_scalars = torch.stack(
+        [torch.log(k), entropy, singletons, silhouette.mean(dim=1)], dim=-1
+    )
+    return features, adjacency, graph_scalars
+
+
+def to_networkx(X, labels):
+    """The graph of one clustering as a :class:`networkx.Graph`.
+
+    Nodes carry their ``cluster`` and the node features of
+    :data:`NODE_FEATURES`; edges carry their ``weight``.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    labels : array-like of shape (n_samples,)
+
+    Returns
+    -------
+    graph : networkx.Graph
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_tcm.learned_metric.graph import to_networkx
+    >>> X = np.r_[np.zeros((5, 2)), np.ones((5, 2))] + np.arange(10)[:, None] * 0.01
+    >>> graph = to_networkx(X, [0] * 5 + [1] * 5)
+    >>> graph.number_of_nodes(), graph.number_of_edges()
+    (10, 20)
+    """
+    import networkx as nx
+
+    context = build_context(X)
+    features, adjacency, _ = clustering_graphs(context, np.asarray(labels)[None])
+    labels = canonical_labels(labels)[0]
+    graph = nx.Graph()
+    for i in range(labels.size):
+        graph.add_node(i, cluster=int(labels[i]),
+                       **{name: float(v) for name, v in zip(NODE_FEATURES, features[0, i])})
+    rows, cols = torch.nonzero(torch.triu(adjacency[0]), as_tuple=True)
+    graph.add_weighted_edges_from(
+        (int(i), int(j), float(adjacency[0, i, j])) for i, j in zip(rows, cols)
+    )
+    return graph
