@@ -1,0 +1,153 @@
+import pickle
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+from sklearn.metrics import silhouette_samples
+
+from sklearn_tcm import LearnedMetricClustering
+from sklearn_tcm.learned_metric.critic import deduplicate, ranking_metrics, seed_negatives
+from sklearn_tcm.learned_metric.graph import (
+    NODE_FEATURES,
+    build_context,
+    canonical_labels,
+    clustering_graphs,
+    to_networkx,
+)
+
+
+@pytest.fixture(scope="module")
+def references():
+    X, y = make_blobs(n_samples=600, centers=8, n_features=4, cluster_std=0.7,
+                      random_state=0)
+    return X, y
+
+
+@pytest.fixture(scope="module")
+def fitted(references):
+    X, y = references
+    return LearnedMetricClustering(n_tasks=12, size_range=(10, 20), gae_epochs=2,
+                                   critic_epochs=40, patience=40,
+                                   random_state=0).fit(X, y)
+
+
+@pytest.fixture(scope="module")
+def new_dataset():
+    X, y = make_blobs(n_samples=90, centers=3, n_features=6, cluster_std=0.8,
+                      random_state=5)
+    return X, y
+
+
+def test_node_features_match_sklearn_silhouette():
+    X, _ = make_blobs(n_samples=60, centers=3, random_state=0)
+    labels = np.random.default_rng(0).integers(0, 3, size=(4, 60))
+    features, adjacency, scalars = clustering_graphs(build_context(X), labels)
+    assert features.shape == (4, 60, len(NODE_FEATURES))
+    silhouette = features[..., NODE_FEATURES.index("silhouette")].numpy()
+    for row in range(4):
+        np.testing.assert_allclose(silhouette[row], silhouette_samples(X, labels[row]),
+                                   atol=1e-9)
+    A = adjacency.numpy()
+    np.testing.assert_allclose(A, A.transpose(0, 2, 1))
+    # edges only inside clusters
+    same = labels[:, :, None] == labels[:, None, :]
+    assert np.all(A[~same] == 0)
+    assert scalars.shape == (4, 4)
+
+
+def test_canonical_labels_and_networkx_export():
+    np.testing.assert_array_equal(canonical_labels([5, 5, 2, 9, 2]), [[0, 0, 1, 2, 1]])
+    X, _ = make_blobs(n_samples=30, centers=2, random_state=0)
+    graph = to_networkx(X, KMeans(2, n_init=2, random_state=0).fit_predict(X))
+    assert isinstance(graph, nx.Graph) and graph.number_of_nodes() == 30
+    assert {"cluster", "silhouette"} <= set(graph.nodes[0])
+    assert all(0 < w <= 1 for _, _, w in graph.edges(data="weight"))
+
+
+def test_seed_negatives_families_and_deduplication():
+    X, y = make_blobs(n_samples=80, centers=4, random_state=1)
+    candidates = seed_negatives(X, y, random_state=0)
+    families = {family for family, _ in candidates}
+    assert {"kmeans_from_truth", "ward", "gmm", "spectral", "merge", "split",
+            "random"} <= families
+    kept = deduplicate(y, candidates)
+    assert len(kept) < len(candidates)  # well separated blobs: many equal the truth
+    assert ranking_metrics([[3, 1, 2], [0, 1, 2]]) == {
+        "best": 0.5, "top3": 1.0, "mrr": pytest.approx((1 + 1 / 3) / 2)}
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 1000), scale=st.floats(0.1, 10), shift=st.floats(-5, 5))
+def test_score_invariances(fitted, new_dataset, seed, scale, shift):
+    X, y = new_dataset
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, size=X.shape[0])
+    base = fitted.score_clustering(X, labels)
+    rotation = np.linalg.qr(rng.normal(size=(6, 6)))[0]
+    perm = rng.permutation(X.shape[0])
+    renamed = rng.permutation(3)[labels] + 10
+    assert fitted.score_clustering(X, renamed) == pytest.approx(base, abs=1e-4)
+    assert fitted.score_clustering(X[perm], labels[perm]) == pytest.approx(base, abs=1e-4)
+    assert fitted.score_clustering(scale * X @ rotation + shift, labels) == pytest.approx(
+        base, abs=1e-4)
+    padded = np.c_[X, np.zeros((X.shape[0], 3))]
+    assert fitted.score_clustering(padded, labels) == pytest.approx(base, abs=1e-4)
+
+
+def test_batch_and_single_scoring_agree(fitted, new_dataset):
+    X, y = new_dataset
+    candidates = np.stack([y, KMeans(2, n_init=2, random_state=0).fit_predict(X),
+                           np.arange(X.shape[0]) % 3])
+    batch = fitted.score_clustering(X, candidates)
+    single = [fitted.score_clustering(X, labels) for labels in candidates]
+    np.testing.assert_allclose(batch, single, atol=1e-5)
+
+
+def test_critic_ranks_truth_above_random(fitted, new_dataset):
+    X, y = new_dataset
+    random_labels = np.random.default_rng(0).integers(0, 3, size=(5, X.shape[0]))
+    assert fitted.score_clustering(X, y) > fitted.score_clustering(X, random_labels).max()
+    assert fitted.validation_["class_disjoint"]
+    assert fitted.history_ and {"best", "top3", "mrr"} <= set(fitted.history_[0])
+
+
+def test_pickled_critic_scores_the_same(fitted, new_dataset):
+    X, y = new_dataset
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert restored.score_clustering(X, y) == fitted.score_clustering(X, y)
+
+
+def test_several_references_of_different_dimensions(references):
+    X, y = references
+    X2, y2 = make_blobs(n_samples=300, centers=5, n_features=9, random_state=2)
+    model = LearnedMetricClustering(n_tasks=4, size_range=(10, 15), gae_epochs=1,
+                                    critic_epochs=2, random_state=0).fit([X, X2], [y, y2])
+    assert model.n_references_ == 2
+    groups = np.repeat([0, 1], 300)
+    model = LearnedMetricClustering(n_tasks=4, size_range=(10, 15), gae_epochs=1,
+                                    critic_epochs=2, random_state=0).fit(X, y, groups=groups)
+    assert model.n_references_ == 2
+
+
+def test_large_dataset_is_subsampled(fitted):
+    X, y = make_blobs(n_samples=1000, centers=3, random_state=0)
+    score = fitted.score_clustering(X, y)
+    assert np.isfinite(score)
+    assert fitted.score_clustering(X, y) == score  # deterministic
+
+
+def test_errors(references, fitted, new_dataset):
+    X, y = references
+    with pytest.raises(ValueError, match="2 classes"):
+        LearnedMetricClustering(n_tasks=2).fit(X, np.zeros(len(X)))
+    with pytest.raises(ValueError, match="objective"):
+        LearnedMetricClustering(objective="hinge").fit(X, y)
+    with pytest.raises(ValueError, match="list"):
+        LearnedMetricClustering().fit([X], y)
+    X_new, y_new = new_dataset
+    with pytest.raises(ValueError, match="labels must have shape"):
+        fitted.score_clustering(X_new, y_new[:10])
