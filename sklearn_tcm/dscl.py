@@ -407,24 +407,27 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
     def estimate_n_clusters(self, X, max_clusters=None):
         """Estimate the number of clusters of ``X`` from the singular-value gap.
 
-        ``k`` is where the squared singular values of ``F = f(X)`` (the
-        eigenvalues of ``F F^T``) drop the most. Reliable when the learned
-        space separates the classes of ``X``; a heuristic otherwise.
+        ``F = f(X)`` is centred (k cluster indicators span the constant
+        vector plus k - 1 centred directions); ``k - 1`` is where its squared
+        singular values drop the most, on a log scale. Reliable when the
+        learned space separates the classes of ``X``; a heuristic otherwise.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         max_clusters : int or None, default=None
-            Largest ``k`` considered; None means ``d - 1`` (the gap after
-            the ``k``-th singular value needs a ``k + 1``-th one, so choose
-            ``n_components`` above the number of clusters you expect).
+            Largest ``k`` considered; None means ``d`` (the gap after the
+            ``(k - 1)``-th singular value needs a ``k``-th one, so choose
+            ``n_components`` at least the number of clusters you expect).
 
         Returns
         -------
         n_clusters : int
         """
-        S = np.linalg.svd(self.transform(X), compute_uv=False)
-        return _eigengap_n_clusters(S, max_clusters or S.size - 1)
+        F = self.transform(X)
+        S = np.linalg.svd(F - F.mean(axis=0), compute_uv=False)
+        max_clusters = max_clusters or S.size
+        return 1 + _eigengap_n_clusters(S, max_clusters - 1)
 
     def spectral_embedding(self, X):
         """Row-normalised left singular vectors of ``F = f(X)``.
@@ -444,14 +447,11 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
         -------
         embedding : ndarray of shape (n_samples, r)
         """
-        return self._spectral_embedding(X)[0]
-
-    def _spectral_embedding(self, X):
         F = self.transform(X)
         U, S, _ = np.linalg.svd(F, full_matrices=False)
         rcond = self.rcond or np.finfo(np.float32).eps * max(F.shape)
         rank = max(int(np.sum(S > rcond * S[0])), 1)
-        return _normalise_rows(U[:, :rank]), S
+        return _normalise_rows(U[:, :rank])
 
     def predict(self, X):
         """Cluster ``X`` spectrally in the learned space.
@@ -468,8 +468,8 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        embedding, S = self._spectral_embedding(X)
-        k = self.n_clusters or _eigengap_n_clusters(S, S.size - 1)
+        embedding = self.spectral_embedding(X)
+        k = self.n_clusters or self.estimate_n_clusters(X)
         if k > embedding.shape[0]:
             raise ValueError(f"n_samples={embedding.shape[0]} should be >= n_clusters={k}.")
         kmeans = KMeans(k, n_init=self.n_init, random_state=self._seed)
