@@ -23,6 +23,7 @@ _LAZY = {
     "clustering_accuracy": "metrics",
     "misclassification_rate": "metrics",
     "SCORERS": "metrics",
+    "critic_scorer": "metrics",
     "make_l2c_points": "datasets",
     "make_dscl_toy": "datasets",
     "sample_tasks": "datasets",

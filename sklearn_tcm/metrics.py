@@ -32,6 +32,7 @@ __all__ = [
     "nmi_scorer",
     "ari_scorer",
     "SCORERS",
+    "critic_scorer",
 ]
 
 
@@ -156,3 +157,44 @@ SCORERS = {
     "normalized_mutual_info": nmi_scorer,
     "adjusted_rand": ari_scorer,
 }
+
+
+def critic_scorer(model):
+    """A label-free scorer from a fitted :class:`~sklearn_tcm.LearnedMetricClustering`.
+
+    The returned callable ``scorer(estimator, X, y=None)`` clusters ``X``
+    with ``estimator`` (``predict`` when it has one, else ``fit_predict``)
+    and returns the learned critic's score of that clustering; ``y`` is
+    ignored. Use it as ``scoring=`` to select a clusterer's hyperparameters
+    (KMeans' ``n_clusters``, DBSCAN's ``eps``, ...) on unlabelled data.
+
+    Parameters
+    ----------
+    model : LearnedMetricClustering
+        A fitted learned metric.
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y=None) -> float``, higher is better.
+
+    Examples
+    --------
+    >>> from sklearn.cluster import KMeans
+    >>> from sklearn.model_selection import GridSearchCV
+    >>> from sklearn_tcm.metrics import critic_scorer
+    >>> search = GridSearchCV(KMeans(n_init=5), {"n_clusters": [2, 3, 4, 5]},
+    ...                       scoring=critic_scorer(lmc))  # doctest: +SKIP
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(model, "critic_")
+
+    def scorer(estimator, X, y=None):
+        if hasattr(estimator, "predict"):
+            labels = estimator.predict(X)
+        else:
+            labels = estimator.fit_predict(X)
+        return float(model.score_clustering(X, labels))
+
+    return scorer

@@ -151,3 +151,22 @@ def test_errors(references, fitted, new_dataset):
     X_new, y_new = new_dataset
     with pytest.raises(ValueError, match="labels must have shape"):
         fitted.score_clustering(X_new, y_new[:10])
+
+
+def test_critic_scorer_in_grid_search(fitted, new_dataset):
+    from sklearn.cluster import DBSCAN
+    from sklearn.model_selection import GridSearchCV
+
+    from sklearn_tcm import critic_scorer
+
+    X, _ = new_dataset
+    scorer = critic_scorer(fitted)
+    whole = [(np.arange(len(X)), np.arange(len(X)))]
+    search = GridSearchCV(KMeans(n_init=2, random_state=0), {"n_clusters": [2, 3, 4]},
+                          scoring=scorer, cv=whole).fit(X)
+    chosen = search.best_params_["n_clusters"]
+    labels = KMeans(chosen, n_init=2, random_state=0).fit_predict(X)
+    assert search.best_score_ == pytest.approx(fitted.score_clustering(X, labels))
+    assert np.isfinite(scorer(DBSCAN(eps=2.0), X))  # transductive: fit_predict
+    with pytest.raises(Exception, match="not fitted"):
+        critic_scorer(LearnedMetricClustering())
