@@ -7,6 +7,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans
+from sklearn.metrics import normalized_mutual_info_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -171,6 +172,20 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
         Adam learning rate.
     weight_decay : float, default=0.0
         Adam weight decay.
+    early_stopping : bool, default=False
+        Hold out a fraction of the *classes* (class-disjoint validation),
+        cluster them every ``validation_interval`` iterations, and keep the
+        network with the best validation NMI; stop after
+        ``n_iter_no_change`` checks without improvement. This measures and
+        protects transfer to unseen classes, which longer training on the
+        seen classes can lose.
+    validation_fraction : float, default=0.2
+        Fraction of the classes held out with ``early_stopping`` (at least
+        2, leaving at least 2 to train on).
+    validation_interval : int, default=50
+        Iterations between validation checks.
+    n_iter_no_change : int, default=5
+        Checks without improvement before stopping.
     rcond : float or None, default=None
         Relative cut-off for the pseudo-inverse; None uses
         ``eps(float32) * max(n, d)``.
@@ -191,12 +206,14 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
     module_ : torch.nn.Module
         The trained network, on the CPU.
     n_iter_ : int
-        Mini-batch updates run.
+        Mini-batch updates run (fewer than ``max_iter`` when early stopping
+        stopped training).
     history_ : dict
         ``loss`` (per iteration), ``rank_deficient_batches`` (batches whose
         ``F`` was not of full rank: their pseudo-inverse dropped directions)
         and ``skipped_batches`` (batches with a non-finite gradient, not
-        applied).
+        applied); with ``early_stopping`` also ``validation_nmi`` (list of
+        ``(iteration, NMI)``) and ``best_iteration`` (the kept network).
     classes_ : ndarray
         Classes seen in ``y``.
     device_ : torch.device
@@ -236,6 +253,10 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "validation_interval": [Interval(Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "rcond": [Interval(Real, 0, 1, closed="neither"), None],
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "device": [str, torch.device],
@@ -256,6 +277,10 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
         max_iter=2000,
         learning_rate=1e-3,
         weight_decay=0.0,
+        early_stopping=False,
+        validation_fraction=0.2,
+        validation_interval=50,
+        n_iter_no_change=5,
         rcond=None,
         n_init=10,
         device="auto",
@@ -272,6 +297,10 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.validation_interval = validation_interval
+        self.n_iter_no_change = n_iter_no_change
         self.rcond = rcond
         self.n_init = n_init
         self.device = device
@@ -312,6 +341,7 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
         self._validate_params()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32],
                              ensure_min_samples=2)
+        X_all = X
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
         if classes.size < 2:
@@ -329,13 +359,27 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
             )
         device = resolve_device(self.device)
         seed = draw_seed(self.random_state)
+        validation = None
+        n_train_classes = classes.size
+        if self.early_stopping:
+            n_val = max(2, int(round(self.validation_fraction * classes.size)))
+            if classes.size - n_val < 2:
+                raise ValueError(
+                    f"early_stopping holds out {n_val} of the {classes.size} classes for "
+                    "validation and needs 2 left to train on; y has too few classes."
+                )
+            held_out = np.random.default_rng(seed).permutation(classes.size)[:n_val]
+            in_val = np.isin(y_index, held_out)
+            validation = (X[in_val], y_index[in_val], n_val)
+            X, y_index = X[~in_val], np.unique(y_index[~in_val], return_inverse=True)[1]
+            n_train_classes = classes.size - n_val
         with seeded_torch(seed, device):
             module = self._build_module(X.shape[1]).to(device)
             with torch.no_grad():
                 d = module(to_tensor(X[:2], device)).shape[1]
             if self.classes_per_batch is None:
                 # as many classes as the output dimension can separate
-                m = min(classes.size, max(d, 2))
+                m = min(n_train_classes, max(d, 2))
             elif self.classes_per_batch > d:
                 raise ValueError(
                     f"The network's output dimension ({d}) must be at least the number "
@@ -343,26 +387,40 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
                     "raise n_components or lower classes_per_batch."
                 )
             else:
-                m = self.classes_per_batch
-            history = self._train(module, X, y_index, classes.size, m, device, seed)
+                m = min(self.classes_per_batch, n_train_classes)
+            history, n_iter = self._train(module, X, y_index, n_train_classes, m, device,
+                                          seed, validation)
         self.classes_ = classes
         self.module_ = module_to_cpu(module)
-        self.n_iter_ = self.max_iter
+        self.n_iter_ = n_iter
         self.history_ = history
         self.device_ = device
         self._seed = seed
-        self.labels_ = self.predict(X)
+        self.labels_ = self.predict(X_all)
         return self
 
-    def _train(self, module, X, y_index, n_classes, m, device, seed):
+    def _validation_nmi(self, module, validation, device):
+        """NMI of the spectral clustering of the held-out classes."""
+        X_val, y_val, n_val = validation
+        module.eval()
+        F = predict_batches(module, X_val, device=device, float64=False)
+        module.train()
+        U = np.linalg.svd(F, full_matrices=False)[0]
+        labels = KMeans(n_val, n_init=3, random_state=0).fit_predict(_normalise_rows(U))
+        return normalized_mutual_info_score(y_val, labels)
+
+    def _train(self, module, X, y_index, n_classes, m, device, seed, validation):
         rng = np.random.default_rng(seed)
         X_tensor = to_tensor(X, device)
         optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate,
                                      weight_decay=self.weight_decay)
         module.train()
         history = {"loss": [], "rank_deficient_batches": 0, "skipped_batches": 0}
+        if validation is not None:
+            history["validation_nmi"] = []
+        best_score, best_state, since_best, n_iter = -np.inf, None, 0, 0
         with tqdm(range(self.max_iter), desc="DSCL", disable=not self.verbose) as bar:
-            for _ in bar:
+            for iteration in bar:
                 idx, labels = _class_batches(y_index, n_classes, m,
                                              self.samples_per_class, rng)
                 F = module(X_tensor[torch.as_tensor(idx, device=device)])
@@ -385,9 +443,23 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
                 if not full_rank:
                     history["rank_deficient_batches"] += 1
                 history["loss"].append(float(loss))
+                n_iter = iteration + 1
                 if self.verbose:
                     bar.set_postfix(loss=f"{float(loss):.4f}")
-        return history
+                if validation is not None and n_iter % self.validation_interval == 0:
+                    score = self._validation_nmi(module, validation, device)
+                    history["validation_nmi"].append((n_iter, score))
+                    if score > best_score:
+                        best_score, since_best = score, 0
+                        best_state = copy.deepcopy(module.state_dict())
+                        history["best_iteration"] = n_iter
+                    else:
+                        since_best += 1
+                        if since_best >= self.n_iter_no_change:
+                            break
+        if best_state is not None:
+            module.load_state_dict(best_state)
+        return history, n_iter
 
     def transform(self, X):
         """The learned representation ``F = f(X)``.

@@ -116,3 +116,18 @@ def test_errors():
     model = DSCLClustering(3, **TINY).fit(X, y)
     with pytest.raises(ValueError, match="features"):
         model.predict(X[:, :2])
+
+
+def test_early_stopping_on_held_out_classes():
+    X, y = make_dscl_toy(10, n_classes=6, random_state=0)
+    model = DSCLClustering(3, hidden_layer_sizes=(30,), n_components=6, max_iter=400,
+                           early_stopping=True, validation_fraction=0.34,
+                           validation_interval=20, n_iter_no_change=2,
+                           random_state=0).fit(X, y)
+    checks = model.history_["validation_nmi"]
+    assert checks and all(0 <= nmi <= 1 for _, nmi in checks)
+    assert model.n_iter_ == len(model.history_["loss"]) <= 400
+    assert model.history_["best_iteration"] == max(checks, key=lambda c: c[1])[0]
+    assert model.labels_.shape == y.shape
+    with pytest.raises(ValueError, match="early_stopping"):
+        DSCLClustering(3, early_stopping=True, **TINY).fit(*make_dscl_toy(5))
