@@ -146,15 +146,6 @@ def predict_batches(module, X, *, device, batch_size=1024, float64=None):
     return np.concatenate(outputs)
 
 
-def cpu_state_dict(module):
-    """A detached copy of ``module``'s state dict with every tensor on the CPU.
-
-    Fitted estimators keep this (not a CUDA module) so that they pickle and
-    unpickle on machines without a GPU.
-    """
-    return {key: value.detach().cpu().clone() for key, value in module.state_dict().items()}
-
-
 def module_to_cpu(module):
     """Return ``module`` on the CPU in eval mode, its gradients dropped."""
     module = module.to("cpu").eval()

@@ -3,7 +3,6 @@ import pytest
 import torch
 
 from sklearn_tcm._torch import (
-    cpu_state_dict,
     draw_seed,
     inference_device,
     iter_minibatches,
@@ -57,5 +56,3 @@ def test_conversion_and_batched_prediction():
     parts = predict_batches(module, X, device=torch.device("cpu"), batch_size=4)
     np.testing.assert_allclose(whole, parts, rtol=1e-12)
     assert module.weight.dtype == torch.float32  # the fitted module is not changed
-    state = cpu_state_dict(module)
-    assert all(value.device.type == "cpu" for value in state.values())
