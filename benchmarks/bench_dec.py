@@ -42,7 +42,8 @@ def run_clustpy(recorder, name, X, y, k, epochs, seed):
     try:
         from clustpy.deep import DEC, IDEC
     except Exception as exc:  # ImportError, or a broken torchvision beside torch
-        return f"ClustPy not run: {type(exc).__name__}: {exc}".splitlines()[0]
+        return (f"ClustPy not run: {type(exc).__name__}: {exc}".splitlines()[0]
+                + " (clustpy requires torchvision, which must match the installed torch)")
     for method, cls in (("clustpy_dec", DEC), ("clustpy_idec", IDEC)):
         with timer() as t:
             model = cls(n_clusters=k, pretrain_epochs=epochs, clustering_epochs=150,
