@@ -60,6 +60,22 @@ def inference_device(device):
     return resolved
 
 
+def check_layer_sizes(sizes, name):
+    """Validate a layer-size parameter: a sequence of positive integers.
+
+    Returns the sizes as a list of int; raises a ValueError naming ``name``.
+    """
+    try:
+        values = list(sizes)
+    except TypeError:
+        values = None
+    if values is None or not all(
+        isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1 for v in values
+    ):
+        raise ValueError(f"{name} must be a sequence of positive integers, got {sizes!r}.")
+    return [int(v) for v in values]
+
+
 def draw_seed(random_state):
     """Draw an integer seed from ``random_state`` (int, RandomState or None)."""
     return int(check_random_state(random_state).randint(_MAX_SEED))

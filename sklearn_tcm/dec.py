@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from ._torch import (
+    check_layer_sizes,
     draw_seed,
     inference_device,
     iter_minibatches,
@@ -367,17 +368,6 @@ class DECClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         self.random_state = random_state
         self.verbose = verbose
 
-    def _check_hidden_dims(self):
-        dims = np.asarray(self.hidden_dims)
-        if dims.ndim != 1 or not all(
-            isinstance(d, Integral | np.integer) and d >= 1 for d in self.hidden_dims
-        ):
-            raise ValueError(
-                "hidden_dims must be a sequence of positive integers, got "
-                f"{self.hidden_dims!r}."
-            )
-        return [int(d) for d in self.hidden_dims]
-
     def fit(self, X, y=None):
         """Pretrain the autoencoder and train the clustering.
 
@@ -394,7 +384,7 @@ class DECClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
             The fitted estimator.
         """
         self._validate_params()
-        hidden_dims = self._check_hidden_dims()
+        hidden_dims = check_layer_sizes(self.hidden_dims, "hidden_dims")
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         n_samples = X.shape[0]
         if self.n_clusters > n_samples:

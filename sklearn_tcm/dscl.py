@@ -15,6 +15,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ._torch import (
+    check_layer_sizes,
     draw_seed,
     inference_device,
     module_to_cpu,
@@ -315,12 +316,7 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
     def _build_module(self, n_features):
         if self.module is not None:
             return copy.deepcopy(self.module)
-        sizes = list(self.hidden_layer_sizes)
-        if not all(isinstance(s, Integral | np.integer) and s >= 1 for s in sizes):
-            raise ValueError(
-                "hidden_layer_sizes must be a sequence of positive integers, got "
-                f"{self.hidden_layer_sizes!r}."
-            )
+        sizes = check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
         return _MLP(n_features, sizes, self.n_components, self.activation)
 
     def fit(self, X, y):

@@ -148,6 +148,8 @@ def test_errors(references, fitted, new_dataset):
         LearnedMetricClustering(objective="hinge").fit(X, y)
     with pytest.raises(ValueError, match="list"):
         LearnedMetricClustering().fit([X], y)
+    with pytest.raises(ValueError, match="critic_hidden"):
+        LearnedMetricClustering(critic_hidden=(64, 0)).fit(X, y)
     X_new, y_new = new_dataset
     with pytest.raises(ValueError, match="labels must have shape"):
         fitted.score_clustering(X_new, y_new[:10])

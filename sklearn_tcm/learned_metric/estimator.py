@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 from tqdm.auto import tqdm
 
 from .._torch import (
+    check_layer_sizes,
     draw_seed,
     inference_device,
     make_generator,
@@ -315,6 +316,7 @@ class LearnedMetricClustering(ClusterMixin, BaseEstimator):
             The fitted estimator.
         """
         self._validate_params()
+        check_layer_sizes(self.critic_hidden, "critic_hidden")
         pairs = _split_references(X, y, groups)
         rng = np.random.default_rng(draw_seed(self.random_state))
         references = []
