@@ -101,6 +101,7 @@ def seed_negatives(X, truth, random_state=None):
         with warnings.catch_warnings():
             # a disconnected kNN graph is expected when clusters are far apart
             warnings.filterwarnings("ignore", "Graph is not fully connected")
+            warnings.filterwarnings("ignore", "The spectral clustering API has changed")
             candidates.append(("spectral", SpectralClustering(
                 k, affinity="nearest_neighbors", n_neighbors=min(10, n - 1),
                 random_state=seed, assign_labels="cluster_qr").fit_predict(X)))

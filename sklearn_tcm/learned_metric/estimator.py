@@ -1,13 +1,14 @@
 """LearnedMetricClustering: a clustering-quality metric learned from labelled references."""
 
 import copy
+import time
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
@@ -34,8 +35,12 @@ from .critic import (
 )
 from .gae import GraphAutoEncoder
 from .graph import GLOBAL_FEATURES, NODE_FEATURES, build_context, clustering_graphs
+from .search import SearchSpace, evolve, select
 
 __all__ = ["LearnedMetricClustering"]
+
+# search solutions this close to the truth are not negatives
+_SEARCH_NEAR_TRUTH_ARI = 0.9
 
 
 def _split_references(X, y, groups):
@@ -101,6 +106,56 @@ def _make_task(X, truth, max_points, seed):
     return {"X": X, "labels": labels, "families": families, "weights": weights}
 
 
+class _CriticObjective:
+    """Batched critic scores of labellings of fixed scoring subsamples.
+
+    ``contexts`` are the :class:`~.graph.DatasetContext` of each subsample;
+    calling the objective with one ``(B, n_j)`` label array per subsample
+    returns the B scores averaged over subsamples.
+    """
+
+    def __init__(self, gae, critic, contexts, device, batch_size=64):
+        self.gae = gae
+        self.critic = critic
+        self.contexts = contexts
+        self.device = device
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def __call__(self, subset_labels):
+        total = 0.0
+        for context, labels in zip(self.contexts, subset_labels):
+            scores = []
+            for start in range(0, labels.shape[0], self.batch_size):
+                graphs = clustering_graphs(context, labels[start:start + self.batch_size])
+                embedding = self.gae.embed(*(part.to(self.device) for part in graphs))
+                scores.append(self.critic(embedding).cpu().numpy())
+            total = total + np.concatenate(scores).astype(np.float64)
+        return total / len(self.contexts)
+
+
+def _search(X, gae, critic, options, device, seed, verbose=0):
+    """One search for the clustering of X the critic prefers (joblib-friendly).
+
+    ``X`` is a raw dataset; the micro-clusters live in its preprocessed
+    space and each scoring subsample is preprocessed on its own, like a
+    training task.
+    """
+    X_pre = preprocess_task(X, random_state=seed)
+    space = SearchSpace(X_pre, n_micro=options["n_micro"], max_points=options["max_points"],
+                        n_subsamples=options["n_subsamples"], random_state=seed)
+    contexts = [build_context(preprocess_task(X[subset], random_state=seed),
+                              dtype=torch.float32) for subset in space.subsets]
+    objective = _CriticObjective(gae.to(device), critic.to(device), contexts, device)
+    common = {"k_range": options["k_range"], "n_clusters": options["n_clusters"],
+              "random_state": seed}
+    if options["search"] == "select":
+        return select(space, objective, **common)
+    return evolve(space, objective, population_size=options["population_size"],
+                  n_offspring=2 * options["population_size"],
+                  n_generations=options["n_generations"], verbose=verbose, **common)
+
+
 class LearnedMetricClustering(ClusterMixin, BaseEstimator):
     """A clustering-quality metric learned on labelled reference data.
 
@@ -158,8 +213,46 @@ class LearnedMetricClustering(ClusterMixin, BaseEstimator):
     patience : int, default=30
         Stop critic training after this many epochs without a better
         validation MRR; the best checkpoint is kept.
+    adversarial_rounds : int, default=2
+        Rounds of adversarial training after the warm start: the search
+        runs under the current critic on ``adversarial_tasks`` training
+        tasks, its distinct solutions (ARI < 0.9 to the truth) become new
+        negatives of those tasks, and the critic is trained on. 0 keeps the
+        warm-started critic.
+    adversarial_tasks : int, default=40
+        Training tasks searched per adversarial round.
+    validation_searches : int, default=20
+        Validation tasks on which the search is run after each round to
+        measure it (NMI, k error, rate of labellings scored above the
+        truth); the round with the best search NMI is kept.
+    search : {"evolve", "select"}, default="evolve"
+        How :meth:`predict` clusters a dataset. ``"evolve"``: evolutionary
+        search over micro-cluster genomes seeded with a pool of classical
+        clusterings (the paper's agent). ``"select"``: score the classical
+        pool (k-means, Ward, Gaussian mixture for every k) and return the
+        critic's choice (fast).
+    n_clusters : int or None, default=None
+        Number of clusters of :meth:`predict`; None searches over
+        ``2 .. max_clusters``.
+    max_clusters : int or None, default=None
+        Largest number of clusters the search considers; None uses
+        ``k_range[1]``, the most classes the critic saw in one task.
+    n_micro : int, default=150
+        Micro-clusters (k-means) forming the search's genome, so search
+        cost does not grow with the number of points.
+    population_size : int, default=24
+        Survivors per generation of the evolutionary search (twice as many
+        offspring are made per generation).
+    n_generations : int, default=30
+        Maximum generations of the search (it stops earlier after 6
+        generations without improvement).
+    n_restarts : int, default=1
+        Independent searches per :meth:`predict` (different micro-clusters,
+        subsamples and seeds); the best-scored result is returned.
     n_jobs : int or None, default=None
-        Parallel jobs (joblib) for building the tasks' candidates.
+        Parallel jobs (joblib) for building tasks, for the searches of the
+        adversarial rounds and for restarts. Works with any joblib backend,
+        e.g. ``joblib.parallel_config(backend="dask")``.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
     random_state : int, RandomState instance or None, default=None
@@ -174,13 +267,20 @@ class LearnedMetricClustering(ClusterMixin, BaseEstimator):
     critic_ : torch.nn.Module
         The critic (CPU), best validation checkpoint.
     history_ : list of dict
-        Per critic epoch: ``epoch``, ``loss``, and validation ``best``,
-        ``top3``, ``mrr`` (share of validation tasks where the truth ranks
-        first, in the top three, and the mean reciprocal rank) and
-        ``log_p_truth`` (mean log softmax probability of the truth among its
-        candidates, the tie-break of checkpoint selection).
+        Per round (0 = warm start, then each adversarial round) on the
+        validation tasks: ``best``, ``top3``, ``mrr`` (share of tasks where
+        the truth ranks first / in the top three among its candidates, mean
+        reciprocal rank), ``search_nmi``, ``search_k_error`` (mean signed k
+        error of the search), ``beats_truth_rate`` (share of searches whose
+        result the critic scores above the truth), ``n_new_negatives`` and
+        ``seconds``.
+    critic_history_ : list of dict
+        Per critic epoch, over all rounds: ``round``, ``epoch``, ``loss``
+        and the validation ``best``, ``top3``, ``mrr``, ``log_p_truth``
+        (mean log softmax probability of the truth among its candidates, the
+        tie-break of checkpoint selection within a round).
     validation_ : dict
-        ``best``, ``top3``, ``mrr`` of the kept checkpoint, and
+        Validation figures of the kept round (as in ``history_``), and
         ``class_disjoint`` (whether validation classes were held out).
     n_references_ : int
         Number of reference datasets.
@@ -217,6 +317,16 @@ class LearnedMetricClustering(ClusterMixin, BaseEstimator):
         "critic_hidden": ["array-like"],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
+        "adversarial_rounds": [Interval(Integral, 0, None, closed="left")],
+        "adversarial_tasks": [Interval(Integral, 1, None, closed="left")],
+        "validation_searches": [Interval(Integral, 1, None, closed="left")],
+        "search": [StrOptions({"evolve", "select"})],
+        "n_clusters": [Interval(Integral, 1, None, closed="left"), None],
+        "max_clusters": [Interval(Integral, 2, None, closed="left"), None],
+        "n_micro": [Interval(Integral, 2, None, closed="left")],
+        "population_size": [Interval(Integral, 2, None, closed="left")],
+        "n_generations": [Interval(Integral, 0, None, closed="left")],
+        "n_restarts": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -238,6 +348,16 @@ class LearnedMetricClustering(ClusterMixin, BaseEstimator):
         critic_hidden=(64, 64),
         learning_rate=1e-3,
         patience=30,
+        adversarial_rounds=2,
+        adversarial_tasks=40,
+        validation_searches=20,
+        search="evolve",
+        n_clusters=None,
+        max_clusters=None,
+        n_micro=150,
+        population_size=24,
+        n_generations=30,
+        n_restarts=1,
         n_jobs=None,
         device="auto",
         random_state=None,
@@ -255,6 +375,16 @@ class LearnedMetricClustering(ClusterMixin, BaseEstimator):
         self.critic_hidden = critic_hidden
         self.learning_rate = learning_rate
         self.patience = patience
+        self.adversarial_rounds = adversarial_rounds
+        self.adversarial_tasks = adversarial_tasks
+        self.validation_searches = validation_searches
+        self.search = search
+        self.n_clusters = n_clusters
+        self.max_clusters = max_clusters
+        self.n_micro = n_micro
+        self.population_size = population_size
+        self.n_generations = n_generations
+        self.n_restarts = n_restarts
         self.n_jobs = n_jobs
         self.device = device
         self.random_state = random_state
@@ -332,17 +462,102 @@ class LearnedMetricClustering(ClusterMixin, BaseEstimator):
                 split: [self._embed_task(gae, task, device) for task in items]
                 for split, items in tasks.items()
             }
-            critic, history, best = self._train_critic(
-                embeddings, tasks, gae.embedding_size, device, seed
-            )
+            critic = Critic(gae.embedding_size, tuple(self.critic_hidden)).to(device)
+            critic_history, history = [], []
+            kept = None
+            for round_index in range(self.adversarial_rounds + 1):
+                started = time.perf_counter()
+                n_new = 0
+                if round_index > 0:
+                    n_new = self._add_search_negatives(gae, critic, tasks, embeddings,
+                                                       device, rng)
+                critic, epochs = self._train_critic(critic, embeddings, tasks, device,
+                                                    seed + round_index)
+                critic_history += [{"round": round_index, **epoch} for epoch in epochs]
+                record = self._validate_round(gae, critic, tasks["validation"],
+                                              embeddings["validation"], device, rng)
+                record.update(round=round_index, n_new_negatives=n_new,
+                              seconds=time.perf_counter() - started)
+                history.append(record)
+                key = (record["search_nmi"], record["mrr"])
+                if kept is None or key > kept[0]:
+                    kept = (key, copy.deepcopy(critic.state_dict()), record)
+            critic.load_state_dict(kept[1])
         self.gae_ = module_to_cpu(gae)
-        self.critic_ = module_to_cpu(critic)
+        self.critic_ = module_to_cpu(critic.eval())
         self.history_ = history
-        self.validation_ = {**best, "class_disjoint": class_disjoint}
+        self.critic_history_ = critic_history
+        self.validation_ = {**kept[2], "class_disjoint": class_disjoint}
         self.n_references_ = len(pairs)
         self.device_ = device
         self._seed = seed
         return self
+
+    def _search_options(self, n_clusters=None):
+        k_high = self.max_clusters if self.max_clusters is not None else self.k_range[1]
+        return {
+            "search": self.search, "n_clusters": n_clusters,
+            "k_range": (min(2, k_high), k_high), "n_micro": self.n_micro,
+            "max_points": self.max_points, "n_subsamples": self.n_subsamples,
+            "population_size": self.population_size, "n_generations": self.n_generations,
+        }
+
+    def _search_tasks(self, gae, critic, items, device, rng):
+        """Evolutionary searches on tasks' points, in parallel with joblib."""
+        options = {**self._search_options(), "search": "evolve",
+                   "k_range": (min(2, self.k_range[1]), self.k_range[1])}
+        gae, critic = module_to_cpu(copy.deepcopy(gae)), module_to_cpu(copy.deepcopy(critic))
+        search_device = torch.device("cpu") if self.n_jobs not in (None, 1) else device
+        seeds = rng.integers(2**31 - 1, size=len(items))
+        return Parallel(n_jobs=self.n_jobs)(
+            delayed(_search)(task["X"], gae, critic, options, search_device, int(s))
+            for task, s in zip(items, seeds)
+        )
+
+    def _add_search_negatives(self, gae, critic, tasks, embeddings, device, rng):
+        """Add distinct search solutions of training tasks as negatives."""
+        n_train = len(tasks["train"])
+        chosen = rng.choice(n_train, size=min(self.adversarial_tasks, n_train), replace=False)
+        items = [tasks["train"][i] for i in chosen]
+        results = self._search_tasks(gae, critic,
+                                     tqdm(items, desc="adversarial search",
+                                          disable=not self.verbose), device, rng)
+        n_new = 0
+        for index, result in zip(chosen, results):
+            task = tasks["train"][index]
+            truth = task["labels"][0]
+            if adjusted_rand_score(truth, result.labels) >= _SEARCH_NEAR_TRUTH_ARI:
+                continue
+            if any(adjusted_rand_score(other, result.labels) > 0.99
+                   for other in task["labels"][1:]):
+                continue
+            task["labels"] = np.vstack([task["labels"], result.labels])
+            task["families"].append("search")
+            task["weights"] = np.append(task["weights"],
+                                        1.0 - adjusted_rand_score(truth, result.labels))
+            new = {"X": task["X"], "labels": result.labels[None]}
+            embeddings["train"][index] = torch.cat(
+                [embeddings["train"][index], self._embed_task(gae, new, device)])
+            n_new += 1
+        return n_new
+
+    def _validate_round(self, gae, critic, tasks, embeddings, device, rng):
+        """Ranking figures and search figures of the critic on validation tasks."""
+        with torch.no_grad():
+            scores = [critic(e).cpu().numpy() for e in embeddings]
+        record = ranking_metrics(scores)
+        n_search = min(self.validation_searches, len(tasks))
+        items = tasks[:n_search]
+        results = self._search_tasks(gae, critic, items, device, rng)
+        nmi, k_error, beats = [], [], []
+        for task, task_scores, result in zip(items, scores, results):
+            truth = task["labels"][0]
+            nmi.append(normalized_mutual_info_score(truth, result.labels))
+            k_error.append(result.n_clusters - (int(truth.max()) + 1))
+            beats.append(result.score > task_scores[0])
+        record.update(search_nmi=float(np.mean(nmi)), search_k_error=float(np.mean(k_error)),
+                      beats_truth_rate=float(np.mean(beats)))
+        return record
 
     @staticmethod
     def _graphs(task, device):
@@ -372,8 +587,8 @@ class LearnedMetricClustering(ClusterMixin, BaseEstimator):
     def _embed_task(self, gae, task, device):
         return gae.embed(*self._graphs(task, device))
 
-    def _train_critic(self, embeddings, tasks, n_inputs, device, seed):
-        critic = Critic(n_inputs, tuple(self.critic_hidden)).to(device)
+    def _train_critic(self, critic, embeddings, tasks, device, seed):
+        """Train (or continue training) the critic; keep the best validation epoch."""
         optimizer = torch.optim.Adam(critic.parameters(), lr=self.learning_rate)
         generator = make_generator(seed + 1)
         order_rng = np.random.default_rng(seed + 1)
@@ -413,7 +628,7 @@ class LearnedMetricClustering(ClusterMixin, BaseEstimator):
                 if since_best >= self.patience:
                     break
         critic.load_state_dict(best_state)
-        return critic.eval(), history, best
+        return critic.eval(), history
 
     # --------------------------------------------------------------- scoring
     def score_clustering(self, X, labels):
@@ -460,3 +675,66 @@ class LearnedMetricClustering(ClusterMixin, BaseEstimator):
                 total += critic(self._embed_task(gae, task, device)).cpu().numpy()
         scores = total / n_rounds
         return np.float64(scores[0]) if single else scores
+
+    # ------------------------------------------------------------ clustering
+    def predict(self, X, return_score=False):
+        """Cluster a new dataset under the learned critic.
+
+        The number of clusters is found by the search unless the
+        ``n_clusters`` parameter fixes it. The fitted state is not changed.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The dataset to cluster (any number of features).
+        return_score : bool, default=False
+            Also return the critic score of the returned labels (averaged
+            over the search's scoring subsamples; comparable to
+            :meth:`score_clustering` up to subsampling).
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Cluster labels 0..k-1; ``np.unique(labels).size`` is the number
+            of clusters found.
+        score : float
+            Only when ``return_score=True``.
+        """
+        check_is_fitted(self)
+        X = check_array(X, ensure_min_samples=3)
+        if self.n_clusters is not None and self.n_clusters > X.shape[0]:
+            raise ValueError(
+                f"n_clusters={self.n_clusters} is larger than the number of samples "
+                f"({X.shape[0]})."
+            )
+        options = self._search_options(self.n_clusters)
+        device = inference_device(self.device_)
+        seeds = np.random.default_rng(self._seed).integers(2**31 - 1, size=self.n_restarts)
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(_search)(X, copy.deepcopy(self.gae_), copy.deepcopy(self.critic_),
+                             options, device if self.n_jobs in (None, 1) else
+                             torch.device("cpu"), int(seed), self.verbose)
+            for seed in seeds
+        )
+        # ties go to the earlier restart, whatever the backend's order
+        best = max(range(len(results)), key=lambda i: (results[i].score, -i))
+        labels = results[best].labels.astype(np.int64)
+        return (labels, float(results[best].score)) if return_score else labels
+
+    def fit_predict(self, X, y, groups=None):
+        """Learn the critic on ``(X, y)``, then cluster ``X`` without its labels.
+
+        How well the learned metric recovers its own reference; to cluster
+        other data, call :meth:`fit` then :meth:`predict`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+        groups : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        return self.fit(X, y, groups=groups).predict(X)

@@ -1,0 +1,424 @@
+"""Evolutionary search for the clustering a critic scores highest.
+
+The genome of a candidate clustering is the cluster id of each of at most
+150 *micro-clusters* (k-means on the whole dataset), so that the cost of the
+search does not grow with the number of points; candidate clusterings are
+scored on a few fixed random subsamples of at most ``max_points`` points,
+whose critic context (distances, neighbours, scale) is built once.
+
+The initial population is a *pool* of classical clusterings (k-means, Ward
+linkage and a Gaussian mixture for every k in the range) plus mutants of
+them. Operators: move a boundary micro-cluster to a neighbouring cluster,
+merge the two closest clusters, split a cluster by 2-means, a few Lloyd
+steps, and cluster-injection crossover (a cluster of one parent is copied
+into the other). Merge and split are what choose the number of clusters.
+Selection is (mu + lambda) with elitism; the search stops when the best
+score has not improved for ``patience`` generations, and the final labels
+get a point-level k-means refinement, kept only if the critic prefers it.
+
+``select`` scores the pool only and returns the critic's choice.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
+from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors
+from tqdm.auto import tqdm
+
+from .graph import canonical_labels
+
+__all__ = ["SearchSpace", "SearchResult", "classical_pool", "evolve", "select"]
+
+_MINIBATCH_ABOVE = 5000
+_OPERATORS = ("move", "merge", "split", "lloyd", "crossover")
+
+
+def _canonical(genome):
+    return canonical_labels(genome)[0]
+
+
+class SearchSpace:
+    """Micro-clusters and scoring subsamples of one dataset.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        The (preprocessed) dataset.
+    n_micro : int, default=150
+        Maximum number of micro-clusters; datasets with fewer points use one
+        micro-cluster per point.
+    max_points : int, default=300
+        Points per scoring subsample.
+    n_subsamples : int, default=1
+        Scoring subsamples (a single one, the whole dataset, when
+        ``n_samples <= max_points``).
+    random_state : int or None
+        Seed of the micro-clustering and the subsamples.
+
+    Attributes
+    ----------
+    micro_labels : ndarray of shape (n_samples,)
+        Micro-cluster of every point.
+    micro_centers : ndarray of shape (n_micro, n_features)
+    micro_counts : ndarray of shape (n_micro,)
+    micro_neighbours : ndarray of shape (n_micro, n_neighbours)
+        Nearest other micro-clusters, the moves' destinations.
+    subsets : list of ndarray
+        Point indices of each scoring subsample.
+    """
+
+    def __init__(self, X, n_micro=150, max_points=300, n_subsamples=1, random_state=None):
+        rng = np.random.default_rng(random_state)
+        self.X = np.asarray(X, dtype=np.float64)
+        n = self.X.shape[0]
+        seed = int(rng.integers(2**31 - 1))
+        if n <= n_micro:
+            self.micro_labels = np.arange(n)
+            self.micro_centers = self.X.copy()
+        else:
+            model_class = MiniBatchKMeans if n > _MINIBATCH_ABOVE else KMeans
+            options = {"batch_size": 2048} if model_class is MiniBatchKMeans else {}
+            model = model_class(n_micro, n_init=1, random_state=seed, **options).fit(self.X)
+            # renumber so every micro-cluster is non-empty
+            _, self.micro_labels = np.unique(model.labels_, return_inverse=True)
+            self.micro_centers = np.stack([
+                self.X[self.micro_labels == m].mean(axis=0)
+                for m in range(self.micro_labels.max() + 1)
+            ])
+        self.micro_counts = np.bincount(self.micro_labels).astype(np.float64)
+        n_neighbours = min(6, self.n_micro - 1)
+        if n_neighbours >= 1:
+            self.micro_neighbours = NearestNeighbors(n_neighbors=n_neighbours + 1).fit(
+                self.micro_centers).kneighbors(return_distance=False)[:, :n_neighbours]
+        else:
+            self.micro_neighbours = np.zeros((self.n_micro, 0), dtype=np.int64)
+        if n <= max_points:
+            self.subsets = [np.arange(n)]
+        else:
+            self.subsets = [np.sort(rng.choice(n, size=max_points, replace=False))
+                            for _ in range(n_subsamples)]
+
+    @property
+    def n_micro(self):
+        return self.micro_centers.shape[0]
+
+    def subset_labels(self, genomes):
+        """Labels of each scoring subsample's points for genomes (B, n_micro)."""
+        genomes = np.atleast_2d(genomes)
+        return [genomes[:, self.micro_labels[subset]] for subset in self.subsets]
+
+    def point_labels(self, genome):
+        """Labels of all points for one genome."""
+        return np.asarray(genome)[self.micro_labels]
+
+    def centroids(self, genome):
+        """Count-weighted centroids of the clusters of a canonical genome."""
+        k = int(genome.max()) + 1
+        weights = np.zeros((k, self.n_micro))
+        weights[genome, np.arange(self.n_micro)] = self.micro_counts
+        return (weights @ self.micro_centers) / weights.sum(axis=1, keepdims=True)
+
+
+@dataclass
+class SearchResult:
+    """Outcome of a search on one dataset.
+
+    Attributes
+    ----------
+    labels : ndarray of shape (n_samples,)
+        The best clustering found (canonical labels 0..k-1).
+    score : float
+        Its critic score.
+    n_clusters : int
+    pool_best_score : float
+        Best score of the initial classical pool.
+    n_evaluations : int
+        Critic evaluations (distinct candidates scored).
+    history : list of float
+        Best score after each generation (empty for ``select``).
+    """
+
+    labels: np.ndarray
+    score: float
+    n_clusters: int
+    pool_best_score: float
+    n_evaluations: int
+    history: list = field(default_factory=list)
+
+
+class _Scorer:
+    """Memoised batch scoring of genomes."""
+
+    def __init__(self, space, score_fn):
+        self.space = space
+        self.score_fn = score_fn
+        self.cache = {}
+
+    def __call__(self, genomes):
+        keys = [g.tobytes() for g in genomes]
+        todo = {key: g for key, g in zip(keys, genomes) if key not in self.cache}
+        if todo:
+            batch = np.stack(list(todo.values()))
+            scores = np.asarray(self.score_fn(self.space.subset_labels(batch)), dtype=float)
+            self.cache.update(zip(todo.keys(), scores))
+        return np.array([self.cache[key] for key in keys])
+
+
+def classical_pool(space, k_range, random_state=None):
+    """k-means, Ward linkage and a diagonal Gaussian mixture for each k in range.
+
+    Run on the micro-clusters (k-means weighted by their sizes), so the cost
+    does not depend on the number of points. Returns canonical genomes,
+    duplicates removed.
+    """
+    seed = int(np.random.default_rng(random_state).integers(2**31 - 1))
+    centers, counts = space.micro_centers, space.micro_counts
+    genomes = []
+    for k in range(k_range[0], min(k_range[1], space.n_micro) + 1):
+        genomes.append(KMeans(k, n_init=3, random_state=seed).fit(
+            centers, sample_weight=counts).labels_)
+        genomes.append(AgglomerativeClustering(k, linkage="ward").fit_predict(centers))
+        if space.n_micro > 2 * k:
+            gmm = GaussianMixture(k, covariance_type="diag", reg_covar=1e-4,
+                                  random_state=seed).fit(centers)
+            genomes.append(gmm.predict(centers))
+    unique = {}
+    for genome in genomes:
+        genome = _canonical(genome)
+        if k_range[0] <= genome.max() + 1 <= k_range[1]:
+            unique.setdefault(genome.tobytes(), genome)
+    return list(unique.values())
+
+
+# ------------------------------------------------------------------ operators
+def _move(space, genome, rng):
+    neighbour_clusters = genome[space.micro_neighbours]
+    boundary = np.flatnonzero((neighbour_clusters != genome[:, None]).any(axis=1))
+    if boundary.size == 0:
+        return genome
+    child = genome.copy()
+    for m in rng.choice(boundary, size=min(boundary.size, int(rng.integers(1, 4))),
+                        replace=False):
+        options = neighbour_clusters[m][neighbour_clusters[m] != genome[m]]
+        child[m] = rng.choice(options)
+    return child
+
+
+def _merge(space, genome, rng):
+    k = int(genome.max()) + 1
+    if k < 2:
+        return genome
+    centroids = space.centroids(genome)
+    distance = np.linalg.norm(centroids[:, None] - centroids[None], axis=-1)
+    distance[np.diag_indices(k)] = np.inf
+    pairs = np.dstack(np.unravel_index(np.argsort(distance, axis=None), distance.shape))[0]
+    pairs = pairs[pairs[:, 0] < pairs[:, 1]]
+    a, b = pairs[min(int(rng.geometric(0.6)) - 1, len(pairs) - 1)]
+    return np.where(genome == b, a, genome)
+
+
+def _split(space, genome, rng):
+    k = int(genome.max()) + 1
+    members = [np.flatnonzero(genome == c) for c in range(k)]
+    centroids = space.centroids(genome)
+    spread = np.array([
+        np.sum(space.micro_counts[idx] * np.sum((space.micro_centers[idx] - centroids[c]) ** 2,
+                                                 axis=1)) if idx.size >= 2 else 0.0
+        for c, idx in enumerate(members)
+    ])
+    if spread.sum() <= 0:
+        return genome
+    cluster = rng.choice(k, p=spread / spread.sum())
+    idx = members[cluster]
+    halves = KMeans(2, n_init=1, random_state=int(rng.integers(2**31 - 1))).fit(
+        space.micro_centers[idx], sample_weight=space.micro_counts[idx]).labels_
+    child = genome.copy()
+    child[idx[halves == 1]] = k
+    return child
+
+
+def _lloyd(space, genome, rng):
+    child = genome
+    for _ in range(int(rng.integers(1, 3))):
+        centroids = space.centroids(_canonical(child))
+        distance = ((space.micro_centers[:, None] - centroids[None]) ** 2).sum(axis=-1)
+        child = distance.argmin(axis=1)
+    return child
+
+
+def _crossover(space, genome, other, rng):
+    donor = rng.integers(int(other.max()) + 1)
+    child = genome.copy()
+    child[other == donor] = int(genome.max()) + 1
+    return child
+
+
+def _repair(space, genome, n_clusters, rng):
+    """Merge or split until a genome has exactly n_clusters clusters."""
+    genome = _canonical(genome)
+    for _ in range(2 * space.n_micro):
+        k = int(genome.max()) + 1
+        if k == n_clusters:
+            break
+        operator = _merge if k > n_clusters else _split
+        child = _canonical(operator(space, genome, rng))
+        if np.array_equal(child, genome):
+            break
+        genome = child
+    return genome
+
+
+def _mutate(space, parent, other, k_range, n_clusters, rng):
+    operator = _OPERATORS[rng.integers(len(_OPERATORS))]
+    if operator == "crossover":
+        child = _crossover(space, parent, other, rng)
+    else:
+        child = {"move": _move, "merge": _merge, "split": _split,
+                 "lloyd": _lloyd}[operator](space, parent, rng)
+    child = _canonical(child)
+    if n_clusters is not None:
+        return _repair(space, child, n_clusters, rng)
+    k = int(child.max()) + 1
+    if k < k_range[0] or k > k_range[1]:
+        return parent
+    return child
+
+
+# ----------------------------------------------------------------- searches
+def _refine(space, labels, score_fn):
+    """Point-level k-means refinement of the best labels, if the critic agrees."""
+    k = int(labels.max()) + 1
+    if k < 2:
+        return labels, None
+    centroids = np.stack([space.X[labels == c].mean(axis=0) for c in range(k)])
+    refined = KMeans(k, init=centroids, n_init=1, max_iter=20).fit_predict(space.X)
+    refined = _canonical(refined)
+    if refined.max() + 1 != k:
+        return labels, None
+    batch = np.stack([labels, refined])
+    scores = np.asarray(score_fn([batch[:, subset] for subset in space.subsets]))
+    return (refined, float(scores[1])) if scores[1] > scores[0] else (labels, float(scores[0]))
+
+
+def _initial(space, k_range, n_clusters, random_state):
+    k_range = (n_clusters, n_clusters) if n_clusters is not None else k_range
+    k_range = (max(1, k_range[0]), min(k_range[1], space.n_micro))
+    pool = classical_pool(space, k_range, random_state)
+    if not pool:
+        raise ValueError(
+            f"No clustering with k in {k_range} exists for {space.n_micro} micro-clusters."
+        )
+    return pool, k_range
+
+
+def select(space, score_fn, *, k_range=(2, 10), n_clusters=None, refine=True,
+           random_state=None):
+    """Score the classical pool and return the critic's pick.
+
+    Parameters
+    ----------
+    space : SearchSpace
+    score_fn : callable
+        ``score_fn(list of (B, n_j) label arrays, one per scoring subsample)``
+        returns the B scores (higher is better).
+    k_range : tuple of int, default=(2, 10)
+        Numbers of clusters considered when ``n_clusters`` is None.
+    n_clusters : int or None, default=None
+        Fixed number of clusters.
+    refine : bool, default=True
+        Point-level k-means refinement of the winner, kept if it scores higher.
+    random_state : int or None
+
+    Returns
+    -------
+    SearchResult
+    """
+    pool, _ = _initial(space, k_range, n_clusters, random_state)
+    scorer = _Scorer(space, score_fn)
+    scores = scorer(np.stack(pool))
+    best = int(np.argmax(scores))
+    return _finish(space, score_fn, pool[best], float(scores[best]), float(scores[best]),
+                   len(scorer.cache), [], refine)
+
+
+def _finish(space, score_fn, genome, score, pool_best, n_evaluations, history, refine):
+    labels = space.point_labels(genome)
+    if refine:
+        labels, refined_score = _refine(space, labels, score_fn)
+        score = refined_score if refined_score is not None else score
+    return SearchResult(labels=labels, score=score, n_clusters=int(labels.max()) + 1,
+                        pool_best_score=pool_best, n_evaluations=n_evaluations,
+                        history=history)
+
+
+def evolve(space, score_fn, *, k_range=(2, 10), n_clusters=None, population_size=24,
+           n_offspring=48, n_generations=30, patience=6, refine=True, random_state=None,
+           verbose=0):
+    """(mu + lambda) evolutionary search seeded with the classical pool.
+
+    Parameters
+    ----------
+    space : SearchSpace
+    score_fn : callable
+        See :func:`select`.
+    k_range : tuple of int, default=(2, 10)
+        Allowed numbers of clusters when ``n_clusters`` is None.
+    n_clusters : int or None, default=None
+        Fixed number of clusters (offspring are repaired by merge / split).
+    population_size : int, default=24
+        Survivors per generation (mu).
+    n_offspring : int, default=48
+        Children per generation (lambda).
+    n_generations : int, default=30
+        Maximum generations.
+    patience : int, default=6
+        Stop after this many generations without a better best score.
+    refine : bool, default=True
+        Point-level k-means refinement of the winner, kept if it scores higher.
+    random_state : int or None
+    verbose : int, default=0
+        Show a progress bar over generations when > 0.
+
+    Returns
+    -------
+    SearchResult
+    """
+    rng = np.random.default_rng(random_state)
+    pool, k_range = _initial(space, k_range, n_clusters, int(rng.integers(2**31 - 1)))
+    scorer = _Scorer(space, score_fn)
+    population = list(pool)
+    while len(population) < population_size:
+        parent = pool[rng.integers(len(pool))]
+        population.append(_mutate(space, parent, pool[rng.integers(len(pool))], k_range,
+                                  n_clusters, rng))
+    scores = scorer(np.stack(population))
+    pool_best = float(scores[: len(pool)].max())
+    history, best, stale = [], scores.max(), 0
+    bar = tqdm(range(n_generations), desc="search", disable=not verbose, leave=False)
+    for _ in bar:
+        children = []
+        for _ in range(n_offspring):
+            # binary tournaments for the parent and the crossover partner
+            a, b = rng.integers(len(population), size=2)
+            parent = population[a] if scores[a] >= scores[b] else population[b]
+            other = population[rng.integers(len(population))]
+            children.append(_mutate(space, parent, other, k_range, n_clusters, rng))
+        merged = {g.tobytes(): g for g in population + children}
+        candidates = list(merged.values())
+        candidate_scores = scorer(np.stack(candidates))
+        # stable sort so ties keep the earlier (parent) candidate: reproducible
+        order = np.argsort(-candidate_scores, kind="stable")[:population_size]
+        population = [candidates[i] for i in order]
+        scores = candidate_scores[order]
+        history.append(float(scores[0]))
+        bar.set_postfix(score=f"{scores[0]:.3f}", k=int(population[0].max()) + 1)
+        if scores[0] > best + 1e-9:
+            best, stale = scores[0], 0
+        else:
+            stale += 1
+            if stale >= patience:
+                break
+    return _finish(space, score_fn, population[0], float(scores[0]), pool_best,
+                   len(scorer.cache), history, refine)

@@ -1,0 +1,171 @@
+import tracemalloc
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans
+from sklearn.datasets import make_blobs
+from sklearn.metrics import adjusted_rand_score
+
+from sklearn_tcm import LearnedMetricClustering
+from sklearn_tcm.learned_metric.graph import canonical_labels
+from sklearn_tcm.learned_metric.search import (
+    SearchSpace,
+    _canonical,
+    _crossover,
+    _lloyd,
+    _merge,
+    _move,
+    _mutate,
+    _split,
+    classical_pool,
+    evolve,
+    select,
+)
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    return make_blobs(n_samples=240, centers=4, n_features=5, cluster_std=1.0, random_state=3)
+
+
+@pytest.fixture(scope="module")
+def space(blobs):
+    return SearchSpace(blobs[0], n_micro=40, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    X, y = make_blobs(n_samples=600, centers=8, n_features=4, cluster_std=0.7, random_state=0)
+    return LearnedMetricClustering(n_tasks=10, size_range=(10, 20), gae_epochs=1,
+                                   critic_epochs=20, adversarial_rounds=1,
+                                   adversarial_tasks=3, validation_searches=2,
+                                   n_generations=3, population_size=6,
+                                   random_state=0).fit(X, y)
+
+
+def _is_canonical(genome):
+    return np.array_equal(canonical_labels(genome)[0], genome)
+
+
+def test_space_micro_clusters(space, blobs):
+    assert space.n_micro == 40
+    assert space.micro_labels.shape == (240,)
+    assert np.all(space.micro_counts > 0)
+    assert len(space.subsets) == 1 and space.subsets[0].size == 240
+    genome = classical_pool(space, (4, 4), random_state=0)[0]
+    assert adjusted_rand_score(blobs[1], space.point_labels(genome)) > 0.9
+
+
+def test_operators_keep_labels_canonical_and_clusters_non_empty(space):
+    rng = np.random.default_rng(0)
+    pool = classical_pool(space, (2, 6), random_state=0)
+    for genome in pool:
+        k = genome.max() + 1
+        merged = _canonical(_merge(space, genome, rng))
+        assert merged.max() + 1 == k - 1
+        if k < space.n_micro:
+            split = _canonical(_split(space, genome, rng))
+            assert split.max() + 1 == k + 1
+        for operator in (_move, _lloyd):
+            operator(space, genome, rng)
+        _crossover(space, genome, pool[0], rng)
+        for _ in range(20):
+            child = _mutate(space, genome, pool[-1], (2, 6), None, rng)
+            assert _is_canonical(child) and 2 <= child.max() + 1 <= 6
+            assert np.all(np.bincount(child) > 0)
+            fixed = _mutate(space, genome, pool[-1], (2, 6), 3, rng)
+            assert fixed.max() + 1 == 3 and np.all(np.bincount(fixed) > 0)
+
+
+def _neg_inertia(space):
+    def score(subset_labels):
+        (labels,) = subset_labels
+        X = space.X[space.subsets[0]]
+        out = []
+        for row in labels:
+            centroids = np.stack([X[row == c].mean(axis=0) for c in np.unique(row)])
+            _, inverse = np.unique(row, return_inverse=True)
+            out.append(-np.sum((X - centroids[inverse]) ** 2))
+        return np.array(out)
+    return score
+
+
+def test_evolve_with_a_known_objective(space):
+    """Negative k-means inertia at fixed k: the search ends at least as good as its pool."""
+    score = _neg_inertia(space)
+    result = evolve(space, score, n_clusters=4, population_size=8, n_offspring=16,
+                    n_generations=10, random_state=0)
+    assert result.n_clusters == 4 and result.score >= result.pool_best_score
+    assert result.history == sorted(result.history)  # elitism: best never gets worse
+    chosen = select(space, score, n_clusters=4, random_state=0)
+    assert result.score >= chosen.score - 1e-9
+    reference = -KMeans(4, n_init=10, random_state=0).fit(space.X).inertia_
+    assert result.score >= reference * 1.001  # within 0.1 % of k-means' optimum
+
+
+def test_evolve_is_reproducible(space):
+    score = _neg_inertia(space)
+    runs = [evolve(space, score, k_range=(2, 6), population_size=6, n_offspring=12,
+                   n_generations=4, random_state=7) for _ in range(2)]
+    np.testing.assert_array_equal(runs[0].labels, runs[1].labels)
+
+
+def test_predict_finds_k_and_does_not_change_the_model(fitted):
+    X, y = make_blobs(n_samples=150, centers=3, n_features=7, cluster_std=0.6,
+                      random_state=11)
+    state = {key: value for key, value in vars(fitted).items()}
+    labels, score = fitted.predict(X, return_score=True)
+    assert labels.shape == (150,) and np.isfinite(score)
+    assert set(vars(fitted)) == set(state)
+    np.testing.assert_array_equal(fitted.predict(X), labels)  # deterministic
+    fixed = fitted.set_params(n_clusters=5).predict(X)
+    fitted.set_params(n_clusters=None)
+    assert np.unique(fixed).size == 5
+    chosen = fitted.set_params(search="select").predict(X)
+    fitted.set_params(search="evolve")
+    assert chosen.shape == (150,)
+
+
+def test_history_records_rounds(fitted):
+    assert [h["round"] for h in fitted.history_] == [0, 1]
+    assert {"search_nmi", "search_k_error", "beats_truth_rate", "best", "top3"} <= set(
+        fitted.history_[0])
+    assert fitted.critic_history_[0]["round"] == 0
+
+
+def test_n_jobs_gives_the_same_result(fitted):
+    X, _ = make_blobs(n_samples=120, centers=3, n_features=4, random_state=1)
+    one = fitted.set_params(n_restarts=2, n_jobs=1).predict(X)
+    two = fitted.set_params(n_jobs=2).predict(X)
+    fitted.set_params(n_restarts=1, n_jobs=None)
+    np.testing.assert_array_equal(one, two)
+
+
+def test_same_seed_same_fit():
+    X, y = make_blobs(n_samples=300, centers=6, n_features=3, random_state=4)
+    params = dict(n_tasks=4, size_range=(10, 15), gae_epochs=1, critic_epochs=3,
+                  adversarial_rounds=1, adversarial_tasks=2, validation_searches=1,
+                  n_generations=2, population_size=4, random_state=5)
+    a = LearnedMetricClustering(**params).fit_predict(X, y)
+    b = LearnedMetricClustering(**params).fit_predict(X, y)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_large_n_does_not_allocate_n_squared(fitted):
+    n = 30000  # an n x n float64 array would take 7.2 GB
+    X = np.random.default_rng(0).normal(size=(n, 8))
+    tracemalloc.start()
+    labels = fitted.set_params(search="select").predict(X)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    fitted.set_params(search="evolve")
+    assert labels.shape == (n,)
+    assert peak < 200e6
+
+
+def test_predict_errors(fitted):
+    with pytest.raises(ValueError, match="larger than the number of samples"):
+        fitted.set_params(n_clusters=50).predict(np.random.default_rng(0).normal(size=(20, 2)))
+    fitted.set_params(n_clusters=None)
+    with pytest.raises(ValueError):
+        fitted.predict(np.full((10, 2), np.nan))
