@@ -19,6 +19,7 @@ __version__ = "0.1.0.dev0"
 _LAZY = {
     "DECClustering": "dec",
     "DSCLClustering": "dscl",
+    "L2CClustering": "l2c",
     "LearnedMetricClustering": "learned_metric",
     "clustering_accuracy": "metrics",
     "misclassification_rate": "metrics",
@@ -28,6 +29,7 @@ _LAZY = {
     "make_dscl_toy": "datasets",
     "sample_tasks": "datasets",
     "load_npz": "datasets",
+    "load": "_persistence",
 }
 
 __all__ = sorted(_LAZY)

@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from ._persistence import PersistenceMixin
 from ._torch import (
     check_layer_sizes,
     draw_seed,
@@ -163,8 +164,8 @@ def _embed(autoencoder, X, batch_size):
                       range(0, X.shape[0], batch_size)])
 
 
-class DECClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin,
-                    BaseEstimator):
+class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                    ClusterMixin, BaseEstimator):
     """Deep Embedded Clustering (DEC) and its IDEC variant.
 
     An autoencoder is pretrained on ``X``; k-means in its embedding gives the
@@ -406,6 +407,11 @@ class DECClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMi
         self._n_features_out = centers.shape[1]
         self.labels_ = self.predict(X)
         return self
+
+    def _empty_modules(self):
+        hidden_dims = check_layer_sizes(self.hidden_dims, "hidden_dims")
+        return {name: _AutoEncoder(self.n_features_in_, hidden_dims, self.n_components)
+                for name in ("autoencoder_", "pretrained_autoencoder_")}
 
     def _fit_torch(self, X, hidden_dims, device, seed):
         """Training proper; returns the fitted state without touching self."""

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._persistence import PersistenceMixin
 from ._torch import (
     check_layer_sizes,
     draw_seed,
@@ -131,7 +132,7 @@ def _normalise_rows(U):
     return U / np.where(norms > 0, norms, 1.0)
 
 
-class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
+class DSCLClustering(PersistenceMixin, TransformerMixin, ClusterMixin, BaseEstimator):
     """Deep Spectral Clustering Learning: supervised metric learning, clustered spectrally.
 
     A network ``f`` is trained on labelled data so that, for every
@@ -318,6 +319,9 @@ class DSCLClustering(TransformerMixin, ClusterMixin, BaseEstimator):
             return copy.deepcopy(self.module)
         sizes = check_layer_sizes(self.hidden_layer_sizes, "hidden_layer_sizes")
         return _MLP(n_features, sizes, self.n_components, self.activation)
+
+    def _empty_modules(self):
+        return {"module_": self._build_module(self.n_features_in_)}
 
     def fit(self, X, y):
         """Learn the representation from labelled data.

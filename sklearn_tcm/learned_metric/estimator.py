@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 from tqdm.auto import tqdm
 
+from .._persistence import PersistenceMixin
 from .._torch import (
     check_layer_sizes,
     draw_seed,
@@ -156,7 +157,7 @@ def _search(X, gae, critic, options, device, seed, verbose=0):
                   n_generations=options["n_generations"], verbose=verbose, **common)
 
 
-class LearnedMetricClustering(ClusterMixin, BaseEstimator):
+class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
     """A clustering-quality metric learned on labelled reference data.
 
     ``fit`` learns a *critic* that scores a whole clustering of a dataset
@@ -394,6 +395,10 @@ class LearnedMetricClustering(ClusterMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         return tags
+
+    def _empty_modules(self):
+        gae = GraphAutoEncoder(len(NODE_FEATURES), len(GLOBAL_FEATURES))
+        return {"gae_": gae, "critic_": Critic(gae.embedding_size, tuple(self.critic_hidden))}
 
     # ------------------------------------------------------------------ tasks
     def _draw_tasks(self, references, rng):

@@ -1,0 +1,112 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.metrics import adjusted_rand_score
+
+from sklearn_tcm import L2CClustering, make_l2c_points
+from sklearn_tcm.l2c import _same_cluster_probability, _SetNetwork, pair_weights
+
+TINY = dict(architecture="small", batch_size=8, validation_interval=20, n_orders=2)
+
+
+@pytest.fixture(scope="module")
+def sets():
+    return make_l2c_points(8, n_points=24, k_range=(1, 3), random_state=0)
+
+
+@pytest.fixture(scope="module")
+def overfitted(sets):
+    X, y, groups = sets
+    return L2CClustering(max_iter=300, validation_fraction=0.0, learning_rate=3e-3,
+                         random_state=0, **TINY).fit(X, y, groups=groups)
+
+
+@pytest.mark.parametrize("phi", [0.05, 0.3, 0.5, 0.9])
+def test_pair_weights_closed_form(phi):
+    w_same, w_different = pair_weights(phi)
+    c = 2 / (np.sqrt(phi) + np.sqrt(1 - phi))
+    assert w_same == pytest.approx(c * np.sqrt(1 - phi))
+    assert w_different == pytest.approx(c * np.sqrt(phi))
+    # the same-cluster weight grows as same-cluster pairs get rarer
+    assert (w_same > w_different) == (phi < 0.5)
+    with pytest.raises(ValueError):
+        pair_weights(1.0)
+
+
+def test_pairwise_probabilities_are_probabilities():
+    torch.manual_seed(0)
+    network = _SetNetwork(3, 4, lstm_layers=2, lstm_units=8, count_units=8).eval()
+    count_logits, log_assign, _ = network(torch.randn(5, 11, 3))
+    p = _same_cluster_probability(count_logits, log_assign)
+    assert p.shape == (5, 11, 11)
+    assert torch.all(p >= 0) and torch.all(p <= 1 + 1e-6)
+    torch.testing.assert_close(p, p.transpose(1, 2))
+    assert [a.shape[-1] for a in log_assign] == [1, 2, 3, 4]
+
+
+def test_tiny_model_overfits_a_handful_of_sets(overfitted, sets):
+    X, y, groups = sets
+    losses = [h["loss"] for h in overfitted.history_]
+    assert losses[-1] < 0.5 * losses[0]
+    aris = [adjusted_rand_score(y[groups == g], overfitted.predict(X[groups == g]))
+            for g in np.unique(groups)]
+    assert np.mean(aris) > 0.8
+
+
+def test_predict_larger_sets_and_estimate_k(overfitted):
+    X, y, _ = make_l2c_points(4, n_points=24, k_range=(2, 3), random_state=5)
+    labels = overfitted.predict(X)  # 96 > 2 * 24: chunked and merged
+    assert labels.shape == (96,) and labels.min() == 0
+    k, proba = overfitted.estimate_n_clusters(X[:24])
+    assert 1 <= k <= 5 and proba.shape == (5,) and proba.sum() == pytest.approx(1)
+    assert k == np.argmax(proba) + 1
+
+
+def test_sampled_sets_from_classes_and_determinism():
+    rng = np.random.default_rng(0)
+    centers = rng.normal(scale=5, size=(8, 4))
+    y = np.repeat(np.arange(8), 30)
+    X = centers[y] + rng.normal(size=(240, 4))
+    params = dict(set_size=20, k_max=3, max_iter=15, embedding="mlp", random_state=3, **TINY)
+    a = L2CClustering(**params).fit(X, y)
+    b = L2CClustering(**params).fit(X, y)
+    np.testing.assert_array_equal(a.predict(X[:40]), b.predict(X[:40]))
+    assert a.history_ and "validation_nmi" in a.history_[0]
+    fixed = L2CClustering(n_clusters=3, **params).fit(X, y).predict(X[:40])
+    assert np.unique(fixed).size <= 3
+
+
+def test_cnn_embedding():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 64))
+    y = np.repeat(np.arange(4), 15)
+    model = L2CClustering(embedding="cnn", input_shape=(8, 8), set_size=10, k_max=2,
+                          max_iter=3, random_state=0, **TINY).fit(X, y)
+    assert model.predict(X[:10]).shape == (10,)
+    with pytest.raises(ValueError, match="input_shape"):
+        L2CClustering(embedding="cnn", input_shape=(7, 7)).fit(X, y)
+
+
+def test_pickle_round_trip(overfitted, sets):
+    X, _, groups = sets
+    restored = pickle.loads(pickle.dumps(overfitted))
+    np.testing.assert_array_equal(restored.predict(X[groups == 1]),
+                                  overfitted.predict(X[groups == 1]))
+
+
+def test_errors(overfitted, sets):
+    X, y, groups = sets
+    with pytest.raises(ValueError, match="k_max"):
+        L2CClustering(n_clusters=6, k_max=5).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="k_max"):
+        L2CClustering(k_max=2).fit(X, y, groups=groups)
+    with pytest.raises(ValueError, match="at least 2"):
+        L2CClustering().fit(X[:3], y[:3], groups=[0, 1, 1])
+    with pytest.raises(ValueError):
+        overfitted.predict(X[:1])  # a set of one point
+    with pytest.raises(ValueError, match="features"):
+        overfitted.predict(np.ones((10, 3)))
+    with pytest.raises(ValueError, match="groups must have shape"):
+        L2CClustering().fit(X, y, groups=groups[:5])
