@@ -1,0 +1,100 @@
+"""The sklearn-tcm command, run as users run it (subprocess)."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+
+TINY_LMC = ["--set", "n_tasks=4", "--set", "size_range=[8,12]", "--set", "gae_epochs=1",
+            "--set", "critic_epochs=2", "--set", "adversarial_rounds=0",
+            "--set", "validation_searches=1", "--set", "n_generations=2",
+            "--set", "population_size=4"]
+TINY_DEC = ["--n-clusters", "3", "--set", "hidden_dims=[8]", "--set", "n_components=2",
+            "--set", "pretrain_epochs=2", "--set", "max_iter=5", "--set", "n_init=2"]
+
+
+def run(*args):
+    result = subprocess.run([sys.executable, "-m", "sklearn_tcm", *map(str, args)],
+                            capture_output=True, text=True, timeout=300)
+    return result.returncode, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    path = tmp_path_factory.mktemp("cli")
+    X, y = make_blobs(n_samples=90, centers=3, n_features=4, random_state=0)
+    np.savez(path / "data.npz", X=X, y=y)
+    np.save(path / "X.npy", X)
+    np.savetxt(path / "X.csv", X, delimiter=",", header="a,b,c,d", comments="")
+    np.savetxt(path / "y.csv", y, fmt="%d")
+    np.save(path / "wrong.npy", X[:, 0])
+    np.save(path / "short.npy", y[:10])
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(files):
+    code, out, err = run("fit", "--method", "lmc", files / "data.npz", "--quiet",
+                         "-o", files / "lmc.tcm", *TINY_LMC)
+    assert code == 0, err
+    code, out, err = run("fit", "--method", "dec", files / "X.csv", "--quiet",
+                         "-o", files / "dec.tcm", *TINY_DEC)
+    assert code == 0, err
+    return files
+
+
+def test_help():
+    for command in ([], ["demo"], ["fit"], ["cluster"], ["score"]):
+        code, out, _ = run(*command, "--help")
+        assert code == 0 and "usage" in out
+
+
+def test_fit_cluster_score_cycle(models):
+    code, out, err = run("cluster", models / "lmc.tcm", models / "X.npy",
+                         "-o", models / "labels.csv")
+    assert code == 0, err
+    labels = np.loadtxt(models / "labels.csv")
+    assert labels.shape == (90,)
+    code, out, err = run("score", models / "lmc.tcm", models / "X.npy", models / "y.csv")
+    assert code == 0, err
+    assert np.isfinite(float(out))
+    code, out, err = run("cluster", models / "dec.tcm", models / "data.npz",
+                         "-o", models / "dec_labels.csv")
+    assert code == 0 and "3 clusters" in out
+
+
+@pytest.mark.parametrize("case", [
+    ("cluster", "{d}/missing.tcm", "{d}/X.npy", "-o", "{d}/out.csv"),
+    ("cluster", "{d}/lmc.tcm", "{d}/missing.npy", "-o", "{d}/out.csv"),
+    ("cluster", "{d}/y.csv", "{d}/X.npy", "-o", "{d}/out.csv"),  # not a model file
+    ("score", "{d}/dec.tcm", "{d}/X.npy", "{d}/y.csv"),  # a model of another kind
+    ("score", "{d}/lmc.tcm", "{d}/X.npy", "{d}/short.npy"),  # wrong label shape
+    ("fit", "--method", "dscl", "{d}/X.npy", "-o", "{d}/m.tcm"),  # labels missing
+    ("fit", "--method", "dec", "{d}/wrong.npy", "-o", "{d}/m.tcm"),  # 1-D data
+    ("fit", "--method", "dec", "{d}/X.npy", "--set", "nonsense=1", "-o", "{d}/m.tcm"),
+    ("fit", "--method", "dec", "{d}/X.npy", "--set", "n_clusters=-2", "-o", "{d}/m.tcm"),
+    ("cluster", "{d}/dec.tcm", "{d}/y.csv", "-o", "{d}/out.csv"),  # wrong n_features
+])
+def test_errors_are_one_line(models, case):
+    code, out, err = run(*[part.format(d=models) for part in case])
+    assert code != 0
+    assert "Traceback" not in err
+    assert err.strip().startswith("sklearn-tcm: error:")
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_unknown_subcommand_and_method():
+    code, _, err = run("frobnicate")
+    assert code == 2 and "Traceback" not in err
+    code, _, err = run("fit", "--method", "kmeans", "x.npy", "-o", "m.tcm")
+    assert code == 2 and "invalid choice" in err
+
+
+@pytest.mark.slow
+def test_demo_quick_writes_the_figure(tmp_path):
+    code, out, err = run("demo", "--quick", "--quiet", "--figure", tmp_path / "demo.png")
+    assert code == 0, err
+    assert "learned metric" in out and "k-means, true k = 5" in out
+    assert (tmp_path / "demo.png").stat().st_size > 10_000
