@@ -1,7 +1,7 @@
 """
-=====================================
+========================================
 DEC: the embedding it clusters digits in
-=====================================
+========================================
 
 :class:`sklearn_tcm.DECClustering` pretrains an autoencoder, starts k-means
 in its embedding, then sharpens the clusters by self-training (a KL

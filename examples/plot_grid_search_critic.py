@@ -1,7 +1,7 @@
 """
-=====================================================
+==============================================================
 Choosing k on unlabelled data with GridSearchCV and the critic
-=====================================================
+==============================================================
 
 :func:`sklearn_tcm.critic_scorer` turns a fitted
 :class:`~sklearn_tcm.LearnedMetricClustering` into a label-free scorer, so

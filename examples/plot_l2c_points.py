@@ -1,7 +1,7 @@
 """
-==========================================
+===========================================
 The 2-D shape sets of "Learning to Cluster"
-==========================================
+===========================================
 
 :func:`sklearn_tcm.datasets.make_l2c_points` draws sets of 72 points in the
 unit square, each split into 1 to 5 equal-sized clusters made of rings,

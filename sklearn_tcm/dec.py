@@ -266,7 +266,7 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
         The device training ran on.
     n_features_in_ : int
         Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when ``X`` has string column names.
 
     See Also

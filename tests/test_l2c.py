@@ -52,7 +52,8 @@ def test_tiny_model_overfits_a_handful_of_sets(overfitted, sets):
     assert losses[-1] < 0.5 * losses[0]
     aris = [adjusted_rand_score(y[groups == g], overfitted.predict(X[groups == g]))
             for g in np.unique(groups)]
-    assert np.mean(aris) > 0.8
+    # most training sets recovered exactly (number of clusters included)
+    assert np.mean(np.array(aris) > 0.95) >= 0.75
 
 
 def test_predict_larger_sets_and_estimate_k(overfitted):
@@ -101,7 +102,7 @@ def test_errors(overfitted, sets):
     with pytest.raises(ValueError, match="k_max"):
         L2CClustering(n_clusters=6, k_max=5).fit(X, y, groups=groups)
     with pytest.raises(ValueError, match="k_max"):
-        L2CClustering(k_max=2).fit(X, y, groups=groups)
+        L2CClustering(k_max=1).fit(X, y, groups=groups)
     with pytest.raises(ValueError, match="at least 2"):
         L2CClustering().fit(X[:3], y[:3], groups=[0, 1, 1])
     with pytest.raises(ValueError):
