@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from ._base import atomic_fit
 from ._persistence import PersistenceMixin
 from ._torch import (
     check_layer_sizes,
@@ -369,6 +370,7 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
         self.random_state = random_state
         self.verbose = verbose
 
+    @atomic_fit
     def fit(self, X, y=None):
         """Pretrain the autoencoder and train the clustering.
 

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._base import atomic_fit
 from ._persistence import PersistenceMixin
 from ._torch import (
     check_layer_sizes,
@@ -323,6 +324,7 @@ class DSCLClustering(PersistenceMixin, TransformerMixin, ClusterMixin, BaseEstim
     def _empty_modules(self):
         return {"module_": self._build_module(self.n_features_in_)}
 
+    @atomic_fit
     def fit(self, X, y):
         """Learn the representation from labelled data.
 

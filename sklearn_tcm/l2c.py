@@ -27,11 +27,11 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from ._base import atomic_fit
 from ._persistence import PersistenceMixin
 from ._torch import (
     draw_seed,
     inference_device,
-    make_generator,
     module_to_cpu,
     resolve_device,
     seeded_torch,
@@ -421,6 +421,7 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         return np.isin(groups, names[n_val:]), np.isin(groups, names[:n_val])
 
     # ----------------------------------------------------------- training
+    @atomic_fit
     def fit(self, X, y, groups=None):
         """Train the network on labelled sets.
 

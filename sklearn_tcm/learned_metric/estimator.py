@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 from tqdm.auto import tqdm
 
+from .._base import atomic_fit
 from .._persistence import PersistenceMixin
 from .._torch import (
     check_layer_sizes,
@@ -431,6 +432,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         return tasks, class_disjoint
 
     # -------------------------------------------------------------- training
+    @atomic_fit
     def fit(self, X, y, groups=None):
         """Learn the critic from labelled reference data.
 
