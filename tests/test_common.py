@@ -56,10 +56,11 @@ def _expected_failed_checks(estimator):
 def test_sklearn_compatible_estimator(estimator, check):
     name = getattr(check, "func", check).__name__
     if isinstance(estimator, SET_LEVEL_PREDICT) and name in SET_LEVEL_CHECKS:
-        # may pass by chance (same cluster names), so not a strict expected failure
+        # may pass by chance (same cluster names), so not a strict expected failure;
+        # a single-sample subset is not a set the set-level estimators can cluster
         try:
             check(estimator)
-        except AssertionError:
+        except (AssertionError, ValueError):
             pytest.xfail(_SET_LEVEL)
         return
     check(estimator)
