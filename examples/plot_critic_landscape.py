@@ -9,6 +9,9 @@ clusterings from labelled references. Here it learns from Gaussian blobs in
 other centres) it has never seen: k-means with every k (left), and the truth
 with a growing share of labels reassigned at random (right). The silhouette
 is drawn for comparison. A small training budget keeps this under a minute.
+Far from the truth (half of the labels random) the critic's curve need not
+be monotone: it is trained to rank the truth above its competitors, not to
+order bad clusterings among themselves.
 """
 
 import matplotlib.pyplot as plt

@@ -17,7 +17,7 @@ import numpy as np
 from sklearn_tcm import L2CClustering, make_l2c_points, misclassification_rate
 
 X, y, groups = make_l2c_points(2000, random_state=0)
-model = L2CClustering(max_iter=400, validation_interval=50, random_state=0).fit(
+model = L2CClustering(max_iter=250, validation_interval=50, random_state=0).fit(
     X, y, groups=groups)
 
 X_test, y_test, test_groups = make_l2c_points(8, random_state=1)
