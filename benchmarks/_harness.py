@@ -203,3 +203,17 @@ def _replace_section(path, name, body):
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(text)
+
+
+def kmeans_silhouette(X, seed, k_max=10):
+    """Labels of k-means (n_init=10) with k in [2, k_max] chosen by silhouette."""
+    from sklearn.cluster import KMeans
+    from sklearn.metrics import silhouette_score
+
+    best = None
+    for k in range(2, min(k_max, X.shape[0] - 1) + 1):
+        labels = KMeans(k, n_init=10, random_state=seed).fit_predict(X)
+        score = silhouette_score(X, labels)
+        if best is None or score > best[0]:
+            best = (score, labels)
+    return best[1]

@@ -22,9 +22,9 @@ import argparse
 import time
 
 import numpy as np
-from _harness import Recorder, load_dataset, parse_args, timer
+from _harness import Recorder, kmeans_silhouette, load_dataset, parse_args, timer
 from sklearn.cluster import DBSCAN, KMeans
-from sklearn.metrics import normalized_mutual_info_score, silhouette_score
+from sklearn.metrics import normalized_mutual_info_score
 
 from sklearn_tcm import L2CClustering, make_l2c_points, misclassification_rate
 
@@ -41,16 +41,6 @@ def quality(y, labels):
 
 def split_sets(X, y, groups):
     return [(X[groups == g], y[groups == g]) for g in np.unique(groups)]
-
-
-def kmeans_silhouette(X, seed, k_max=5):
-    best = None
-    for k in range(2, k_max + 1):
-        labels = KMeans(k, n_init=10, random_state=seed).fit_predict(X)
-        score = silhouette_score(X, labels)
-        if best is None or score > best[0]:
-            best = (score, labels)
-    return best[1]
 
 
 def tune_dbscan(validation_sets):
@@ -102,8 +92,8 @@ def run_points(recorder, args, seed):
         k = np.unique(ys).size
         kmeans = KMeans(k, n_init=10, random_state=seed).fit_predict(Xs)
         recorder.add("points2d", "kmeans_true_k", **quality(ys, kmeans))
-        recorder.add("points2d", "kmeans_silhouette_k", **quality(ys, kmeans_silhouette(Xs,
-                                                                                      seed)))
+        recorder.add("points2d", "kmeans_silhouette_k",
+                     **quality(ys, kmeans_silhouette(Xs, seed, k_max=5)))
         recorder.add("points2d", "dbscan", **quality(
             ys, DBSCAN(eps=eps, min_samples=min_samples).fit_predict(Xs)))
         recorder.add("points2d", "random", **quality(

@@ -24,10 +24,10 @@ Run ``python benchmarks/bench_lmc.py`` (``--smoke`` for a tiny run).
 """
 
 import numpy as np
-from _harness import Recorder, load_dataset, parse_args, peak_rss_mb, timer
+from _harness import Recorder, kmeans_silhouette, load_dataset, parse_args, peak_rss_mb, timer
 from sklearn.cluster import HDBSCAN, KMeans
 from sklearn.datasets import make_blobs, make_moons
-from sklearn.metrics import normalized_mutual_info_score, silhouette_score
+from sklearn.metrics import normalized_mutual_info_score
 
 from sklearn_tcm import LearnedMetricClustering, clustering_accuracy
 from sklearn_tcm.datasets import sample_tasks
@@ -44,16 +44,6 @@ def quality(y, labels):
         "k_error": k_error,
         "abs_k_error": abs(k_error),
     }
-
-
-def kmeans_silhouette(X, seed, k_max=10):
-    best = None
-    for k in range(2, min(k_max, X.shape[0] - 1) + 1):
-        labels = KMeans(k, n_init=10, random_state=seed).fit_predict(X)
-        score = silhouette_score(X, labels)
-        if best is None or score > best[0]:
-            best = (score, labels)
-    return best[1]
 
 
 def moons_task(rng):

@@ -53,7 +53,8 @@ CHILD = textwrap.dedent("""
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=1)
     n = 2000 if args.smoke else 70000
-    recorder = Recorder("bench_memory", args, f"n={n} x 784, small fitting budget")
+    recorder = Recorder("bench_memory", args,
+                        "smoke" if args.smoke else f"n={n} x 784, small fitting budget")
     for kind, method in (("dec", "dec"), ("lmc", "evolve")):
         result = subprocess.run([sys.executable, "-c", CHILD, str(n), kind, str(DATA_DIR)],
                                 capture_output=True, text=True, check=True)

@@ -286,10 +286,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except CommandError as exc:
-        print(f"sklearn-tcm: error: {exc}", file=sys.stderr)
-        return 1
-    except (ValueError, TypeError, OSError, KeyError) as exc:
+    except (CommandError, ValueError, TypeError, OSError, KeyError) as exc:
         print(f"sklearn-tcm: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
