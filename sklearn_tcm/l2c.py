@@ -162,6 +162,14 @@ def _set_loss(network, sets, labels, n_clusters, weights, count_weight, center_w
     return loss
 
 
+def _group_indices(groups, index):
+    """Indices (among ``index``) of each group, in linear-logarithmic time."""
+    order = index[np.argsort(groups[index], kind="stable")]
+    sorted_groups = groups[order]
+    boundaries = np.flatnonzero(sorted_groups[1:] != sorted_groups[:-1]) + 1
+    return np.split(order, boundaries)
+
+
 class _SetSampler:
     """Labelled training sets drawn from classes, or taken from ready-made sets."""
 
@@ -452,7 +460,8 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
             sizes = np.unique(groups, return_counts=True)[1]
             if sizes.min() < 2:
                 raise ValueError("Every set in groups needs at least 2 examples.")
-            n_per_set = np.array([np.unique(y[groups == g]).size for g in np.unique(groups)])
+            n_per_set = np.array([np.unique(y[members]).size
+                                  for members in _group_indices(groups, np.arange(len(y)))])
             if n_per_set.max() > self.k_max:
                 raise ValueError(
                     f"A training set has {n_per_set.max()} clusters, more than "
@@ -471,7 +480,7 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
             idx = np.flatnonzero(mask)
             sets = None
             if groups is not None:
-                sets = [idx[groups[idx] == g] for g in np.unique(groups[idx])]
+                sets = _group_indices(groups, idx)
             samplers.append(_SetSampler(X, y, self.set_size, self.k_max, sets))
         train_sampler, val_sampler = samplers
         phi = train_sampler.phi(np.random.default_rng(seed + 1))
