@@ -161,6 +161,7 @@ def cmd_score(args):
 
 def cmd_demo(args):
     """Learn the metric on digits 0-4, cluster digits 5-9 with k unknown."""
+    import matplotlib  # noqa: F401  (fail before the long fit, not after it)
     from sklearn.cluster import KMeans
     from sklearn.datasets import load_digits
     from sklearn.metrics import normalized_mutual_info_score, silhouette_score
@@ -286,7 +287,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (CommandError, ValueError, TypeError, OSError, KeyError) as exc:
+    except (CommandError, ValueError, TypeError, OSError, KeyError, ImportError) as exc:
         print(f"sklearn-tcm: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
