@@ -79,8 +79,11 @@ class PersistenceMixin:
     """``save(path)`` for the estimators; modules come from ``_empty_modules``."""
 
     def _empty_modules(self):
-        """Freshly built modules (attribute name -> module) to load weights into."""
-        raise NotImplementedError
+        """Freshly built modules (attribute name -> module) to load weights into.
+
+        Each estimator defines it from its parameters and fitted attributes.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not define _empty_modules.")
 
     def save(self, path):
         """Save the fitted estimator to a safe model file.

@@ -22,6 +22,7 @@ get a point-level k-means refinement, kept only if the critic prefers it.
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
@@ -81,12 +82,11 @@ class SearchSpace:
             model_class = MiniBatchKMeans if n > _MINIBATCH_ABOVE else KMeans
             options = {"batch_size": 2048} if model_class is MiniBatchKMeans else {}
             model = model_class(n_micro, n_init=1, random_state=seed, **options).fit(self.X)
-            # renumber so every micro-cluster is non-empty
+            # renumber so every micro-cluster is non-empty; centres = exact member means
             _, self.micro_labels = np.unique(model.labels_, return_inverse=True)
-            self.micro_centers = np.stack([
-                self.X[self.micro_labels == m].mean(axis=0)
-                for m in range(self.micro_labels.max() + 1)
-            ])
+            membership = sp.csr_matrix((np.ones(n), (self.micro_labels, np.arange(n))))
+            counts = np.asarray(membership.sum(axis=1))
+            self.micro_centers = np.asarray(membership @ self.X) / counts
         self.micro_counts = np.bincount(self.micro_labels).astype(np.float64)
         n_neighbours = min(6, self.n_micro - 1)
         if n_neighbours >= 1:
