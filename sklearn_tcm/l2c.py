@@ -144,10 +144,16 @@ def _same_cluster_probability(count_logits, log_assign):
 
 
 def _set_loss(network, sets, labels, n_clusters, weights, count_weight, center_weight):
-    count_logits, log_assign, h = network(sets)
+    return _outputs_loss(network(sets), labels, n_clusters, weights, count_weight,
+                         center_weight)
+
+
+def _outputs_loss(outputs, labels, n_clusters, weights, count_weight, center_weight):
+    """Pairwise + count (+ centre) loss of the network's outputs on labelled sets."""
+    count_logits, log_assign, h = outputs
     p = _same_cluster_probability(count_logits, log_assign).clamp(1e-7, 1 - 1e-7)
     same = (labels[:, :, None] == labels[:, None, :]).to(p.dtype)
-    n = sets.shape[1]
+    n = labels.shape[1]
     upper = torch.triu(torch.ones(n, n, dtype=torch.bool, device=p.device), diagonal=1)
     w_same, w_different = weights
     pair_weight = same * w_same + (1 - same) * w_different
@@ -557,15 +563,16 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         network.eval()
         losses, mr, nmi, k_hits = [], [], [], []
         for sets, labels, n_clusters in validation:
-            losses.append(_set_loss(network, sets, labels, n_clusters, weights,
-                                    self.count_weight, self.center_weight).item())
-            count_logits, log_assign, _ = network(sets)
+            outputs = network(sets)
+            losses.append(_outputs_loss(outputs, labels, n_clusters, weights,
+                                        self.count_weight, self.center_weight).item())
+            count_logits, log_assign, _ = outputs
             k_hat = count_logits.argmax(dim=1)
-            for row in range(sets.shape[0]):
-                predicted = log_assign[int(k_hat[row])][row].argmax(dim=1).cpu().numpy()
-                truth = labels[row].cpu().numpy()
-                mr.append(misclassification_rate(truth, predicted))
-                nmi.append(normalized_mutual_info_score(truth, predicted))
+            predicted = [a.argmax(dim=2).cpu().numpy() for a in log_assign]
+            k_rows, truths = k_hat.cpu().numpy(), labels.cpu().numpy()
+            for row, (k, truth) in enumerate(zip(k_rows, truths)):
+                mr.append(misclassification_rate(truth, predicted[k][row]))
+                nmi.append(normalized_mutual_info_score(truth, predicted[k][row]))
             k_hits.append((k_hat + 1 == n_clusters).float().mean().item())
         return {"validation_loss": float(np.mean(losses)), "validation_mr": float(np.mean(mr)),
                 "validation_nmi": float(np.mean(nmi)),
