@@ -28,6 +28,7 @@ _LAZY = {
     "make_l2c_points": "datasets",
     "make_dscl_toy": "datasets",
     "sample_tasks": "datasets",
+    "make_synthetic_tasks": "datasets",
     "load_npz": "datasets",
     "load": "_persistence",
 }

@@ -5,6 +5,9 @@
   interleaved moons and Gaussian blobs laid out on a grid in the unit square.
 * :func:`sample_tasks` draws labelled clustering sub-problems from a labelled
   dataset (the training material of the learned estimators).
+* :func:`make_synthetic_tasks` generates labelled clustering problems
+  (Gaussian mixtures of random dimension, shape, balance and overlap, and
+  2-D shape sets), synthetic references for the learned metric.
 * :func:`load_npz` reads an ``.npz`` file with keys ``X`` and ``y``.
 """
 
@@ -18,7 +21,14 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_X_y
 
-__all__ = ["make_l2c_points", "make_dscl_toy", "sample_tasks", "load_npz", "Task"]
+__all__ = [
+    "make_l2c_points",
+    "make_dscl_toy",
+    "sample_tasks",
+    "make_synthetic_tasks",
+    "load_npz",
+    "Task",
+]
 
 # Shape families of make_l2c_points and how many clusters each one holds.
 _SHAPE_CLUSTERS = {
@@ -413,6 +423,99 @@ def sample_tasks(
         labels = np.concatenate(labels)
         order = rng.permutation(indices.size)
         yield Task(X[indices[order]], labels[order], indices[order])
+
+
+def _task_sizes(k, size_range, imbalance, rng):
+    """Class sizes of one task, mixing a shared size and own sizes."""
+    shared = rng.integers(size_range[0], size_range[1] + 1)
+    own = rng.integers(size_range[0], size_range[1] + 1, size=k)
+    return np.maximum(np.rint((1 - imbalance) * shared + imbalance * own).astype(int), 2)
+
+
+def _gaussian_mixture_task(sizes, rng):
+    """Points of a Gaussian mixture with random dimension, shapes and overlap."""
+    k = sizes.size
+    n_features = int(rng.integers(2, 21))
+    # centre spread relative to the unit cluster scale: from overlapping
+    # (about 1.5 cluster widths between centres) to well separated (about 8)
+    spread = np.exp(rng.uniform(np.log(1.0), np.log(6.0)))
+    centres = rng.normal(scale=spread, size=(k, n_features))
+    anisotropy = rng.uniform(0.0, 1.5)
+    X = []
+    for size in sizes:
+        rotation, _ = np.linalg.qr(rng.normal(size=(n_features, n_features)))
+        scales = np.exp(rng.uniform(-anisotropy, anisotropy, size=n_features))
+        scales *= np.exp(rng.uniform(-0.5, 0.5))  # clusters of different widths
+        X.append((rng.normal(size=(size, n_features)) * scales) @ rotation.T)
+    X = np.concatenate(X) + np.repeat(centres, sizes, axis=0)
+    return X, np.repeat(np.arange(k), sizes)
+
+
+@validate_params(
+    {
+        "n_tasks": [Interval(Integral, 1, None, closed="left")],
+        "k_range": [tuple, list],
+        "size_range": [tuple, list],
+        "shape_fraction": [Interval(Real, 0, 1, closed="both")],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def make_synthetic_tasks(n_tasks, *, k_range=(2, 10), size_range=(20, 60),
+                         shape_fraction=0.2, random_state=None):
+    """Generate labelled clustering problems with a wide range of structure.
+
+    Synthetic references for :class:`~sklearn_tcm.LearnedMetricClustering`:
+    they show the critic many numbers of clusters, balances, degrees of
+    overlap and cluster shapes that a few labelled reference classes cannot.
+    Each task draws ``k`` uniformly from ``k_range`` and its class sizes from
+    ``size_range`` with a random balance (as :func:`sample_tasks`). With
+    probability ``1 - shape_fraction`` it is a Gaussian mixture in 2 to 20
+    dimensions: centres drawn with a random spread (from overlapping to well
+    separated clusters), each cluster with its own random rotation,
+    anisotropy and width. Otherwise it is a 2-D shape set of
+    :func:`make_l2c_points` (rings, moons, blobs), non-convex clusters.
+
+    Parameters
+    ----------
+    n_tasks : int
+        Number of tasks to generate.
+    k_range : tuple of two int, default=(2, 10)
+        Inclusive range of the number of clusters per task.
+    size_range : tuple of two int, default=(20, 60)
+        Inclusive range of the number of points per cluster (at least 2).
+    shape_fraction : float in [0, 1], default=0.2
+        Share of tasks that are 2-D shape sets.
+    random_state : int, RandomState instance or None, default=None
+        Seed for reproducible tasks.
+
+    Yields
+    ------
+    task : Task
+        Named tuple ``(X, y, indices)`` as in :func:`sample_tasks`;
+        ``indices`` is ``None`` (the points are generated).
+
+    Examples
+    --------
+    >>> from sklearn_tcm.datasets import make_synthetic_tasks
+    >>> tasks = list(make_synthetic_tasks(3, k_range=(2, 6), random_state=0))
+    >>> [int(task.y.max()) + 1 for task in tasks]
+    [3, 5, 4]
+    """
+    k_low, k_high = _check_range(k_range, "k_range", minimum=1)
+    size_range = _check_range(size_range, "size_range", minimum=2)
+    rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
+    for _ in range(n_tasks):
+        k = int(rng.integers(k_low, k_high + 1))
+        sizes = _task_sizes(k, size_range, float(rng.uniform()), rng)
+        if rng.uniform() < shape_fraction:
+            # the shape sets have equal cluster sizes
+            X, y = _one_l2c_set(int(sizes.sum()), k, rng)
+        else:
+            X, y = _gaussian_mixture_task(sizes, rng)
+            order = rng.permutation(y.size)
+            X, y = X[order], y[order]
+        yield Task(X, y, None)
 
 
 def load_npz(path, *, flatten=True):

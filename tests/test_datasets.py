@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from sklearn_tcm import load_npz, make_l2c_points, sample_tasks
+from sklearn_tcm import load_npz, make_l2c_points, make_synthetic_tasks, sample_tasks
 
 
 def test_make_l2c_points_shapes_ranges_and_clusters():
@@ -83,3 +83,30 @@ def test_load_npz(tmp_path):
     text.write_text("not an archive")
     with pytest.raises(ValueError, match="not a readable"):
         load_npz(text)
+
+
+def test_make_synthetic_tasks_ranges_and_reproducibility():
+    tasks = list(make_synthetic_tasks(30, k_range=(2, 8), size_range=(5, 15), random_state=0))
+    assert len(tasks) == 30
+    ks = []
+    for task in tasks:
+        k = np.unique(task.y).size
+        ks.append(k)
+        assert 2 <= k <= 8
+        assert np.array_equal(np.unique(task.y), np.arange(k))
+        assert task.X.shape[0] == task.y.size
+        assert 2 <= task.X.shape[1] <= 20
+        assert np.isfinite(task.X).all()
+        # sizes from size_range (shape sets split the total evenly)
+        assert np.bincount(task.y).min() >= 2
+    assert len(set(ks)) > 3  # k varies
+    again = list(make_synthetic_tasks(30, k_range=(2, 8), size_range=(5, 15), random_state=0))
+    assert all(np.array_equal(a.X, b.X) and np.array_equal(a.y, b.y)
+               for a, b in zip(tasks, again))
+
+
+def test_make_synthetic_tasks_shapes_only_are_2d():
+    tasks = list(make_synthetic_tasks(5, shape_fraction=1.0, random_state=0))
+    assert all(task.X.shape[1] == 2 for task in tasks)
+    with pytest.raises(ValueError):
+        list(make_synthetic_tasks(2, k_range=(5, 2)))

@@ -35,7 +35,7 @@ NODE_FEATURES = (
     "knn_purity_5",
     "knn_purity_10",
     "centroid_distance",  # to own centroid / s
-    "centroid_ratio",  # own / nearest other centroid distance
+    "centroid_ratio",  # own / (own + nearest other) centroid distance, in [0, 1]
     "size_fraction",
     "cluster_radius",  # mean member-centroid distance / s
     "local_density",  # mean distance to 10 nearest neighbours / s
@@ -174,10 +174,12 @@ def clustering_graphs(context, labels):
     own_centroid = torch.gather(to_centroids, 2, own).squeeze(-1)
     other_centroids = to_centroids.masked_fill(~present.unsqueeze(1), torch.inf)
     other_centroids = other_centroids.scatter(2, own, torch.inf).min(dim=2).values
+    # bounded: a point next to another cluster's centroid must not give an
+    # unbounded ratio (rings around a blob, random labellings)
     centroid_ratio = torch.where(
         torch.isfinite(other_centroids),
-        own_centroid / torch.clamp(other_centroids, min=1e-12),
-        torch.ones_like(own_centroid),
+        own_centroid / torch.clamp(own_centroid + other_centroids, min=1e-12),
+        torch.full_like(own_centroid, 0.5),
     )
     radius = (onehot * own_centroid.unsqueeze(-1)).sum(dim=1) / torch.clamp(sizes, min=1)
     own_radius = torch.gather(radius, 1, labels)
