@@ -72,10 +72,12 @@ def main(argv=None):
     # serve the search and are measured by bench_lmc.py)
     fit_params = dict(adversarial_rounds=0, validation_searches=5)
     if smoke:
-        fit_params.update(n_tasks=6, gae_epochs=1, critic_epochs=3, validation_searches=1)
+        fit_params.update(n_tasks=6,
+                          synthetic_tasks=3, gae_epochs=1, critic_epochs=3, validation_searches=1)
     n_test = 4 if smoke else 60
     budget = "smoke" if smoke else (
-        "defaults (n_tasks=200, gae_epochs=20, critic_epochs<=150), adversarial_rounds=0")
+        "defaults (n_tasks=200, synthetic_tasks=200, gae_epochs=20, critic_epochs<=150), "
+        "adversarial_rounds=0")
     recorder = Recorder("bench_critic", args, budget)
     digits = load_dataset("digits")
     mnist = None if smoke else load_dataset("mnist_test")

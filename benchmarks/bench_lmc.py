@@ -110,7 +110,8 @@ def time_predict(recorder, model, mnist, sizes):
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=1)
     smoke = args.smoke
-    fit_params = dict(n_tasks=6, gae_epochs=1, critic_epochs=3, adversarial_tasks=2,
+    fit_params = dict(n_tasks=6,
+                      synthetic_tasks=3, gae_epochs=1, critic_epochs=3, adversarial_tasks=2,
                       validation_searches=1, n_generations=2) if smoke else {}
     n_test = 2 if smoke else 20
     budget = "smoke" if smoke else "defaults; 20 test tasks per dataset"

@@ -171,9 +171,11 @@ def cmd_demo(args):
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     reference, new = y < 5, y >= 5
-    budget = dict(n_tasks=16, gae_epochs=2, critic_epochs=10, adversarial_rounds=1,
+    budget = dict(n_tasks=16,
+                  synthetic_tasks=8, gae_epochs=2, critic_epochs=10, adversarial_rounds=1,
                   adversarial_tasks=4, validation_searches=2, n_generations=5) \
-        if args.quick else dict(n_tasks=150, adversarial_rounds=1, adversarial_tasks=30,
+        if args.quick else dict(n_tasks=150,
+                                synthetic_tasks=100, adversarial_rounds=1, adversarial_tasks=30,
                                 validation_searches=10)
     print("Learning a clustering metric on digits 0-4 (labelled references)...")
     start = time.perf_counter()

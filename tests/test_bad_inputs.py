@@ -25,7 +25,8 @@ FACTORIES = {
                                                  batch_size=4, validation_interval=1,
                                                  random_state=0), **kw}),
     "lmc": lambda **kw: LearnedMetricClustering(**{**dict(
-        n_tasks=3, size_range=(4, 6), gae_epochs=1, critic_epochs=2, adversarial_rounds=0,
+        n_tasks=3,
+synthetic_tasks=3, size_range=(4, 6), gae_epochs=1, critic_epochs=2, adversarial_rounds=0,
         validation_searches=1, n_generations=1, population_size=2, random_state=0), **kw}),
 }
 SUPERVISED = ("dscl", "l2c", "lmc")

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 
-TINY_LMC = ["--set", "n_tasks=4", "--set", "size_range=[8,12]", "--set", "gae_epochs=1",
+TINY_LMC = ["--set", "n_tasks=4",
+            "--set", "synthetic_tasks=3", "--set", "size_range=[8,12]", "--set", "gae_epochs=1",
             "--set", "critic_epochs=2", "--set", "adversarial_rounds=0",
             "--set", "validation_searches=1", "--set", "n_generations=2",
             "--set", "population_size=4"]

@@ -12,7 +12,8 @@ INIT_PARAMS = {
                          random_state=0),
     L2CClustering: dict(k_max=3, set_size=8, max_iter=3, batch_size=4, validation_interval=2,
                         n_orders=2, random_state=0),
-    LearnedMetricClustering: dict(n_tasks=3, size_range=(3, 6), gae_epochs=1, critic_epochs=2,
+    LearnedMetricClustering: dict(n_tasks=3, synthetic_tasks=3, size_range=(3, 6),
+                                  gae_epochs=1, critic_epochs=2,
                                   adversarial_rounds=0, validation_searches=1,
                                   n_generations=1, population_size=2, random_state=0),
 }

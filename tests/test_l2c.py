@@ -111,3 +111,29 @@ def test_errors(overfitted, sets):
         overfitted.predict(np.ones((10, 3)))
     with pytest.raises(ValueError, match="groups must have shape"):
         L2CClustering().fit(X, y, groups=groups[:5])
+
+
+def test_attention_network_is_order_independent():
+    torch.manual_seed(0)
+    network = _SetNetwork(2, 4, lstm_layers=2, lstm_units=8, count_units=8,
+                          encoder="attention").eval()
+    sets = torch.randn(3, 15, 2)
+    order = torch.randperm(15)
+    count, log_assign, _ = network(sets)
+    count_perm, log_assign_perm, _ = network(sets[:, order])
+    torch.testing.assert_close(count, count_perm, atol=1e-5, rtol=1e-5)
+    for a, b in zip(log_assign, log_assign_perm):
+        torch.testing.assert_close(a[:, order], b, atol=1e-5, rtol=1e-5)
+
+
+def test_attention_model_overfits_and_predict_ignores_order(sets):
+    X, y, groups = sets
+    model = L2CClustering(architecture="attention", max_iter=300, validation_fraction=0.0,
+                          learning_rate=3e-3, batch_size=8, validation_interval=20,
+                          random_state=0).fit(X, y, groups=groups)
+    losses = [h["loss"] for h in model.history_]
+    assert losses[-1] < 0.5 * losses[0]
+    Xs = X[groups == 0]
+    order = np.random.default_rng(1).permutation(Xs.shape[0])
+    labels = model.predict(Xs)
+    assert adjusted_rand_score(labels[order], model.predict(Xs[order])) == 1.0

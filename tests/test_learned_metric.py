@@ -30,7 +30,7 @@ def references():
 @pytest.fixture(scope="module")
 def fitted(references):
     X, y = references
-    return LearnedMetricClustering(n_tasks=12, size_range=(10, 20), gae_epochs=2,
+    return LearnedMetricClustering(n_tasks=12, synthetic_tasks=3, size_range=(10, 20), gae_epochs=2,
                                    critic_epochs=40, patience=40, adversarial_rounds=1,
                                    adversarial_tasks=4, validation_searches=2,
                                    n_generations=3, random_state=0).fit(X, y)
@@ -125,12 +125,12 @@ def test_pickled_critic_scores_the_same(fitted, new_dataset):
 def test_several_references_of_different_dimensions(references):
     X, y = references
     X2, y2 = make_blobs(n_samples=300, centers=5, n_features=9, random_state=2)
-    model = LearnedMetricClustering(n_tasks=4, size_range=(10, 15), gae_epochs=1,
+    model = LearnedMetricClustering(n_tasks=4, synthetic_tasks=3, size_range=(10, 15), gae_epochs=1,
                                     critic_epochs=2, adversarial_rounds=0,
                                     random_state=0).fit([X, X2], [y, y2])
     assert model.n_references_ == 2
     groups = np.repeat([0, 1], 300)
-    model = LearnedMetricClustering(n_tasks=4, size_range=(10, 15), gae_epochs=1,
+    model = LearnedMetricClustering(n_tasks=4, synthetic_tasks=3, size_range=(10, 15), gae_epochs=1,
                                     critic_epochs=2, adversarial_rounds=0,
                                     random_state=0).fit(X, y, groups=groups)
     assert model.n_references_ == 2

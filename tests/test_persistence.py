@@ -30,7 +30,8 @@ def _fitted_models():
                                 random_state=0).fit(X, y), X),
         "l2c": (L2CClustering(max_iter=3, batch_size=4, validation_interval=2,
                               random_state=0).fit(Xs, ys, groups=groups), Xs[groups == 0]),
-        "lmc": (LearnedMetricClustering(n_tasks=4, size_range=(8, 12), gae_epochs=1,
+        "lmc": (LearnedMetricClustering(n_tasks=4,
+                                        synthetic_tasks=3, size_range=(8, 12), gae_epochs=1,
                                         critic_epochs=2, adversarial_rounds=0,
                                         validation_searches=1, n_generations=2,
                                         population_size=4, random_state=0)
