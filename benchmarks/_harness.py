@@ -106,6 +106,23 @@ class Recorder:
         self.values = {}  # (dataset, method, metric) -> list of values
         self.seconds = {}  # (dataset, method) -> list of seconds
         self.notes = []
+        self.kept = []  # records of an earlier run, for datasets not rerun
+
+    def keep_earlier(self, datasets_rerun):
+        """Keep the committed records of the datasets this run does not redo.
+
+        They are written back unchanged (with their own commit, date and
+        budget) and shown in a separate table, so a run of some datasets
+        does not drop the others' results.
+        """
+        name = f"{self.benchmark}.json"
+        path = Path(self.args.out) / "results" / name
+        if not path.exists():
+            path = BENCH_DIR / "results" / name
+        if not path.exists():
+            return
+        self.kept = [r for r in json.loads(path.read_text())
+                     if r["dataset"] not in datasets_rerun]
 
     def add(self, dataset, method, seconds=None, **metrics):
         for metric, value in metrics.items():
@@ -140,7 +157,29 @@ class Recorder:
                 "n_runs": len(values),
                 "seconds": float(np.mean(seconds)) if seconds else None,
             })
-        return out
+        return out + self.kept
+
+    def kept_table(self, metrics):
+        """Markdown table of the kept earlier records."""
+        rows = {}
+        for r in self.kept:
+            rows.setdefault((r["dataset"], r["method"], r["commit"], r["budget"]),
+                            {})[r["metric"]] = r
+        lines = ["| dataset | method | " + " | ".join(metrics) + " | commit | budget |",
+                 "|" + "---|" * (len(metrics) + 4)]
+        for (dataset, method, commit, budget), cells in rows.items():
+            text = []
+            for metric in metrics:
+                r = cells.get(metric)
+                if r is None:
+                    text.append("")
+                elif r["n_runs"] > 1:
+                    text.append(f"{r['value']:.3f} ± {r['std']:.3f}")
+                else:
+                    text.append(f"{r['value']:.3f}")
+            lines.append(f"| {dataset} | {method} | " + " | ".join(text)
+                         + f" | {commit} | {budget} |")
+        return "\n".join(lines)
 
     def table(self, metrics):
         """Markdown table: one row per (dataset, method), mean ± std per metric."""
@@ -183,6 +222,9 @@ class Recorder:
         if preamble:
             section += [preamble.strip(), ""]
         section += [self.table(metrics), ""]
+        if self.kept:
+            section += ["Rows of datasets not rerun, kept from the earlier run named in each row:",
+                        "", self.kept_table(metrics), ""]
         if self.notes:
             section += ["Notes:", ""] + [f"- {n}" for n in self.notes] + [""]
         _replace_section(out / "RESULTS.md", self.benchmark, "\n".join(section))

@@ -26,7 +26,7 @@ from sklearn_tcm import DECClustering, clustering_accuracy
 
 NMI_AVERAGE = "arithmetic"
 # (pretraining epochs, max clustering iterations) of the full runs
-BUDGETS = {"digits": (200, 20000), "mnist_test": (50, 20000), "usps": (50, 20000)}
+BUDGETS = {"digits": (200, 20000), "mnist_test": (100, 20000), "usps": (50, 20000)}
 SMOKE_BUDGET = (2, 20)
 
 
@@ -103,6 +103,8 @@ def main(argv=None):
         f"{n}: {BUDGETS[n][0]} pretrain epochs, <= {BUDGETS[n][1]} clustering it"
         for n in names)
     recorder = Recorder("bench_dec", args, budget)
+    if "--datasets" in list(sys.argv[1:] if argv is None else argv) and not args.smoke:
+        recorder.keep_earlier(names)
     for name in names:
         data = load_dataset(name)
         if data is None:
