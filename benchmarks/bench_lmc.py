@@ -23,6 +23,8 @@ and 10 000 MNIST points, with peak memory).
 Run ``python benchmarks/bench_lmc.py`` (``--smoke`` for a tiny run).
 """
 
+import argparse
+
 import numpy as np
 from _harness import Recorder, kmeans_silhouette, load_dataset, parse_args, peak_rss_mb, timer
 from sklearn.cluster import HDBSCAN, KMeans
@@ -108,7 +110,11 @@ def time_predict(recorder, model, mnist, sizes):
 
 
 def main(argv=None):
-    args = parse_args(__doc__.splitlines()[0], argv, default_seeds=1)
+    extra = argparse.ArgumentParser(add_help=False)
+    extra.add_argument("--save-model", default=None,
+                       help="save the fitted model (sklearn_tcm.load reads it back)")
+    known, rest = extra.parse_known_args(argv)
+    args = parse_args(__doc__.splitlines()[0], rest, default_seeds=1)
     smoke = args.smoke
     fit_params = dict(n_tasks=6,
                       synthetic_tasks=3, gae_epochs=1, critic_epochs=3, adversarial_tasks=2,
@@ -133,6 +139,8 @@ def main(argv=None):
                                             verbose=0, **fit_params).fit(X_train, y_train)
         recorder.add("references", "evolve", fit_seconds=t["seconds"],
                      peak_rss_mb=peak_rss_mb())
+        if known.save_model:
+            model.save(known.save_model)
         for record in model.history_:
             print({key: round(value, 3) for key, value in record.items()}, flush=True)
         settings = [("digits_unseen", digits)]

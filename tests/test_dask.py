@@ -22,8 +22,9 @@ def client():
 
 def test_learned_metric_search_and_training_on_dask(client):
     X, y = make_blobs(n_samples=400, centers=6, n_features=4, random_state=0)
-    params = dict(n_tasks=6, synthetic_tasks=3, size_range=(8, 12), gae_epochs=1, critic_epochs=3,
-                  adversarial_rounds=1, adversarial_tasks=3, validation_searches=2,
+    params = dict(n_tasks=6, synthetic_tasks=3, size_range=(8, 12), gae_epochs=1,
+                  critic_epochs=3, search="evolve", adversarial_rounds=1, adversarial_tasks=3,
+                  validation_searches=2,
                   n_generations=2, population_size=4, n_restarts=3, random_state=0)
     local = LearnedMetricClustering(**params, n_jobs=1).fit(X[y < 5], y[y < 5])
     expected = local.predict(X[y == 5])

@@ -238,12 +238,17 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         Validation tasks on which the search is run after each round to
         measure it (NMI, k error, rate of labellings scored above the
         truth); the round with the best search NMI is kept.
-    search : {"evolve", "select"}, default="evolve"
-        How :meth:`predict` clusters a dataset. ``"evolve"``: evolutionary
-        search over micro-cluster genomes seeded with a pool of classical
-        clusterings (the paper's agent). ``"select"``: score the classical
-        pool (k-means, Ward, Gaussian mixture for every k) and return the
-        critic's choice (fast).
+    search : {"select", "evolve"}, default="select"
+        How :meth:`predict` clusters a dataset. ``"select"``: score a pool
+        of classical clusterings (k-means, Ward, Gaussian mixture for every
+        k) and return the critic's choice. ``"evolve"``: evolutionary search
+        over micro-cluster genomes seeded with that pool (the paper's
+        agent). ``"select"`` is the default because it measured as well or
+        better on data never seen (ACC on digits 5-9 0.868 vs 0.842, USPS
+        0.673 vs 0.668, moons 0.678 vs 0.591; MNIST 5-9 0.690 vs 0.702) and is
+        several times faster: the search finds labellings the critic scores
+        above the truth, i.e. it exploits the critic's errors. The
+        adversarial rounds of :meth:`fit` always use ``"evolve"``.
     n_clusters : int or None, default=None
         Number of clusters of :meth:`predict`; None searches over
         ``2 .. max_clusters``.
@@ -366,7 +371,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         adversarial_rounds=2,
         adversarial_tasks=40,
         validation_searches=20,
-        search="evolve",
+        search="select",
         n_clusters=None,
         max_clusters=None,
         n_micro=150,

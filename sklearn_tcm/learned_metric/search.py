@@ -19,11 +19,12 @@ get a point-level k-means refinement, kept only if the critic prefers it.
 ``select`` scores the pool only and returns the critic's choice.
 """
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans
+from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans, SpectralClustering
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from tqdm.auto import tqdm
@@ -34,6 +35,8 @@ __all__ = ["SearchSpace", "SearchResult", "classical_pool", "evolve", "select"]
 
 _MINIBATCH_ABOVE = 5000
 _OPERATORS = ("move", "merge", "split", "lloyd", "crossover")
+#: Families of the classical pool (``search="select"`` and the search's seeds).
+POOL_FAMILIES = ("kmeans", "ward", "gmm")
 
 
 def _canonical(genome):
@@ -166,24 +169,39 @@ class _Scorer:
         return np.array([self.cache[key] for key in keys])
 
 
-def classical_pool(space, k_range, random_state=None):
-    """k-means, Ward linkage and a diagonal Gaussian mixture for each k in range.
+def classical_pool(space, k_range, random_state=None, families=None):
+    """Classical clusterings of the micro-clusters for each k in range.
 
-    Run on the micro-clusters (k-means weighted by their sizes), so the cost
-    does not depend on the number of points. Returns canonical genomes,
-    duplicates removed.
+    ``families`` (default :data:`POOL_FAMILIES`) among ``"kmeans"`` (weighted
+    by the micro-cluster sizes), ``"ward"``, ``"gmm"`` (diagonal Gaussian
+    mixture), ``"average"`` (average linkage) and ``"spectral"`` (spectral
+    clustering of the micro-clusters' kNN graph, for non-convex clusters).
+    Run on the micro-clusters, so the cost does not depend on the number of
+    points. Returns canonical genomes, duplicates removed.
     """
+    families = POOL_FAMILIES if families is None else families
     seed = int(np.random.default_rng(random_state).integers(2**31 - 1))
     centers, counts = space.micro_centers, space.micro_counts
     genomes = []
     for k in range(k_range[0], min(k_range[1], space.n_micro) + 1):
-        genomes.append(KMeans(k, n_init=3, random_state=seed).fit(
-            centers, sample_weight=counts).labels_)
-        genomes.append(AgglomerativeClustering(k, linkage="ward").fit_predict(centers))
-        if space.n_micro > 2 * k:
+        if "kmeans" in families:
+            genomes.append(KMeans(k, n_init=3, random_state=seed).fit(
+                centers, sample_weight=counts).labels_)
+        if "ward" in families:
+            genomes.append(AgglomerativeClustering(k, linkage="ward").fit_predict(centers))
+        if "average" in families:
+            genomes.append(AgglomerativeClustering(k, linkage="average").fit_predict(centers))
+        if "gmm" in families and space.n_micro > 2 * k:
             gmm = GaussianMixture(k, covariance_type="diag", reg_covar=1e-4,
                                   random_state=seed).fit(centers)
             genomes.append(gmm.predict(centers))
+        if "spectral" in families and space.n_micro > 2 * k:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Graph is not fully connected")
+                genomes.append(SpectralClustering(
+                    k, affinity="nearest_neighbors",
+                    n_neighbors=min(8, space.n_micro - 1), random_state=seed,
+                    assign_labels="cluster_qr").fit_predict(centers))
     unique = {}
     for genome in genomes:
         genome = _canonical(genome)
