@@ -411,9 +411,7 @@ def sample_tasks(
     for _ in range(n_tasks):
         k = int(rng.integers(k_low, k_high + 1))
         chosen = rng.choice(classes.size, size=k, replace=False)
-        shared = rng.integers(size_low, size_high + 1)
-        own = rng.integers(size_low, size_high + 1, size=k)
-        sizes = np.rint((1 - imbalance) * shared + imbalance * own).astype(int)
+        sizes = _task_sizes(k, (size_low, size_high), imbalance, rng, minimum=1)
         indices, labels = [], []
         for label, (c, size) in enumerate(zip(chosen, sizes)):
             size = min(size, members[c].size)
@@ -425,11 +423,12 @@ def sample_tasks(
         yield Task(X[indices[order]], labels[order], indices[order])
 
 
-def _task_sizes(k, size_range, imbalance, rng):
-    """Class sizes of one task, mixing a shared size and own sizes."""
+def _task_sizes(k, size_range, imbalance, rng, minimum=2):
+    """Class sizes of one task: ``imbalance`` mixes one shared size with own sizes."""
     shared = rng.integers(size_range[0], size_range[1] + 1)
     own = rng.integers(size_range[0], size_range[1] + 1, size=k)
-    return np.maximum(np.rint((1 - imbalance) * shared + imbalance * own).astype(int), 2)
+    sizes = np.rint((1 - imbalance) * shared + imbalance * own).astype(int)
+    return np.maximum(sizes, minimum)
 
 
 def _gaussian_mixture_task(sizes, rng):
