@@ -56,6 +56,15 @@ def test_space_micro_clusters(space, blobs):
     assert adjusted_rand_score(blobs[1], space.point_labels(genome)) > 0.9
 
 
+@pytest.mark.parametrize("family", ["kmeans", "ward", "gmm", "average", "spectral"])
+def test_classical_pool_families(space, family):
+    pool = classical_pool(space, (2, 5), random_state=0, families=(family,))
+    assert pool
+    for genome in pool:
+        assert _is_canonical(genome) and 2 <= genome.max() + 1 <= 5
+        assert genome.shape == (space.n_micro,)
+
+
 def test_operators_keep_labels_canonical_and_clusters_non_empty(space):
     rng = np.random.default_rng(0)
     pool = classical_pool(space, (2, 6), random_state=0)
