@@ -137,3 +137,16 @@ def test_attention_model_overfits_and_predict_ignores_order(sets):
     order = np.random.default_rng(1).permutation(Xs.shape[0])
     labels = model.predict(Xs)
     assert adjusted_rand_score(labels[order], model.predict(Xs[order])) == 1.0
+
+
+def test_attention_model_save_load_round_trip(sets, tmp_path):
+    from sklearn_tcm import load
+
+    X, y, groups = sets
+    model = L2CClustering(architecture="attention", max_iter=5, batch_size=4,
+                          validation_interval=5, random_state=0).fit(X, y, groups=groups)
+    model.save(tmp_path / "l2c.pt")
+    loaded = load(tmp_path / "l2c.pt")
+    np.testing.assert_array_equal(loaded.predict(X[groups == 1]), model.predict(X[groups == 1]))
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.predict(X[groups == 1]), model.predict(X[groups == 1]))
