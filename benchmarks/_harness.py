@@ -160,14 +160,14 @@ class Recorder:
         return out + self.kept
 
     def kept_table(self, metrics):
-        """Markdown table of the kept earlier records."""
-        rows = {}
+        """Markdown table of the kept earlier records, and their budgets."""
+        rows, budgets = {}, {}
         for r in self.kept:
-            rows.setdefault((r["dataset"], r["method"], r["commit"], r["budget"]),
-                            {})[r["metric"]] = r
-        lines = ["| dataset | method | " + " | ".join(metrics) + " | commit | budget |",
-                 "|" + "---|" * (len(metrics) + 4)]
-        for (dataset, method, commit, budget), cells in rows.items():
+            rows.setdefault((r["dataset"], r["method"], r["commit"]), {})[r["metric"]] = r
+            budgets[r["commit"]] = r["budget"]
+        lines = ["| dataset | method | " + " | ".join(metrics) + " | commit |",
+                 "|" + "---|" * (len(metrics) + 3)]
+        for (dataset, method, commit), cells in rows.items():
             text = []
             for metric in metrics:
                 r = cells.get(metric)
@@ -177,8 +177,8 @@ class Recorder:
                     text.append(f"{r['value']:.3f} ± {r['std']:.3f}")
                 else:
                     text.append(f"{r['value']:.3f}")
-            lines.append(f"| {dataset} | {method} | " + " | ".join(text)
-                         + f" | {commit} | {budget} |")
+            lines.append(f"| {dataset} | {method} | " + " | ".join(text) + f" | {commit} |")
+        lines += [""] + [f"Budget of commit {c}: {b}" for c, b in budgets.items()]
         return "\n".join(lines)
 
     def table(self, metrics):
