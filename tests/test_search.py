@@ -63,6 +63,8 @@ def test_classical_pool_families(space, family):
     for genome in pool:
         assert _is_canonical(genome) and 2 <= genome.max() + 1 <= 5
         assert genome.shape == (space.n_micro,)
+    with pytest.raises(ValueError, match="families"):
+        classical_pool(space, (2, 5), families=("dbscan",))
 
 
 def test_operators_keep_labels_canonical_and_clusters_non_empty(space):

@@ -179,7 +179,13 @@ def classical_pool(space, k_range, random_state=None, families=None):
     Run on the micro-clusters, so the cost does not depend on the number of
     points. Returns canonical genomes, duplicates removed.
     """
-    families = POOL_FAMILIES if families is None else families
+    families = POOL_FAMILIES if families is None else tuple(families)
+    unknown = set(families) - {"kmeans", "ward", "gmm", "average", "spectral"}
+    if unknown or not families:
+        raise ValueError(
+            "families must be a non-empty subset of ('kmeans', 'ward', 'gmm', 'average', "
+            f"'spectral'); got {families!r}."
+        )
     seed = int(np.random.default_rng(random_state).integers(2**31 - 1))
     centers, counts = space.micro_centers, space.micro_counts
     genomes = []
