@@ -168,15 +168,8 @@ class Recorder:
         lines = ["| dataset | method | " + " | ".join(metrics) + " | commit |",
                  "|" + "---|" * (len(metrics) + 3)]
         for (dataset, method, commit), cells in rows.items():
-            text = []
-            for metric in metrics:
-                r = cells.get(metric)
-                if r is None:
-                    text.append("")
-                elif r["n_runs"] > 1:
-                    text.append(f"{r['value']:.3f} ± {r['std']:.3f}")
-                else:
-                    text.append(f"{r['value']:.3f}")
+            text = [_cell(r["value"], r["std"], r["n_runs"]) if (r := cells.get(m)) else ""
+                    for m in metrics]
             lines.append(f"| {dataset} | {method} | " + " | ".join(text) + f" | {commit} |")
         lines += [""] + [f"Budget of commit {c}: {b}" for c, b in budgets.items()]
         return "\n".join(lines)
@@ -190,15 +183,8 @@ class Recorder:
         lines = [header, "|" + "---|" * (len(metrics) + 3)]
         for (dataset, method), cells in rows.items():
             seconds = self.seconds.get((dataset, method))
-            text = []
-            for metric in metrics:
-                values = cells.get(metric)
-                if values is None:
-                    text.append("")
-                elif len(values) > 1:
-                    text.append(f"{np.mean(values):.3f} ± {np.std(values):.3f}")
-                else:
-                    text.append(f"{values[0]:.3f}")
+            text = [_cell(np.mean(v), np.std(v), len(v)) if (v := cells.get(m)) else ""
+                    for m in metrics]
             sec = f"{np.mean(seconds):.1f}" if seconds else ""
             lines.append(f"| {dataset} | {method} | " + " | ".join(text) + f" | {sec} |")
         return "\n".join(lines)
@@ -229,6 +215,11 @@ class Recorder:
             section += ["Notes:", ""] + [f"- {n}" for n in self.notes] + [""]
         _replace_section(out / "RESULTS.md", self.benchmark, "\n".join(section))
         print(f"wrote {json_path} and {out / 'RESULTS.md'}", flush=True)
+
+
+def _cell(mean, std, n_runs):
+    """One table cell: ``mean ± std`` over several runs, the value of one."""
+    return f"{mean:.3f} ± {std:.3f}" if n_runs > 1 else f"{mean:.3f}"
 
 
 def _replace_section(path, name, body):
