@@ -47,10 +47,14 @@ def test_tasks(X, y, n_tasks, seed, max_points=300):
     return [_make_task(task.X, task.y, max_points, seed + i) for i, task in enumerate(specs)]
 
 
-def evaluate(recorder, dataset, tasks, critics, seconds):
+def evaluate(recorder, dataset, tasks, critics, seconds, suffix=""):
+    """Ranking metrics of the critics and the classical indices on ``tasks``.
+
+    Methods are recorded as the critic's / index's name plus ``suffix``.
+    """
     scorers = {name: (lambda X, c, m=model: m.score_clustering(X, c))
                for name, model in critics.items()}
-    scorers.update({name: (lambda X, c, f=index: _index_scores(f, X, c))
+    scorers.update({name + suffix: (lambda X, c, f=index: _index_scores(f, X, c))
                     for name, index in INDICES.items()})
     for method, scorer in scorers.items():
         per_task = [np.asarray(scorer(task["X"], task["labels"])) for task in tasks]
