@@ -131,8 +131,16 @@ class Recorder:
             self.seconds.setdefault((dataset, method), []).append(float(seconds))
 
     def note(self, text):
-        self.notes.append(text)
+        if text not in self.notes:
+            self.notes.append(text)
         print(text, flush=True)
+
+    def load(self, name):
+        """``load_dataset(name)``, with a note in the report when its file is absent."""
+        data = load_dataset(name)
+        if data is None:
+            self.note(f"{name}: data file not found, skipped")
+        return data
 
     def records(self):
         device = self.args.device

@@ -119,9 +119,8 @@ def main(argv=None):
                           [digits[1][digits[1] < 5], mnist[1][mnist[1] < 5]])
                 seconds[objective] = t["seconds"]
             for name in ("usps", "coil20"):
-                data = load_dataset(name)
+                data = recorder.load(name)
                 if data is None:
-                    recorder.note(f"{name}: data file not found, skipped")
                     continue
                 evaluate(recorder, name, test_tasks(*data, n_test, 2000 + seed), critics,
                          seconds)

@@ -15,7 +15,7 @@ space, a critic computed there would have a better chance to transfer.
 Run ``python benchmarks/bench_critic_space.py`` (``--smoke`` for a tiny run).
 """
 
-from _harness import Recorder, load_dataset, parse_args, timer
+from _harness import Recorder, parse_args, timer
 from bench_critic import evaluate, test_tasks
 
 from sklearn_tcm import DSCLClustering
@@ -28,9 +28,8 @@ def main(argv=None):
     names = ["digits"] if args.smoke else ["digits", "mnist_test"]
     for seed in range(args.seeds):
         for name in names:
-            data = load_dataset(name)
+            data = recorder.load(name)
             if data is None:
-                recorder.note(f"{name}: data file not found, skipped")
                 continue
             X, y = data
             if args.smoke:

@@ -18,7 +18,7 @@ Run ``python benchmarks/bench_dec.py`` (``--smoke`` for a tiny run,
 import sys
 
 import numpy as np
-from _harness import Recorder, load_dataset, parse_args, peak_rss_mb, timer
+from _harness import Recorder, parse_args, peak_rss_mb, timer
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
@@ -106,9 +106,8 @@ def main(argv=None):
     if "--datasets" in list(sys.argv[1:] if argv is None else argv) and not args.smoke:
         recorder.keep_earlier(names)
     for name in names:
-        data = load_dataset(name)
+        data = recorder.load(name)
         if data is None:
-            recorder.note(f"{name}: data file not found, skipped")
             continue
         X, y = data
         if args.smoke:
