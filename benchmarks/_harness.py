@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from sklearn_tcm._persistence import atomic_write
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
 DATA_DIR = Path(os.environ.get("SKLEARN_TCM_DATA", REPO_DIR.parent / "shared" / "data"))
@@ -201,7 +203,7 @@ class Recorder:
         out = Path(self.args.out)
         (out / "results").mkdir(parents=True, exist_ok=True)
         json_path = out / "results" / f"{self.benchmark}.json"
-        json_path.write_text(json.dumps(self.records(), indent=1) + "\n")
+        _write_text(json_path, json.dumps(self.records(), indent=1) + "\n")
         command = "python benchmarks/" + self.benchmark + ".py " + " ".join(
             a for a in sys.argv[1:] if a)
         section = [
@@ -243,7 +245,13 @@ def _replace_section(path, name, body):
         text = before + block + after
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
-    path.write_text(text)
+    _write_text(path, text)
+
+
+def _write_text(path, text):
+    """Replace a record file atomically: an interrupted run leaves the old one."""
+    with atomic_write(path, "w", encoding="utf-8") as file:
+        file.write(text)
 
 
 def kmeans_silhouette(X, seed, k_max=10):

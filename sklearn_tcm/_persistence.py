@@ -7,10 +7,19 @@ modules. It is read with ``torch.load(weights_only=True)``, which refuses
 anything else, so loading a file from a stranger cannot run code. The
 modules are rebuilt from the parameters by the estimator itself and their
 weights loaded into them.
+
+Every file the package writes goes through :func:`atomic_write`: the bytes
+go to a temporary file in the target's directory, which is flushed, synced
+to disk and only then renamed over the target (:func:`os.replace`, atomic on
+POSIX and Windows). A crash, a full disk or a kill during a write leaves the
+previous file untouched; readers see either the old or the new complete file.
 """
 
+import contextlib
 import importlib
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +28,85 @@ from torch import nn
 
 from ._torch import module_to_cpu
 
-__all__ = ["load", "PersistenceMixin"]
+__all__ = ["load", "PersistenceMixin", "atomic_write"]
 
 FORMAT = "sklearn_tcm-model"
 FORMAT_VERSION = 1
+
+def _file_mode():
+    """Permission bits of a newly created file under the current umask."""
+    try:  # Linux exposes the umask without changing it
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o644
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode="wb", **open_kwargs):
+    """Open a temporary file that replaces ``path`` only if the block succeeds.
+
+    The file object yielded writes to a temporary file in the directory of
+    ``path``. When the ``with`` block ends normally the data are flushed and
+    synced to disk, and the temporary file is renamed over ``path`` in one
+    atomic step. When the block raises (any exception, ``KeyboardInterrupt``
+    included), the temporary file is removed and ``path`` is left exactly as
+    it was. A process killed during the block leaves ``path`` intact too (and
+    possibly a ``.<name>.*.tmp`` file beside it).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+    mode : {"wb", "w"}, default="wb"
+        Binary or text.
+    **open_kwargs
+        Passed to :func:`open` (``encoding``, ``newline``...).
+
+    Yields
+    ------
+    file : file object
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from sklearn_tcm._persistence import atomic_write
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels.csv")
+    >>> with atomic_write(path, "w") as f:
+    ...     _ = f.write("0\n1\n")
+    >>> open(path).read()
+    '0\n1\n'
+    """
+    if mode not in ("wb", "w"):
+        raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}.")
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{str(path)!r} is a directory.")
+    directory = path.parent if str(path.parent) else Path(".")
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.",
+                                             suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, mode, **open_kwargs) as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        # keep an existing file's permissions; a new file gets the umask's
+        os.chmod(temporary, path.stat().st_mode & 0o7777 if path.exists() else _file_mode())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+    with contextlib.suppress(OSError):  # make the rename itself durable (POSIX)
+        directory_descriptor = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(directory_descriptor)
+        finally:
+            os.close(directory_descriptor)
+
 
 # class name -> module that defines it: the only classes a file may name
 _ESTIMATORS = {
@@ -94,7 +178,9 @@ class PersistenceMixin:
         Parameters
         ----------
         path : str or path-like
-            Destination file (conventionally ``*.tcm``).
+            Destination file (conventionally ``*.tcm``). It is written
+            atomically: if saving fails or is interrupted, an existing file
+            at ``path`` is left unchanged.
 
         Raises
         ------
@@ -126,7 +212,7 @@ class PersistenceMixin:
                                 for k, v in value.state_dict().items()}
             else:
                 state[key] = _encode(value, f"state.{key}", tensors)
-        torch.save({
+        payload = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "package_version": __version__,
@@ -134,7 +220,9 @@ class PersistenceMixin:
             "meta": json.dumps({"params": params, "state": state}),
             "tensors": tensors,
             "modules": modules,
-        }, Path(path))
+        }
+        with atomic_write(path) as file:
+            torch.save(payload, file)
 
 
 def load(path):

@@ -89,6 +89,14 @@ def read_labels(path, n_samples, data_path=None):
     return labels
 
 
+def write_labels(path, labels):
+    """Write one label per line; an interrupted write leaves no partial file."""
+    from ._persistence import atomic_write
+
+    with atomic_write(path, "w", encoding="utf-8") as file:
+        np.savetxt(file, labels, fmt="%d")
+
+
 def _parse_value(text):
     try:
         value = json.loads(text)
@@ -141,7 +149,7 @@ def cmd_fit(args):
 def cmd_cluster(args):
     model = _load_model(args.model)
     labels = model.predict(read_data(args.data))
-    np.savetxt(args.output, labels, fmt="%d")
+    write_labels(args.output, labels)
     print(f"{np.unique(labels).size} clusters; labels written to {args.output}")
 
 
@@ -231,7 +239,10 @@ def _demo_figure(path, X, labels, by_k, critic_by_k, silhouettes):
     right.legend(loc="upper left")
     twin.legend(loc="upper right")
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    from ._persistence import atomic_write
+
+    with atomic_write(path) as file:
+        fig.savefig(file, dpi=100, format=Path(path).suffix.lstrip(".") or "png")
     plt.close(fig)
 
 
