@@ -8,6 +8,7 @@ happens inside :func:`torch.random.fork_rng` and through explicit
 
 import contextlib
 import copy
+import os
 
 import numpy as np
 import torch
@@ -95,6 +96,49 @@ def seeded_torch(seed, device=None):
     with torch.random.fork_rng(devices=devices):
         torch.manual_seed(seed)
         yield
+
+
+def available_memory():
+    """Bytes of memory available to new allocations (None when unknown).
+
+    ``MemAvailable`` of ``/proc/meminfo`` on Linux, else the physical memory.
+    """
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def check_dense_size(n_bytes, what, hint):
+    """Refuse, with a clear error, work that would need more memory than there is.
+
+    Called where the size of a dense array is quadratic in a user-controlled
+    number (points per graph, points of a set), so that a too large request
+    raises a :class:`MemoryError` that says what to change instead of
+    getting the process killed by the operating system.
+
+    Parameters
+    ----------
+    n_bytes : int
+        Bytes the work will hold at once.
+    what : str
+        What needs them, for the message.
+    hint : str
+        What the user can change, for the message.
+    """
+    available = available_memory()
+    if available is not None and n_bytes > available:
+        raise MemoryError(
+            f"{what} would need {n_bytes / 2**30:.1f} GiB of memory, more than the "
+            f"{available / 2**30:.1f} GiB available; {hint}"
+        )
 
 
 def make_generator(seed, device="cpu"):

@@ -300,7 +300,8 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (CommandError, ValueError, TypeError, OSError, KeyError, ImportError) as exc:
+    except (CommandError, ValueError, TypeError, OSError, KeyError, ImportError,
+            MemoryError) as exc:
         print(f"sklearn-tcm: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

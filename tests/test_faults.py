@@ -271,3 +271,26 @@ def test_benchmark_record_interrupted_keeps_the_old_record(tmp_path, monkeypatch
         _harness._replace_section(path, "demo", "second")
     assert path.read_text() == original
     assert _temporaries(tmp_path) == []
+
+
+# --------------------------------------------------------- resource limits
+def test_quadratic_memory_request_is_refused_before_allocating():
+    from sklearn_tcm.learned_metric.graph import to_networkx
+
+    X_huge = np.zeros((300_000, 2))  # its n x n distances: 2.6 TiB
+    with pytest.raises(MemoryError, match="max_points"):
+        to_networkx(X_huge, np.zeros(300_000, dtype=int))
+
+
+def test_max_points_beyond_memory_is_refused_with_a_clear_error(monkeypatch):
+    import sklearn_tcm._torch as helpers
+
+    lmc = _lmc()
+    X_large, y_large = make_blobs(n_samples=1500, centers=3, random_state=0)
+    lmc.set_params(max_points=1500)
+    monkeypatch.setattr(helpers, "available_memory", lambda: 50 * 2**20)  # 50 MiB free
+    with pytest.raises(MemoryError, match=r"GiB of memory.*max_points"):
+        lmc.score_clustering(X_large, y_large)
+    monkeypatch.undo()
+    lmc.set_params(max_points=300)  # subsampled: within the limit
+    assert np.isfinite(lmc.score_clustering(X_large, y_large))

@@ -14,7 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 from tqdm.auto import tqdm
 
-from .._base import atomic_fit
+from .._base import atomic_fit, inline_task
 from .._persistence import PersistenceMixin
 from .._torch import (
     check_layer_sizes,
@@ -457,7 +457,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         tasks = {}
         for split, items in specs.items():
             tasks[split] = Parallel(n_jobs=self.n_jobs)(
-                delayed(_make_task)(X, y, self.max_points, seed) for X, y, seed in
+                delayed(inline_task)(_make_task, (X, y, self.max_points, seed))
+                for X, y, seed in
                 tqdm(items, desc=f"{split} tasks", disable=not self.verbose)
             )
         return tasks, class_disjoint
@@ -548,7 +549,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         search_device = torch.device("cpu") if self.n_jobs not in (None, 1) else device
         seeds = rng.integers(2**31 - 1, size=len(items))
         return Parallel(n_jobs=self.n_jobs)(
-            delayed(_search)(task["X"], gae, critic, options, search_device, int(s))
+            delayed(inline_task)(_search, (task["X"], gae, critic, options, search_device,
+                                           int(s)))
             for task, s in zip(items, seeds)
         )
 
@@ -749,9 +751,10 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         device = inference_device(self.device_)
         seeds = np.random.default_rng(self._seed).integers(2**31 - 1, size=self.n_restarts)
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_search)(X, copy.deepcopy(self.gae_), copy.deepcopy(self.critic_),
-                             options, device if self.n_jobs in (None, 1) else
-                             torch.device("cpu"), int(seed), self.verbose)
+            delayed(inline_task)(_search, (
+                X, copy.deepcopy(self.gae_), copy.deepcopy(self.critic_), options,
+                device if self.n_jobs in (None, 1) else torch.device("cpu"), int(seed),
+                self.verbose))
             for seed in seeds
         )
         # ties go to the earlier restart, whatever the backend's order

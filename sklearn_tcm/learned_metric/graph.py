@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from .._torch import check_dense_size
+
 __all__ = [
     "DatasetContext",
     "NODE_FEATURES",
@@ -45,6 +47,11 @@ GLOBAL_FEATURES = ("log_k", "size_entropy", "singleton_fraction", "mean_silhouet
 
 _EDGE_NEIGHBOURS = 10
 _SELF_TUNING_NEIGHBOUR = 7
+# n x n arrays held at once by build_context / per candidate by clustering_graphs
+_CONTEXT_SQUARES = 4
+_GRAPH_SQUARES = 6
+_SIZE_HINT = ("graphs are dense in the number of points: score fewer points "
+              "(LearnedMetricClustering's max_points subsamples larger datasets).")
 
 
 @dataclass
@@ -81,6 +88,8 @@ def build_context(X, dtype=torch.float64):
     """
     X = torch.as_tensor(np.asarray(X, dtype=np.float64), dtype=dtype)
     n = X.shape[0]
+    check_dense_size(_CONTEXT_SQUARES * n * n * X.element_size(),
+                     f"the distances of {n} points", _SIZE_HINT)
     distances = torch.cdist(X, X)
     distances = (distances + distances.T) / 2  # exactly symmetric
     off_diagonal = distances[~torch.eye(n, dtype=torch.bool)]
@@ -138,6 +147,8 @@ def clustering_graphs(context, labels):
     labels = torch.as_tensor(canonical_labels(labels))
     dtype = context.distances.dtype
     n_candidates, n = labels.shape
+    check_dense_size(_GRAPH_SQUARES * n_candidates * n * n * context.distances.element_size(),
+                     f"the graphs of {n_candidates} clusterings of {n} points", _SIZE_HINT)
     n_clusters = int(labels.max()) + 1
     D = context.distances
     onehot = _one_hot(labels, n_clusters, dtype)  # (B, n, K)
