@@ -73,6 +73,8 @@ def _assert_same_state(before, model):
 
 # ------------------------------------------------------------------ saving
 def test_save_failing_midway_leaves_the_previous_file(tmp_path, monkeypatch):
+    """Fault: save fails with a full disk after writing part of the file. Checked: the earlier
+    model file is byte-identical, no temporary file is left, and it loads."""
     path = tmp_path / "model.tcm"
     _dec(seed=0).save(path)
     original = path.read_bytes()
@@ -92,6 +94,8 @@ def test_save_failing_midway_leaves_the_previous_file(tmp_path, monkeypatch):
 
 
 def test_interrupted_save_leaves_no_file_where_there_was_none(tmp_path, monkeypatch):
+    """Fault: KeyboardInterrupt during a first save. Checked: no file (partial or temporary) is
+    left."""
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
@@ -102,6 +106,8 @@ def test_interrupted_save_leaves_no_file_where_there_was_none(tmp_path, monkeypa
 
 
 def test_save_unencodable_state_leaves_the_previous_file(tmp_path):
+    """Fault: the fitted state cannot be encoded (TypeError while saving). Checked: the earlier
+    model file is byte-identical."""
     path = tmp_path / "model.tcm"
     model = _dec()
     model.save(path)
@@ -113,6 +119,8 @@ def test_save_unencodable_state_leaves_the_previous_file(tmp_path):
 
 
 def test_atomic_write_keeps_permissions_and_replaces_on_success(tmp_path):
+    """Fault: none (control). Checked: a successful write replaces the file and keeps its
+    permission bits."""
     path = tmp_path / "labels.csv"
     path.write_text("old\n")
     os.chmod(path, 0o640)
@@ -141,6 +149,8 @@ _SAVE_LOOP = textwrap.dedent("""
 
 
 def test_process_killed_while_saving_leaves_a_complete_file(tmp_path):
+    """Fault: SIGKILL of a process saving a ~10 MB model in a loop, readers loading meanwhile.
+    Checked: every read and the file left load as a working model."""
     path = tmp_path / "large.tcm"
     process = subprocess.Popen([sys.executable, "-c", _SAVE_LOOP, str(path)],
                                stdout=subprocess.PIPE, text=True)
@@ -169,6 +179,8 @@ def test_process_killed_while_saving_leaves_a_complete_file(tmp_path):
     (_lmc, "sklearn_tcm.learned_metric.estimator._search"),
 ])
 def test_interrupted_predict_leaves_the_estimator_as_it_was(factory, target, monkeypatch):
+    """Fault: KeyboardInterrupt inside predict (DEC, DSCL, learned metric). Checked: every
+    fitted attribute and weight is unchanged, and predict works afterwards."""
     model = factory()
     before = _snapshot(model)
 
@@ -184,6 +196,8 @@ def test_interrupted_predict_leaves_the_estimator_as_it_was(factory, target, mon
 
 
 def test_interrupted_refit_leaves_the_earlier_fit(monkeypatch):
+    """Fault: KeyboardInterrupt in an optimiser step during a refit. Checked: every fitted
+    attribute and weight of the earlier fit is unchanged."""
     model = _dec()
     before = _snapshot(model)
 
@@ -198,6 +212,8 @@ def test_interrupted_refit_leaves_the_earlier_fit(monkeypatch):
 
 # --------------------------------------------------------------------- CLI
 def test_cli_interrupted_while_writing_labels_leaves_no_partial_file(tmp_path, monkeypatch):
+    """Fault: KeyboardInterrupt while `sklearn-tcm cluster` writes its labels. Checked: exit
+    status 130, no partial output file, an earlier output file untouched."""
     from sklearn_tcm import cli
 
     model_path, data_path = tmp_path / "dec.tcm", tmp_path / "X.npy"
@@ -219,6 +235,8 @@ def test_cli_interrupted_while_writing_labels_leaves_no_partial_file(tmp_path, m
 
 
 def test_cli_fit_failing_while_saving_leaves_the_earlier_model(tmp_path, monkeypatch):
+    """Fault: full disk while `sklearn-tcm fit` saves. Checked: exit status 1 with one error
+    line, the earlier model file byte-identical."""
     from sklearn_tcm import cli
 
     data_path, model_path = tmp_path / "X.npy", tmp_path / "dec.tcm"
@@ -238,6 +256,8 @@ def test_cli_fit_failing_while_saving_leaves_the_earlier_model(tmp_path, monkeyp
 
 
 def test_benchmark_record_interrupted_keeps_the_old_record(tmp_path, monkeypatch):
+    """Fault: KeyboardInterrupt while a benchmark writes RESULTS.md. Checked: the earlier
+    RESULTS.md is unchanged, no temporary file is left."""
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "benchmarks"))
     try:
         import _harness
@@ -275,6 +295,8 @@ def test_benchmark_record_interrupted_keeps_the_old_record(tmp_path, monkeypatch
 
 # --------------------------------------------------------- resource limits
 def test_quadratic_memory_request_is_refused_before_allocating():
+    """Fault: a graph of 300 000 points (2.6 TiB of distances) is requested. Checked:
+    MemoryError naming max_points, raised before allocating."""
     from sklearn_tcm.learned_metric.graph import to_networkx
 
     X_huge = np.zeros((300_000, 2))  # its n x n distances: 2.6 TiB
@@ -283,6 +305,8 @@ def test_quadratic_memory_request_is_refused_before_allocating():
 
 
 def test_max_points_beyond_memory_is_refused_with_a_clear_error(monkeypatch):
+    """Fault: max_points larger than the memory available allows. Checked: MemoryError with the
+    size needed; the default max_points works on the same data."""
     import sklearn_tcm._torch as helpers
 
     lmc = _lmc()
