@@ -12,6 +12,7 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,43 +34,122 @@ class CommandError(Exception):
 # ------------------------------------------------------------------- files
 def read_array(path, key="X"):
     """Array stored in a .npz (under ``key``), .npy or .csv file."""
+    from .datasets import read_npz
+
     path = Path(path)
     if not path.is_file():
         raise CommandError(f"no such file: {str(path)!r}")
     suffix = path.suffix.lower()
-    try:
-        if suffix == ".npz":
-            with np.load(path, allow_pickle=False) as data:
-                if key not in data:
-                    raise CommandError(
-                        f"{str(path)!r} has no array {key!r} (it has: {', '.join(data.files)})"
-                    )
-                return data[key]
-        if suffix == ".npy":
+    if suffix == ".npz":
+        try:
+            return read_npz(path, (key,))[key]
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
+    if suffix == ".npy":
+        try:
             return np.load(path, allow_pickle=False)
-        if suffix == ".csv":
-            return _read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise CommandError(f"cannot read {str(path)!r}: {exc}") from None
+        except EOFError:
+            raise CommandError(f"{str(path)!r} is empty; expected a NumPy .npy array") \
+                from None
+        except (OSError, ValueError) as exc:
+            raise CommandError(f"{str(path)!r} is not a readable .npy array: {exc}") from None
+    if suffix == ".csv":
+        return read_csv(path)
     raise CommandError(f"{str(path)!r}: unsupported file type (use .npz, .npy or .csv)")
 
 
-def _read_csv(path):
+_CSV_EXPECTED = "rows of comma-separated numbers, optionally under one header line"
+
+
+def _is_number(text):
     try:
-        return np.loadtxt(path, delimiter=",", ndmin=2)
+        float(text)
     except ValueError:
-        return np.loadtxt(path, delimiter=",", ndmin=2, skiprows=1)  # a header line
+        return False
+    return True
+
+
+def read_csv(path):
+    """Numbers of a comma-separated file, as a 2-D float array.
+
+    An optional first line of column names is skipped when none of its
+    fields is a number. Every problem is one error that names the file, the
+    row (counted from 1, header included) and what was expected.
+    """
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8", errors="replace") as file:
+        first = file.readline()
+    if not first.strip():
+        raise CommandError(f"{str(path)!r} is empty; expected {_CSV_EXPECTED}")
+    fields = [field.strip() for field in first.split(",")]
+    has_header = not any(_is_number(field) for field in fields)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # "input contains no data" -> ValueError
+            values = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=int(has_header),
+                                dtype=np.float64)
+    except (ValueError, UserWarning):
+        _diagnose_csv(path, has_header)
+        raise  # _diagnose_csv always raises; kept for clarity
+    if values.size == 0:
+        raise CommandError(f"{str(path)!r} has a header line but no data rows; expected "
+                           f"{_CSV_EXPECTED}")
+    return values
+
+
+def _diagnose_csv(path, has_header):
+    """Raise a one-line CommandError for the first bad row of a CSV file."""
+    name = repr(str(path))
+    n_columns = None
+    with open(path, newline="", encoding="utf-8", errors="replace") as file:
+        for row_number, line in enumerate(file, start=1):
+            if row_number == 1 and has_header or not line.strip():
+                continue
+            fields = [field.strip() for field in line.rstrip("\r\n").split(",")]
+            if len(fields) == 1 and any(sep in line for sep in (";", "\t", "|")):
+                separator = next(sep for sep in (";", "\t", "|") if sep in line)
+                raise CommandError(
+                    f"{name}, row {row_number}: values separated by {separator!r}; "
+                    f"expected {_CSV_EXPECTED}")
+            for column, field in enumerate(fields, start=1):
+                if not _is_number(field):
+                    raise CommandError(
+                        f"{name}, row {row_number}, column {column}: {field!r} is not a "
+                        f"number; expected {_CSV_EXPECTED}")
+            if n_columns is None:
+                n_columns = len(fields)
+            elif len(fields) != n_columns:
+                raise CommandError(
+                    f"{name}, row {row_number}: {len(fields)} values, expected {n_columns} "
+                    f"like the rows above ({_CSV_EXPECTED})")
+    raise CommandError(f"{name} has a header line but no data rows; expected "
+                       f"{_CSV_EXPECTED}")
+
+
+def _first_bad_row(values):
+    """1-based row of the first non-finite value of a 2-D array (None if all finite)."""
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return None
+    return int(np.argmax(bad.reshape(bad.shape[0], -1).any(axis=1))) + 1
 
 
 def read_data(path):
     """Samples of a data file as a 2-D float array (images are flattened)."""
     X = read_array(path)
-    if X.ndim == 1:
-        raise CommandError(f"{str(path)!r} holds a 1-D array; samples must be rows of a 2-D "
-                           "array (or images)")
+    if X.ndim < 2:
+        raise CommandError(f"{str(path)!r} holds a {X.ndim}-D array; samples must be rows of "
+                           "a 2-D array (or images)")
     if X.dtype.kind not in "biuf":
         raise CommandError(f"{str(path)!r} holds non-numeric data ({X.dtype})")
-    return X.reshape(X.shape[0], -1).astype(np.float64)
+    if X.shape[0] == 0:
+        raise CommandError(f"{str(path)!r} holds no samples (0 rows)")
+    X = X.reshape(X.shape[0], -1).astype(np.float64)
+    row = _first_bad_row(X)
+    if row is not None:
+        raise CommandError(f"{str(path)!r}, sample {row}: NaN or infinite value; samples must "
+                           "be finite numbers")
+    return X
 
 
 def read_labels(path, n_samples, data_path=None):
@@ -77,15 +157,20 @@ def read_labels(path, n_samples, data_path=None):
     if path is None:
         if data_path is None or Path(data_path).suffix.lower() != ".npz":
             raise CommandError("labels are needed: pass --labels FILE (or a .npz with y)")
-        labels = read_array(data_path, key="y")
-    else:
-        labels = read_array(path, key="y")
-    labels = np.asarray(labels).reshape(-1) if np.ndim(labels) > 1 and min(
-        np.shape(labels)) == 1 else np.asarray(labels)
+        path = data_path
+    labels = np.asarray(read_array(path, key="y"))
+    if labels.ndim > 1 and min(labels.shape) == 1:
+        labels = labels.reshape(-1)
     if labels.ndim != 1 or labels.shape[0] != n_samples:
         raise CommandError(
-            f"labels have shape {labels.shape}; expected ({n_samples},) to match the data"
+            f"{str(path)!r}: labels have shape {labels.shape}; expected ({n_samples},) to "
+            "match the data"
         )
+    if labels.dtype.kind in "fc":
+        row = _first_bad_row(labels[:, None])
+        if row is not None:
+            raise CommandError(f"{str(path)!r}, label {row}: NaN or infinite; labels must be "
+                               "finite")
     return labels
 
 
@@ -167,53 +252,90 @@ def cmd_score(args):
     print(f"{model.score_clustering(X, labels):.6f}")
 
 
-def cmd_demo(args):
-    """Learn the metric on digits 0-4, cluster digits 5-9 with k unknown."""
-    import matplotlib  # noqa: F401  (fail before the long fit, not after it)
+DEMO_BUDGETS = {
+    "quick": dict(n_tasks=16, synthetic_tasks=8, gae_epochs=2, critic_epochs=10,
+                  adversarial_rounds=1, adversarial_tasks=4, validation_searches=2,
+                  n_generations=5),
+    "full": dict(n_tasks=150, synthetic_tasks=100, adversarial_rounds=1, adversarial_tasks=30,
+                 validation_searches=10),
+}
+
+
+def run_demo(quick=False, seed=0, verbose=0):
+    """The demo's work: learn on digits 0-4, cluster digits 5-9 with k unknown.
+
+    Returns a dict with the fitted ``model``, the unseen data ``X_new`` /
+    ``y_new``, the ``rows`` of the result table (name, labels), the k-means
+    labels and silhouettes by k, and the timings. ``benchmarks/bench_demo.py``
+    records what it returns.
+    """
     from sklearn.cluster import KMeans
     from sklearn.datasets import load_digits
-    from sklearn.metrics import normalized_mutual_info_score, silhouette_score
+    from sklearn.metrics import silhouette_score
 
-    from . import LearnedMetricClustering, clustering_accuracy
+    from . import LearnedMetricClustering
+    from .learned_metric import with_untrained_critic
 
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     reference, new = y < 5, y >= 5
-    budget = dict(n_tasks=16,
-                  synthetic_tasks=8, gae_epochs=2, critic_epochs=10, adversarial_rounds=1,
-                  adversarial_tasks=4, validation_searches=2, n_generations=5) \
-        if args.quick else dict(n_tasks=150,
-                                synthetic_tasks=100, adversarial_rounds=1, adversarial_tasks=30,
-                                validation_searches=10)
-    print("Learning a clustering metric on digits 0-4 (labelled references)...")
     start = time.perf_counter()
     # five reference classes are too few to hold some out and still train on
     # tasks with up to five clusters: validation tasks come from the same classes
     model = LearnedMetricClustering(validation_fraction=0.0, k_range=(2, 5), max_clusters=10,
-                                    random_state=args.seed, verbose=0 if args.quiet else 1,
-                                    **budget).fit(X[reference], y[reference])
+                                    random_state=seed, verbose=verbose,
+                                    **DEMO_BUDGETS["quick" if quick else "full"])
+    model.fit(X[reference], y[reference])
     fit_seconds = time.perf_counter() - start
     X_new, y_new = X[new], y[new]
-    print("Clustering digits 5-9 (never seen, k unknown)...")
     start = time.perf_counter()
     labels, score = model.predict(X_new, return_score=True)
     predict_seconds = time.perf_counter() - start
-    kmeans_true = KMeans(5, n_init=10, random_state=args.seed).fit_predict(X_new)
-    by_k = {k: KMeans(k, n_init=10, random_state=args.seed).fit_predict(X_new)
+    untrained = with_untrained_critic(model, random_state=seed).predict(X_new)
+    kmeans_true = KMeans(5, n_init=10, random_state=seed).fit_predict(X_new)
+    by_k = {k: KMeans(k, n_init=10, random_state=seed).fit_predict(X_new)
             for k in range(2, 11)}
     silhouettes = {k: silhouette_score(X_new, lab) for k, lab in by_k.items()}
     k_sil = max(silhouettes, key=silhouettes.get)
-    critic_by_k = model.score_clustering(X_new, np.stack(list(by_k.values())))
-    rows = [("learned metric (k unknown)", labels),
+    rows = [(f"learned metric, search={model.search}", labels),
+            ("same search, untrained critic", untrained),
             ("k-means, true k = 5", kmeans_true),
             (f"k-means, silhouette k = {k_sil}", by_k[k_sil])]
-    print(f"\n{'method':<32}{'ACC':>7}{'NMI':>7}{'k':>4}")
-    for name, lab in rows:
-        print(f"{name:<32}{clustering_accuracy(y_new, lab):>7.3f}"
+    return {"model": model, "X_new": X_new, "y_new": y_new, "rows": rows, "score": score,
+            "by_k": by_k, "silhouettes": silhouettes, "fit_seconds": fit_seconds,
+            "predict_seconds": predict_seconds}
+
+
+def cmd_demo(args):
+    """Learn the metric on digits 0-4, cluster digits 5-9 with k unknown."""
+    import matplotlib  # noqa: F401  (fail before the long fit, not after it)
+    from sklearn.metrics import normalized_mutual_info_score
+
+    from . import clustering_accuracy
+
+    # durations measured by benchmarks/bench_demo.py (RESULTS.md, section bench_demo)
+    budget = "quick budget (seconds)" if args.quick else "full budget (minutes)"
+    print(f"Learning a clustering metric on digits 0-4 (labelled references), {budget}...",
+          flush=True)
+    result = run_demo(args.quick, args.seed, verbose=0 if args.quiet else 1)
+    model, X_new, y_new = result["model"], result["X_new"], result["y_new"]
+    print(f"\n{'digits 5-9, never seen, k unknown':<36}{'ACC':>7}{'NMI':>7}{'k':>4}")
+    for name, lab in result["rows"]:
+        print(f"{name:<36}{clustering_accuracy(y_new, lab):>7.3f}"
               f"{normalized_mutual_info_score(y_new, lab):>7.3f}{np.unique(lab).size:>4}")
-    print(f"\nfit {fit_seconds:.0f} s, predict {predict_seconds:.1f} s; "
-          f"critic score of the found clustering {score:.3f}")
-    _demo_figure(args.figure, X_new, labels, by_k, critic_by_k, silhouettes)
+    validation = model.validation_
+    print(f"\nThe critic on its validation tasks (digits 0-4): the true clustering scored "
+          f"highest in {validation['best']:.0%} of them, in the top 3 in "
+          f"{validation['top3']:.0%}.")
+    if model.search == "select":
+        print("predict picks one of a pool of classical clusterings (k-means, Ward, Gaussian "
+              "mixture for k = 2..10); a better-trained critic makes its pick better, but "
+              "two critics often agree on the same pool member.")
+    print(f"fit {result['fit_seconds']:.0f} s, predict {result['predict_seconds']:.1f} s; "
+          f"critic score of the found clustering {result['score']:.3f}")
+    critic_by_k = model.score_clustering(X_new, np.stack(list(result["by_k"].values())))
+    _demo_figure(args.figure, X_new, result["rows"][0][1], result["by_k"], critic_by_k,
+                 result["silhouettes"])
     print(f"figure written to {args.figure}")
 
 
@@ -247,50 +369,89 @@ def _demo_figure(path, X, labels, by_k, critic_by_k, silhouettes):
 
 
 # -------------------------------------------------------------------- main
+_DATA_HELP = ("data file: .npz (array X, and y for labels), .npy (2-D array or images) or "
+              ".csv (comma-separated numbers, optional header line)")
+
+
+def _subcommand(commands, name, summary, description, examples):
+    return commands.add_parser(
+        name, help=summary, description=description,
+        epilog="examples:\n" + "\n".join(f"  {line}" for line in examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 def build_parser():
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="sklearn-tcm",
         description="Learned clustering: learn from labelled data, cluster new data.",
+        epilog="Run 'sklearn-tcm COMMAND --help' for a command's arguments and examples.",
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser(
-        "demo", help="learn the metric on digits 0-4, cluster digits 5-9 with k unknown",
-        description="Learn a clustering metric on sklearn's digits 0-4, cluster digits "
-                    "5-9 with the number of clusters unknown, compare with k-means, and "
-                    "write a figure.")
-    demo.add_argument("--quick", action="store_true", help="tiny budget (seconds)")
-    demo.add_argument("--figure", default="sklearn_tcm_demo.png", help="PNG to write")
-    demo.add_argument("--seed", type=int, default=0)
+    demo = _subcommand(
+        commands, "demo", "learn the metric on digits 0-4, cluster digits 5-9 with k unknown",
+        "Learn a clustering metric on sklearn's digits 0-4, cluster digits 5-9 (never "
+        "seen) with the number of clusters unknown, compare with the same search under an "
+        "untrained metric and with k-means, and write a figure.",
+        ["sklearn-tcm demo", "sklearn-tcm demo --quick --figure quick.png"])
+    demo.add_argument("--quick", action="store_true",
+                      help="a tiny training budget (seconds instead of minutes): shows "
+                           "the workflow, not the quality")
+    demo.add_argument("--figure", default="sklearn_tcm_demo.png",
+                      help="PNG file to write (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     demo.add_argument("--quiet", action="store_true", help="no progress bars")
     demo.set_defaults(func=cmd_demo)
 
-    fit = commands.add_parser("fit", help="train a model on a data file and save it",
-                              description="Train a model and save it as a safe model file.")
-    fit.add_argument("--method", choices=sorted(METHODS), required=True)
-    fit.add_argument("data", help="samples (.npz with X [and y], .npy or .csv)")
-    fit.add_argument("--labels", help="labels file (default: y of a .npz data file)")
-    fit.add_argument("--groups", help="reference dataset / set of each sample (lmc, l2c)")
-    fit.add_argument("--n-clusters", type=int, default=None)
+    fit = _subcommand(
+        commands, "fit", "train a model on a data file and save it",
+        "Train a model and save it as a safe model file (no pickle).",
+        ["sklearn-tcm fit --method lmc references.npz -o metric.tcm",
+         "sklearn-tcm fit --method dec X.csv --n-clusters 10 -o dec.tcm",
+         "sklearn-tcm fit --method dscl X.npy --labels y.csv --set max_iter=500 -o dscl.tcm"])
+    fit.add_argument("--method", choices=sorted(METHODS), required=True,
+                     help="lmc: LearnedMetricClustering, dec: DECClustering, l2c: "
+                          "L2CClustering, dscl: DSCLClustering")
+    fit.add_argument("data", help=_DATA_HELP)
+    fit.add_argument("--labels", help="labels file, one label per sample (.npz with y, .npy "
+                                      "or .csv; default: y of a .npz data file); not for dec")
+    fit.add_argument("--groups", help="file giving the reference dataset (lmc) or the set "
+                                      "(l2c) of each sample")
+    fit.add_argument("--n-clusters", type=int, default=None,
+                     help="number of clusters (required by dec; optional for the others)")
     fit.add_argument("--set", action="append", metavar="PARAM=VALUE",
-                     help="estimator parameter (JSON value), repeatable")
-    fit.add_argument("--seed", type=int, default=0)
+                     help="any estimator parameter, VALUE as JSON (e.g. --set "
+                          "hidden_dims=[500,500]); repeatable")
+    fit.add_argument("--seed", type=int, default=0, help="random_state (default: 0)")
     fit.add_argument("--quiet", action="store_true", help="no progress bars")
-    fit.add_argument("-o", "--output", required=True, help="model file to write")
+    fit.add_argument("-o", "--output", required=True,
+                     help="model file to write (replaced atomically)")
     fit.set_defaults(func=cmd_fit)
 
-    cluster = commands.add_parser("cluster", help="cluster a data file with a saved model",
-                                  description="Cluster data with a saved model.")
-    cluster.add_argument("model")
-    cluster.add_argument("data")
-    cluster.add_argument("-o", "--output", required=True, help="labels file (.csv)")
+    cluster = _subcommand(
+        commands, "cluster", "cluster a data file with a saved model",
+        "Cluster data with a saved model; writes one label per line.",
+        ["sklearn-tcm cluster metric.tcm new_data.npy -o labels.csv"])
+    cluster.add_argument("model", help="model file written by 'sklearn-tcm fit' or save()")
+    cluster.add_argument("data", help=_DATA_HELP)
+    cluster.add_argument("-o", "--output", required=True,
+                         help="labels file to write, one integer per line (replaced "
+                              "atomically)")
     cluster.set_defaults(func=cmd_cluster)
 
-    score = commands.add_parser("score", help="critic score of a labelling (lmc model)",
-                                description="Label-free critic score of a labelling.")
-    score.add_argument("model")
-    score.add_argument("data")
-    score.add_argument("labels")
+    score = _subcommand(
+        commands, "score", "critic score of a labelling (lmc model)",
+        "Label-free critic score of a labelling (higher is better); needs a "
+        "LearnedMetricClustering model.",
+        ["sklearn-tcm score metric.tcm data.npy labels.csv"])
+    score.add_argument("model", help="LearnedMetricClustering model file")
+    score.add_argument("data", help=_DATA_HELP)
+    score.add_argument("labels", help="labels to score, one per sample (.csv, .npy or .npz "
+                                      "with y; -1 marks noise)")
     score.set_defaults(func=cmd_score)
     return parser
 

@@ -27,6 +27,7 @@ __all__ = [
     "sample_tasks",
     "make_synthetic_tasks",
     "load_npz",
+    "read_npz",
     "Task",
 ]
 
@@ -517,6 +518,55 @@ def make_synthetic_tasks(n_tasks, *, k_range=(2, 10), size_range=(20, 60),
         yield Task(X, y, None)
 
 
+def read_npz(path, keys):
+    """Arrays ``keys`` of an ``.npz`` archive, read without pickle support.
+
+    The one ``.npz`` reader of the package (:func:`load_npz` and the
+    ``sklearn-tcm`` command use it): a file with object arrays is refused
+    rather than executed, and every failure is a one-line error naming the
+    file.
+
+    Parameters
+    ----------
+    path : str or path-like
+    keys : sequence of str
+        Arrays that must be present.
+
+    Returns
+    -------
+    arrays : dict of str to ndarray
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is not a readable ``.npz`` archive or lacks a key.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"no such dataset file: {path!r}")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise ValueError(f"{path!r} is not a readable .npz file: {exc or 'empty file'}") \
+            from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path!r} is a .npy array, not an .npz archive with keys "
+                         f"{list(keys)}.")
+    with archive:
+        missing = [key for key in keys if key not in archive.files]
+        if missing:
+            raise ValueError(
+                f"{path!r} lacks the key(s) {missing}; expected arrays {list(keys)} "
+                f"(found {archive.files})."
+            )
+        try:
+            return {key: archive[key] for key in keys}
+        except ValueError as exc:  # object arrays need pickle: refused
+            raise ValueError(f"{path!r}: {exc}") from None
+
+
 def load_npz(path, *, flatten=True):
     """Load a labelled dataset from an ``.npz`` file with keys ``X`` and ``y``.
 
@@ -544,23 +594,8 @@ def load_npz(path, *, flatten=True):
         If the file is not an ``.npz`` archive, lacks ``X`` or ``y``, or
         their lengths differ.
     """
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no such dataset file: {path!r}")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path!r} is not a readable .npz file: {exc}") from exc
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path!r} is a .npy array, not an .npz archive with X and y.")
-    with archive:
-        missing = [key for key in ("X", "y") if key not in archive.files]
-        if missing:
-            raise ValueError(
-                f"{path!r} lacks the key(s) {missing}; an .npz dataset needs arrays "
-                f"'X' and 'y' (found {archive.files})."
-            )
-        X, y = archive["X"], archive["y"]
+    arrays = read_npz(path, ("X", "y"))
+    X, y = arrays["X"], arrays["y"]
     if y.ndim != 1 or X.ndim < 1 or X.shape[0] != y.shape[0]:
         raise ValueError(
             f"{path!r}: X has shape {X.shape} and y shape {y.shape}; expected "

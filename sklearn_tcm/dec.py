@@ -414,7 +414,8 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
         self.history_ = history
         self.device_ = device
         self._n_features_out = centers.shape[1]
-        self.labels_ = self.predict(X)
+        # from the validated array: a DataFrame X raises no feature-name warning
+        self.labels_ = self._proba(self._embedding(X)).argmax(axis=1)
         return self
 
     def _empty_modules(self):
@@ -483,8 +484,10 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
         target, batches = None, iter(())
         sums = np.zeros(3)  # running loss, clustering loss, reconstruction loss
         n_since_update = 0
-        with tqdm(total=self.max_iter, desc="clustering", disable=not self.verbose,
-                  unit="it") as bar:
+        # max_iter is an upper bound: training usually stops at convergence,
+        # and the bar then closes at the iterations actually run
+        with tqdm(total=self.max_iter, desc="clustering (until converged)",
+                  disable=not self.verbose, unit="it") as bar:
             while True:
                 if n_iter % update_interval == 0 or n_iter == self.max_iter:
                     # Target distribution from Q on the whole dataset.
@@ -539,6 +542,10 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
                 n_since_update += 1
                 n_iter += 1
                 bar.update()
+            if converged:
+                bar.total = bar.n
+                bar.set_postfix_str(f"converged, {changed:.4f} of labels changed")
+                bar.refresh()
         centers = centers.detach().cpu().double().numpy()
         return autoencoder, centers, n_iter, converged, history
 
@@ -555,9 +562,22 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return self._embedding(X).astype(X.dtype, copy=False)
+
+    def _embedding(self, X):
+        """Encoder output of a validated array (float64, never a DataFrame).
+
+        ``predict`` and ``predict_proba`` use it instead of the public
+        ``transform``, whose output becomes a DataFrame under
+        ``set_output(transform="pandas")``.
+        """
         return predict_batches(
             self.autoencoder_.encoder, X, device=inference_device(self.device_)
         )
+
+    def _proba(self, Z):
+        centers = torch.as_tensor(self.cluster_centers_)
+        return _soft_assignment(torch.as_tensor(Z), centers, self.alpha).numpy()
 
     def predict_proba(self, X):
         """Student-t soft assignments ``Q`` of samples to the clusters.
@@ -571,9 +591,9 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
         Q : ndarray of shape (n_samples, n_clusters)
             Rows sum to one.
         """
-        Z = torch.as_tensor(self.transform(X))
-        centers = torch.as_tensor(self.cluster_centers_)
-        return _soft_assignment(Z, centers, self.alpha).numpy()
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return self._proba(self._embedding(X))
 
     def predict(self, X):
         """Cluster of each sample: the argmax of its soft assignment.

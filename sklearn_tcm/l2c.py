@@ -494,6 +494,11 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self._validate_params()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2)
         check_classification_targets(y)
+        if np.unique(y).size < 2:
+            # every training set would hold one cluster: nothing to learn to separate
+            raise ValueError(
+                "L2CClustering needs at least 2 classes in y to learn from; got 1."
+            )
         self._check_params(X.shape[1])
         if groups is not None:
             groups = np.asarray(groups)

@@ -52,6 +52,12 @@ def _check_label_pair(labels_true, labels_pred):
         )
     if labels_true.shape[0] == 0:
         raise ValueError("labels_true and labels_pred are empty.")
+    for name, labels in (("labels_true", labels_true), ("labels_pred", labels_pred)):
+        if labels.dtype.kind in "fc" and not np.all(np.isfinite(labels)):
+            raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
+        if labels.dtype.kind == "O" and any(
+                isinstance(v, float) and not np.isfinite(v) for v in labels):
+            raise ValueError(f"{name} contains NaN or infinity; labels must be finite.")
     return labels_true, labels_pred
 
 

@@ -6,6 +6,6 @@ node features), ``gae`` (graph auto-encoder and pooled graph embedding),
 (:class:`LearnedMetricClustering`).
 """
 
-from .estimator import LearnedMetricClustering
+from .estimator import LearnedMetricClustering, with_untrained_critic
 
-__all__ = ["LearnedMetricClustering"]
+__all__ = ["LearnedMetricClustering", "with_untrained_critic"]

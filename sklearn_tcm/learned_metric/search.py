@@ -93,8 +93,9 @@ class SearchSpace:
         self.micro_counts = np.bincount(self.micro_labels).astype(np.float64)
         n_neighbours = min(6, self.n_micro - 1)
         if n_neighbours >= 1:
-            self.micro_neighbours = NearestNeighbors(n_neighbors=n_neighbours + 1).fit(
-                self.micro_centers).kneighbors(return_distance=False)[:, :n_neighbours]
+            # kneighbors() without X leaves each point out of its own neighbours
+            self.micro_neighbours = NearestNeighbors(n_neighbors=n_neighbours).fit(
+                self.micro_centers).kneighbors(return_distance=False)
         else:
             self.micro_neighbours = np.zeros((self.n_micro, 0), dtype=np.int64)
         if n <= max_points:
