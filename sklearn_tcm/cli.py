@@ -58,6 +58,7 @@ def read_array(path, key="X"):
     raise CommandError(f"{str(path)!r}: unsupported file type (use .npz, .npy or .csv)")
 
 
+_OTHER_SEPARATORS = (";", "\t", "|")
 _CSV_EXPECTED = "rows of comma-separated numbers, optionally under one header line"
 
 
@@ -82,6 +83,8 @@ def read_csv(path):
     if not first.strip():
         raise CommandError(f"{str(path)!r} is empty; expected {_CSV_EXPECTED}")
     fields = [field.strip() for field in first.split(",")]
+    if len(fields) == 1 and any(sep in first for sep in _OTHER_SEPARATORS):
+        _diagnose_csv(path, has_header=False)  # another separator: say so at row 1
     has_header = not any(_is_number(field) for field in fields)
     try:
         with warnings.catch_warnings():
@@ -106,8 +109,8 @@ def _diagnose_csv(path, has_header):
             if row_number == 1 and has_header or not line.strip():
                 continue
             fields = [field.strip() for field in line.rstrip("\r\n").split(",")]
-            if len(fields) == 1 and any(sep in line for sep in (";", "\t", "|")):
-                separator = next(sep for sep in (";", "\t", "|") if sep in line)
+            if len(fields) == 1 and any(sep in line for sep in _OTHER_SEPARATORS):
+                separator = next(sep for sep in _OTHER_SEPARATORS if sep in line)
                 raise CommandError(
                     f"{name}, row {row_number}: values separated by {separator!r}; "
                     f"expected {_CSV_EXPECTED}")

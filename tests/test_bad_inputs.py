@@ -139,3 +139,53 @@ def test_keyboard_interrupt_leaves_the_estimator_unfitted(kind, monkeypatch):
         model.fit(X, Y) if kind in SUPERVISED else model.fit(X)
     with pytest.raises(NotFittedError):
         check_is_fitted(model)
+
+
+# ----------------------------------------------------------- pandas and small inputs
+@pytest.mark.parametrize("kind", FACTORIES)
+def test_dataframe_input_raises_no_feature_name_warning(kind):
+    import warnings
+
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*feature names.*")
+        model = fit(kind, frame)
+        model.predict(frame)
+
+
+@pytest.mark.parametrize("kind", ["dec", "dscl"])
+def test_pandas_output_config(kind):
+    import sklearn
+
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    with sklearn.config_context(transform_output="pandas"):
+        model = fit(kind, frame)
+        Z = model.transform(frame)
+        assert isinstance(Z, pd.DataFrame)
+        assert list(Z.columns) == list(model.get_feature_names_out())
+        assert model.predict(frame).shape == (len(X),)
+        if kind == "dec":
+            np.testing.assert_allclose(model.predict_proba(frame).sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("kind", ["dec", "dscl"])
+def test_transform_keeps_float32(kind):
+    model = fit(kind, X.astype(np.float32))
+    assert model.transform(X.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("n_points", [3, 4, 7])
+def test_learned_metric_predicts_on_tiny_datasets(n_points):
+    model = fit("lmc", X)
+    labels = model.predict(X[:n_points])
+    assert labels.shape == (n_points,)
+    assert np.isfinite(model.score_clustering(X[:n_points], labels))
+    with pytest.raises(ValueError, match="3"):
+        model.predict(X[:2])
+
+
+def test_l2c_refuses_a_single_class():
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        fit("l2c", X, y=np.zeros(len(X)))

@@ -86,6 +86,57 @@ def test_errors_are_one_line(models, case):
     assert len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("name, content, expected", [
+    ("empty.npy", b"", "is empty; expected a NumPy .npy array"),
+    ("empty.csv", b"", "is empty; expected rows of comma-separated numbers"),
+    ("header_only.csv", b"a,b,c\n", "has a header line but no data rows"),
+    ("ragged.csv", b"1,2,3\n4,5\n", "row 2: 2 values, expected 3"),
+    ("semicolons.csv", b"1;2;3\n4;5;6\n", "row 1: values separated by ';'"),
+    ("word.csv", b"x,y\n1,2\n3,oops\n", "row 3, column 2: 'oops' is not a number"),
+    ("nan.csv", b"1,2\n3,nan\n5,6\n", "sample 2: NaN or infinite value"),
+])
+@pytest.mark.parametrize("method", ["lmc", "dec"])
+def test_bad_data_files_get_one_line_naming_file_and_row(tmp_path, name, content, expected,
+                                                         method):
+    path = tmp_path / name
+    path.write_bytes(content)
+    extra = ["--labels", str(tmp_path / "y.csv")] if method == "lmc" else ["--n-clusters", "2"]
+    (tmp_path / "y.csv").write_text("0\n1\n0\n")
+    code, out, err = run("fit", "--method", method, path, *extra, "-o", tmp_path / "m.tcm")
+    assert code == 1
+    assert "Traceback" not in err and "Warning" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and name in lines[0] and expected in lines[0], err
+    assert not (tmp_path / "m.tcm").exists()
+
+
+def test_nan_labels_are_refused_naming_the_file(tmp_path):
+    np.save(tmp_path / "X.npy", np.random.default_rng(0).normal(size=(6, 2)))
+    (tmp_path / "y.csv").write_text("0\n1\nnan\n0\n1\n0\n")
+    code, _, err = run("fit", "--method", "lmc", tmp_path / "X.npy", "--labels",
+                       tmp_path / "y.csv", "-o", tmp_path / "m.tcm")
+    assert code == 1 and "y.csv" in err and "label 3: NaN" in err
+
+
+def test_header_line_is_skipped_and_data_rows_kept(tmp_path):
+    from sklearn_tcm.cli import read_data
+
+    (tmp_path / "h.csv").write_text("a,b\n1,2\n3,4\n")
+    np.testing.assert_array_equal(read_data(tmp_path / "h.csv"), [[1, 2], [3, 4]])
+    (tmp_path / "plain.csv").write_text("1,2\n3,4\n")
+    assert read_data(tmp_path / "plain.csv").shape == (2, 2)
+
+
+def test_version_and_examples_in_help():
+    import sklearn_tcm
+
+    code, out, _ = run("--version")
+    assert code == 0 and sklearn_tcm.__version__ in out
+    for command in ("demo", "fit", "cluster", "score"):
+        code, out, _ = run(command, "--help")
+        assert code == 0 and "examples:" in out and "sklearn-tcm " + command in out
+
+
 def test_unknown_subcommand_and_method():
     code, _, err = run("frobnicate")
     assert code == 2 and "Traceback" not in err
@@ -98,4 +149,5 @@ def test_demo_quick_writes_the_figure(tmp_path):
     code, out, err = run("demo", "--quick", "--quiet", "--figure", tmp_path / "demo.png")
     assert code == 0, err
     assert "learned metric" in out and "k-means, true k = 5" in out
+    assert "untrained critic" in out
     assert (tmp_path / "demo.png").stat().st_size > 10_000

@@ -108,3 +108,14 @@ def test_scorers_signs_and_transductive_clusterers():
     # DBSCAN has no predict: the scorer clusters the test fold with fit_predict
     scores = cross_val_score(DBSCAN(eps=1.0), X, y, scoring=SCORERS["clustering_accuracy"])
     assert np.all(scores > 0.9)
+
+
+@pytest.mark.parametrize("labels", [[0, 1, np.nan, 1], [0.0, 1.0, np.inf, 1.0],
+                                    np.array([0, 1, float("nan"), 1], dtype=object)])
+def test_non_finite_labels_are_refused(labels):
+    from sklearn_tcm import clustering_accuracy
+
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        clustering_accuracy(labels, [0, 1, 1, 1])
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        clustering_accuracy([0, 1, 1, 1], labels)
