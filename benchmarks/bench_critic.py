@@ -26,7 +26,7 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silho
 from sklearn_tcm import LearnedMetricClustering
 from sklearn_tcm.datasets import sample_tasks
 from sklearn_tcm.learned_metric.critic import ranking_metrics
-from sklearn_tcm.learned_metric.estimator import _make_task
+from sklearn_tcm.learned_metric.tasks import make_task
 
 INDICES = {
     "silhouette": silhouette_score,
@@ -44,7 +44,7 @@ def test_tasks(X, y, n_tasks, seed, max_points=300):
     k_high = min(10, np.unique(y).size)
     specs = sample_tasks(X, y, n_tasks, k_range=(2, k_high), size_range=(20, 60),
                          imbalance=0.5, random_state=seed)
-    return [_make_task(task.X, task.y, max_points, seed + i) for i, task in enumerate(specs)]
+    return [make_task(task.X, task.y, max_points, seed + i) for i, task in enumerate(specs)]
 
 
 def evaluate(recorder, dataset, tasks, critics, seconds, suffix=""):

@@ -33,7 +33,7 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from sklearn_tcm import LearnedMetricClustering, clustering_accuracy
 from sklearn_tcm.datasets import sample_tasks
-from sklearn_tcm.learned_metric.critic import preprocess_task
+from sklearn_tcm.learned_metric.tasks import preprocess_task
 
 NMI_AVERAGE = "arithmetic"
 

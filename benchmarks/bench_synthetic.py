@@ -27,7 +27,7 @@ from sklearn.datasets import make_blobs
 
 from sklearn_tcm import LearnedMetricClustering
 from sklearn_tcm.learned_metric.critic import ranking_metrics
-from sklearn_tcm.learned_metric.estimator import _make_task
+from sklearn_tcm.learned_metric.tasks import make_task
 
 FAMILIES = ("kmeans_k-1", "merge")
 
@@ -38,7 +38,7 @@ def blob_tasks(n_tasks, seed):
     for i in range(n_tasks):
         X, y = make_blobs(int(rng.integers(100, 300)), 10, centers=int(rng.integers(2, 9)),
                           random_state=seed + i)
-        tasks.append(_make_task(X, y, 300, seed + i))
+        tasks.append(make_task(X, y, 300, seed + i))
     return tasks
 
 

@@ -154,9 +154,13 @@ nmi_scorer = make_scorer(
 )
 ari_scorer = make_scorer(adjusted_rand_score, response_method=_CLUSTER_RESPONSE)
 
-#: Scorers by name, for ``scoring=`` in model selection. The misclassification
-#: scorer follows scikit-learn's sign convention for losses (``neg_`` prefix:
-#: the scorer returns ``-MR`` so that greater is better).
+#: Scorers by name, for ``scoring=`` in model selection with labels:
+#: ``"clustering_accuracy"``, ``"neg_misclassification_rate"`` (scikit-learn's
+#: sign convention for losses: it returns ``-MR`` so that greater is better),
+#: ``"normalized_mutual_info"`` and ``"adjusted_rand"``. Each calls the
+#: clusterer's ``predict`` on the test fold when it has one, else
+#: ``fit_predict``. Example:
+#: ``GridSearchCV(KMeans(), {"n_clusters": [2, 3]}, scoring=SCORERS["adjusted_rand"])``.
 SCORERS = {
     "clustering_accuracy": accuracy_scorer,
     "neg_misclassification_rate": misclassification_scorer,

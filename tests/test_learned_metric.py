@@ -3,6 +3,7 @@ import pickle
 import networkx as nx
 import numpy as np
 import pytest
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.cluster import KMeans
@@ -10,14 +11,16 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import silhouette_samples
 
 from sklearn_tcm import LearnedMetricClustering
-from sklearn_tcm.learned_metric.critic import deduplicate, ranking_metrics, seed_negatives
+from sklearn_tcm.learned_metric.critic import ranking_metrics
 from sklearn_tcm.learned_metric.graph import (
+    GLOBAL_FEATURES,
     NODE_FEATURES,
     build_context,
     canonical_labels,
     clustering_graphs,
     to_networkx,
 )
+from sklearn_tcm.learned_metric.tasks import deduplicate, seed_negatives
 
 
 @pytest.fixture(scope="module")
@@ -57,11 +60,33 @@ def test_node_features_match_sklearn_silhouette():
     # edges only inside clusters
     same = labels[:, :, None] == labels[:, None, :]
     assert np.all(A[~same] == 0)
-    assert scalars.shape == (4, 4)
+    assert scalars.shape == (4, len(GLOBAL_FEATURES))
+
+
+def test_noise_is_unassigned_in_graph_and_features():
+    X, y = make_blobs(n_samples=60, centers=3, random_state=0)
+    noisy = y.copy()
+    noisy[:20] = -1
+    labels = np.stack([y, noisy, np.full(60, -1), np.zeros(60, dtype=int)])
+    features, adjacency, scalars = clustering_graphs(build_context(X), labels)
+    assert torch.isfinite(features).all() and torch.isfinite(scalars).all()
+    is_noise = features[..., NODE_FEATURES.index("is_noise")].numpy()
+    np.testing.assert_array_equal(is_noise[1], noisy < 0)
+    # noise points have no edges and neutral cluster features
+    assert float(adjacency[1, :20].abs().sum()) == 0 and float(adjacency[2].abs().sum()) == 0
+    assert float(features[1, :20, NODE_FEATURES.index("silhouette")].abs().sum()) == 0
+    noise_share = scalars[:, GLOBAL_FEATURES.index("noise_fraction")].numpy()
+    np.testing.assert_allclose(noise_share, [0, 1 / 3, 1, 0])
+    # "all noise" is not "one cluster"
+    assert not torch.equal(scalars[2], scalars[3])
+    # a noise point never counts as a same-cluster neighbour
+    purity = features[1, 20:, NODE_FEATURES.index("knn_purity_10")].numpy()
+    assert purity.max() <= 1 and (purity < features[0, 20:, 4].numpy() + 1e-12).all()
 
 
 def test_canonical_labels_and_networkx_export():
     np.testing.assert_array_equal(canonical_labels([5, 5, 2, 9, 2]), [[0, 0, 1, 2, 1]])
+    np.testing.assert_array_equal(canonical_labels([5, -1, 2, -1, 5]), [[0, -1, 1, -1, 0]])
     X, _ = make_blobs(n_samples=30, centers=2, random_state=0)
     graph = to_networkx(X, KMeans(2, n_init=2, random_state=0).fit_predict(X))
     assert isinstance(graph, nx.Graph) and graph.number_of_nodes() == 30
@@ -74,8 +99,11 @@ def test_seed_negatives_families_and_deduplication():
     candidates = seed_negatives(X, y, random_state=0)
     families = {family for family, _ in candidates}
     assert {"kmeans_from_truth", "ward", "gmm", "spectral", "merge", "split",
-            "random"} <= families
+            "random", "single", "gmm_full", "dbscan_q50", "hdbscan_5", "one_cluster",
+            "mostly_noise", "giant_and_singletons", "k_near_n"} <= families
     kept = deduplicate(y, candidates)
+    # degenerate partitions are kept as negatives on purpose
+    assert {"one_cluster", "mostly_noise", "giant_and_singletons"} <= {f for f, _ in kept}
     assert len(kept) < len(candidates)  # well separated blobs: many equal the truth
     assert ranking_metrics([[3, 1, 2], [0, 1, 2]]) == {
         "best": 0.5, "top3": 1.0, "mrr": pytest.approx((1 + 1 / 3) / 2)}

@@ -26,20 +26,13 @@ from .._torch import (
     seeded_torch,
 )
 from ..datasets import make_synthetic_tasks, sample_tasks
-from .critic import (
-    Critic,
-    deduplicate,
-    preprocess_task,
-    rank_loss,
-    ranking_metrics,
-    seed_negatives,
-    wgan_loss,
-)
+from .critic import Critic, rank_loss, ranking_metrics, wgan_loss
 from .gae import GraphAutoEncoder
 from .graph import GLOBAL_FEATURES, NODE_FEATURES, build_context, clustering_graphs
 from .search import SearchSpace, evolve, select
+from .tasks import make_task, preprocess_task, subsample
 
-__all__ = ["LearnedMetricClustering"]
+__all__ = ["LearnedMetricClustering", "with_untrained_critic"]
 
 # search solutions this close to the truth are not negatives
 _SEARCH_NEAR_TRUTH_ARI = 0.9
@@ -86,26 +79,6 @@ def _split_classes(y, validation_fraction, rng):
     if classes.size - n_val < 2 or n_val < 2:
         return classes, None
     return classes[n_val:], classes[:n_val]
-
-
-def _subsample(X, labels, max_points, rng):
-    """At most max_points rows (uniformly at random), with their labels."""
-    if X.shape[0] <= max_points:
-        return X, labels
-    keep = np.sort(rng.choice(X.shape[0], size=max_points, replace=False))
-    return X[keep], labels[..., keep]
-
-
-def _make_task(X, truth, max_points, seed):
-    """Preprocessed points and [truth, negatives...] candidates of one task."""
-    rng = np.random.default_rng(seed)
-    X, truth = _subsample(X, truth, max_points, rng)
-    X = preprocess_task(X, random_state=seed)
-    negatives = deduplicate(truth, seed_negatives(X, truth, random_state=seed))
-    labels = np.stack([truth] + [labels for _, labels in negatives])
-    families = ["truth"] + [family for family, _ in negatives]
-    weights = np.array([1.0] + [1.0 - adjusted_rand_score(truth, lab) for _, lab in negatives])
-    return {"X": X, "labels": labels, "families": families, "weights": weights}
 
 
 class _CriticObjective:
@@ -458,7 +431,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         tasks = {}
         for split, items in specs.items():
             tasks[split] = Parallel(n_jobs=self.n_jobs)(
-                delayed(inline_task)(_make_task, (X, y, self.max_points, seed))
+                delayed(inline_task)(make_task, (X, y, self.max_points, seed))
                 for X, y, seed in
                 tqdm(items, desc=f"{split} tasks", disable=not self.verbose)
             )
@@ -710,7 +683,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         total = np.zeros(labels.shape[0])
         with torch.no_grad():
             for _ in range(n_rounds):
-                X_sub, labels_sub = _subsample(X, labels, self.max_points, rng)
+                X_sub, labels_sub = subsample(X, labels, self.max_points, rng)
                 task = {"X": preprocess_task(X_sub, random_state=self._seed),
                         "labels": labels_sub}
                 total += critic(self._embed_task(gae, task, device)).cpu().numpy()

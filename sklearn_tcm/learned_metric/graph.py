@@ -41,9 +41,11 @@ NODE_FEATURES = (
     "size_fraction",
     "cluster_radius",  # mean member-centroid distance / s
     "local_density",  # mean distance to 10 nearest neighbours / s
+    "is_noise",  # 1 for a point labelled -1 (unassigned), else 0
 )
 #: Names of the per-graph scalars appended to the pooled embedding.
-GLOBAL_FEATURES = ("log_k", "size_entropy", "singleton_fraction", "mean_silhouette")
+GLOBAL_FEATURES = ("log_k", "size_entropy", "singleton_fraction", "mean_silhouette",
+                   "noise_fraction")
 
 _EDGE_NEIGHBOURS = 10
 _SELF_TUNING_NEIGHBOUR = 7
@@ -110,15 +112,19 @@ def canonical_labels(labels):
     """Relabel each row of ``labels`` as 0..k-1 in order of first appearance.
 
     Two labellings that differ only by the names of their clusters get the
-    same canonical form.
+    same canonical form. Negative labels (``-1``, the noise of DBSCAN,
+    HDBSCAN and OPTICS) stay ``-1``: noise is not a cluster.
     """
     labels = np.atleast_2d(np.asarray(labels))
     out = np.empty(labels.shape, dtype=np.int64)
     for row, values in enumerate(labels):
-        _, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+        noise = values < 0 if values.dtype.kind in "iuf" else np.zeros(values.shape, bool)
+        _, first, inverse = np.unique(values[~noise], return_index=True,
+                                      return_inverse=True)
         rank = np.empty(first.size, dtype=np.int64)
         rank[np.argsort(first)] = np.arange(first.size)
-        out[row] = rank[inverse]
+        out[row, ~noise] = rank[inverse.reshape(-1)]
+        out[row, noise] = -1
     return out
 
 
@@ -149,9 +155,14 @@ def clustering_graphs(context, labels):
     n_candidates, n = labels.shape
     check_dense_size(_GRAPH_SQUARES * n_candidates * n * n * context.distances.element_size(),
                      f"the graphs of {n_candidates} clusterings of {n} points", _SIZE_HINT)
-    n_clusters = int(labels.max()) + 1
+    # noise (-1) is unassigned: it belongs to no cluster (a zero one-hot row),
+    # has no edges and neutral cluster features; the noise share is a feature
+    noise = labels < 0
+    assigned = (~noise).to(dtype)
+    n_clusters = max(int(labels.max()) + 1, 1)
+    labels = labels.clamp(min=0)  # a valid index; noise rows are masked below
     D = context.distances
-    onehot = _one_hot(labels, n_clusters, dtype)  # (B, n, K)
+    onehot = _one_hot(labels, n_clusters, dtype) * assigned.unsqueeze(-1)  # (B, n, K)
     sizes = onehot.sum(dim=1)  # (B, K)
     present = sizes > 0
     own = labels.unsqueeze(-1)  # (B, n, 1)
@@ -169,12 +180,13 @@ def clustering_graphs(context, labels):
     nearest_other = torch.where(single_cluster, intra, nearest_other)
     denominator = torch.clamp(torch.maximum(intra, nearest_other), min=1e-12)
     silhouette = (nearest_other - intra) / denominator
-    silhouette = torch.where((own_size <= 1) | single_cluster,
+    silhouette = torch.where((own_size <= 1) | single_cluster | noise,
                              torch.zeros_like(silhouette), silhouette)
 
-    # Neighbourhood purity: share of the k nearest points in the same cluster.
+    # Neighbourhood purity: share of the k nearest points in the same cluster
+    # (a noise neighbour is never in the same cluster).
     neighbour_labels = labels[:, context.knn]  # (B, n, 10)
-    same = (neighbour_labels == own).to(dtype)
+    same = ((neighbour_labels == own) & ~noise[:, context.knn]).to(dtype)
     k_small = min(5, same.shape[2])
     purity_5 = same[:, :, :k_small].mean(dim=2)
     purity_10 = same.mean(dim=2)
@@ -197,13 +209,15 @@ def clustering_graphs(context, labels):
     size_fraction = own_size / n
     density = D.gather(1, context.knn).mean(dim=1).expand(n_candidates, -1)
 
-    features = torch.stack([
+    cluster_features = torch.stack([
         silhouette, intra, nearest_other, purity_5, purity_10, own_centroid,
-        centroid_ratio, size_fraction, own_radius, density,
-    ], dim=-1)
+        centroid_ratio, size_fraction, own_radius,
+    ], dim=-1) * assigned.unsqueeze(-1)
+    features = torch.cat([cluster_features, density.unsqueeze(-1),
+                          noise.to(dtype).unsqueeze(-1)], dim=-1)
 
-    # Within-cluster kNN graph with self-tuning weights.
-    same_cluster = own == labels.unsqueeze(1)  # (B, n, n)
+    # Within-cluster kNN graph with self-tuning weights; noise has no edges.
+    same_cluster = (own == labels.unsqueeze(1)) & ~noise.unsqueeze(1) & ~noise.unsqueeze(2)
     eye = torch.eye(n, dtype=torch.bool)
     masked = D.unsqueeze(0).masked_fill(~same_cluster | eye, torch.inf)
     k_edges = min(_EDGE_NEIGHBOURS, n - 1)
@@ -219,7 +233,8 @@ def clustering_graphs(context, labels):
     k = present.sum(dim=1).to(dtype)
     singletons = ((sizes == 1).to(dtype) * sizes).sum(dim=1) / n
     graph_scalars = torch.stack(
-        [torch.log(k), entropy, singletons, silhouette.mean(dim=1)], dim=-1
+        [torch.log(k.clamp(min=1)), entropy, singletons, silhouette.mean(dim=1),
+         noise.to(dtype).mean(dim=1)], dim=-1
     )
     return features, adjacency, graph_scalars
 

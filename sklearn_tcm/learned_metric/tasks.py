@@ -1,0 +1,237 @@
+"""Tasks: the labelled sub-problems the critic learns from.
+
+A task is a small labelled dataset (points and their true clustering), its
+points preprocessed on their own (:func:`preprocess_task`), with competing
+clusterings of the same points (:func:`seed_negatives`: classical
+clusterers at and around the true k, perturbed truths, the outputs of the
+clusterers people tune, with their noise, and degenerate partitions). The
+critic is trained so that the truth scores above all of them.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.cluster import (
+    DBSCAN,
+    HDBSCAN,
+    AgglomerativeClustering,
+    KMeans,
+    SpectralClustering,
+)
+from sklearn.decomposition import PCA
+from sklearn.metrics import adjusted_rand_score
+from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors
+
+from .graph import canonical_labels
+
+__all__ = [
+    "preprocess_task",
+    "seed_negatives",
+    "tuned_algorithm_negatives",
+    "degenerate_negatives",
+    "deduplicate",
+    "make_task",
+]
+
+
+def preprocess_task(X, max_components=50, random_state=None):
+    """Centre, project on at most 50 principal components, unit mean squared norm.
+
+    Never standardises features one by one (per-pixel standardisation
+    destroys the cluster structure of images).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    X = X - X.mean(axis=0)
+    n_components = min(max_components, X.shape[0], X.shape[1])
+    if n_components < X.shape[1]:
+        X = PCA(n_components, random_state=random_state).fit_transform(X)
+    norm = np.sqrt(np.mean(np.sum(X**2, axis=1)))
+    return X / norm if norm > 0 else X
+
+
+def _reassign(truth, fraction, rng):
+    labels = truth.copy()
+    k = truth.max() + 1
+    chosen = rng.choice(truth.size, size=max(1, int(fraction * truth.size)), replace=False)
+    labels[chosen] = (labels[chosen] + rng.integers(1, max(k, 2), size=chosen.size)) % max(k, 2)
+    return labels
+
+
+def _knn_distance_quantiles(X, quantiles, n_neighbours=5):
+    """Quantiles of the distance to the n-th nearest neighbour (DBSCAN's eps grid)."""
+    n_neighbours = min(n_neighbours, X.shape[0] - 1)
+    distances = NearestNeighbors(n_neighbors=n_neighbours).fit(X).kneighbors()[0][:, -1]
+    return np.quantile(distances, quantiles)
+
+
+def degenerate_negatives(truth, rng):
+    """Degenerate partitions a metric must never prefer to a sensible one.
+
+    One cluster; most points (80 %) noise, the rest keeping their true
+    labels; one giant cluster plus 10 % singletons; about n / 2 clusters of
+    one or two points (k near n).
+    """
+    n = truth.size
+    candidates = [("one_cluster", np.zeros(n, dtype=np.int64))]
+    mostly_noise = truth.copy()
+    mostly_noise[rng.random(n) < 0.8] = -1
+    if (mostly_noise >= 0).any():
+        candidates.append(("mostly_noise", mostly_noise))
+    giant = np.zeros(n, dtype=np.int64)
+    singles = rng.choice(n, size=max(1, n // 10), replace=False)
+    giant[singles] = np.arange(1, singles.size + 1)
+    candidates.append(("giant_and_singletons", giant))
+    candidates.append(("k_near_n", rng.permutation(n) // 2))
+    return candidates
+
+
+def tuned_algorithm_negatives(X, k, seed):
+    """Outputs of the clusterers people tune, as a metric would be asked to rank them.
+
+    DBSCAN with eps at the 10th, 50th and 90th percentile of the 5-NN
+    distance (noise kept as -1), HDBSCAN with ``min_cluster_size`` 5 and 15
+    (noise kept), single linkage and a full-covariance Gaussian mixture at
+    the true k.
+    """
+    candidates = []
+    for quantile, eps in zip((10, 50, 90), _knn_distance_quantiles(X, [0.1, 0.5, 0.9])):
+        candidates.append((f"dbscan_q{quantile}", DBSCAN(eps=max(eps, 1e-12), min_samples=5)
+                           .fit_predict(X)))
+    for size in (5, 15):
+        if X.shape[0] > size:
+            candidates.append((f"hdbscan_{size}", HDBSCAN(min_cluster_size=size,
+                                                          copy=True).fit_predict(X)))
+    if k >= 2:
+        candidates.append(("single", AgglomerativeClustering(k, linkage="single")
+                           .fit_predict(X)))
+        if X.shape[0] > 2 * k:
+            candidates.append(("gmm_full", GaussianMixture(
+                k, covariance_type="full", reg_covar=1e-4, random_state=seed)
+                .fit(X).predict(X)))
+    return candidates
+
+
+def seed_negatives(X, truth, random_state=None):
+    """Competing clusterings of a labelled task (the seed-negative families).
+
+    k-means with k* - 1 .. k* + 2 clusters and a second seed at k*; k-means
+    started at the true centroids (the hardest competitor: the truth refined
+    towards compact clusters); Ward, average and complete linkage, a
+    Gaussian mixture and spectral clustering at k*; the truth with 5 %,
+    15 % and 30 % of the labels reassigned; the truth with its two closest
+    clusters merged; the truth with its largest cluster split in two;
+    random labels; the outputs of the clusterers people tune
+    (:func:`tuned_algorithm_negatives`, noise kept as -1) and degenerate
+    partitions (:func:`degenerate_negatives`).
+
+    Returns
+    -------
+    candidates : list of (family, labels)
+    """
+    rng = np.random.default_rng(random_state)
+    truth = canonical_labels(truth)[0]
+    k = int(truth.max()) + 1
+    n = truth.size
+    seed = int(rng.integers(2**31 - 1))
+    candidates = []
+    for kk in range(max(2, k - 1), min(k + 2, n - 1) + 1):
+        candidates.append((f"kmeans_k{kk - k:+d}",
+                           KMeans(kk, n_init=3, random_state=seed).fit_predict(X)))
+    candidates.append(("kmeans_seed2", KMeans(k, n_init=1, random_state=seed + 1)
+                       .fit_predict(X)))
+    centroids = np.stack([X[truth == c].mean(axis=0) for c in range(k)])
+    candidates.append(("kmeans_from_truth",
+                       KMeans(k, init=centroids, n_init=1).fit_predict(X)))
+    if k >= 2:
+        for linkage in ("ward", "average", "complete"):
+            candidates.append((linkage, AgglomerativeClustering(k, linkage=linkage)
+                               .fit_predict(X)))
+        candidates.append(("gmm", GaussianMixture(k, covariance_type="diag",
+                                                  random_state=seed).fit(X).predict(X)))
+        with warnings.catch_warnings():
+            # a disconnected kNN graph is expected when clusters are far apart
+            warnings.filterwarnings("ignore", "Graph is not fully connected")
+            warnings.filterwarnings("ignore", "The spectral clustering API has changed")
+            candidates.append(("spectral", SpectralClustering(
+                k, affinity="nearest_neighbors", n_neighbors=min(10, n - 1),
+                random_state=seed, assign_labels="cluster_qr").fit_predict(X)))
+    for fraction in (0.05, 0.15, 0.30):
+        candidates.append((f"reassign_{int(fraction * 100)}", _reassign(truth, fraction, rng)))
+    if k >= 3:
+        dist = np.linalg.norm(centroids[:, None] - centroids[None], axis=-1)
+        dist[np.diag_indices(k)] = np.inf
+        a, b = np.unravel_index(np.argmin(dist), dist.shape)
+        candidates.append(("merge", np.where(truth == b, a, truth)))
+    largest = np.argmax(np.bincount(truth))
+    members = np.flatnonzero(truth == largest)
+    if members.size >= 4:
+        split = truth.copy()
+        halves = KMeans(2, n_init=3, random_state=seed).fit_predict(X[members])
+        split[members[halves == 1]] = k
+        candidates.append(("split", split))
+    candidates.append(("random", rng.integers(0, k, size=n)))
+    candidates += tuned_algorithm_negatives(X, k, seed)
+    candidates += degenerate_negatives(truth, rng)
+    return candidates
+
+
+_NEAR_TRUTH_ARI = 0.95
+_DUPLICATE_ARI = 0.99
+_DEGENERATE = ("one_cluster", "mostly_noise", "giant_and_singletons", "k_near_n", "random")
+
+
+def deduplicate(truth, candidates):
+    """Drop near-truth candidates (ARI > 0.95) and duplicates (ARI > 0.99).
+
+    Candidates with fewer than two clusters are dropped too, except the
+    degenerate families, which are kept on purpose.
+    """
+    kept = []
+    for family, labels in candidates:
+        n_clusters = np.unique(labels[labels >= 0]).size
+        if n_clusters < 2 and np.unique(truth).size >= 2 and family not in _DEGENERATE:
+            continue
+        if adjusted_rand_score(truth, labels) > _NEAR_TRUTH_ARI:
+            continue
+        if any(adjusted_rand_score(other, labels) > _DUPLICATE_ARI for _, other in kept):
+            continue
+        kept.append((family, labels))
+    return kept
+
+
+def subsample(X, labels, max_points, rng):
+    """At most max_points rows (uniformly at random), with their labels."""
+    if X.shape[0] <= max_points:
+        return X, labels
+    keep = np.sort(rng.choice(X.shape[0], size=max_points, replace=False))
+    return X[keep], labels[..., keep]
+
+
+def make_task(X, truth, max_points=300, seed=0):
+    """One training task: preprocessed points, truth first, then its negatives.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    truth : ndarray of shape (n_samples,)
+        True labels (no noise).
+    max_points : int, default=300
+        Larger tasks are subsampled uniformly at random.
+    seed : int, default=0
+
+    Returns
+    -------
+    task : dict
+        ``X`` (preprocessed points), ``labels`` (``[truth, negatives...]``,
+        one row each), ``families`` (the name of each row) and ``weights``
+        (1 for the truth, ``1 - ARI`` to the truth for negatives).
+    """
+    rng = np.random.default_rng(seed)
+    X, truth = subsample(X, truth, max_points, rng)
+    X = preprocess_task(X, random_state=seed)
+    negatives = deduplicate(truth, seed_negatives(X, truth, random_state=seed))
+    labels = np.stack([canonical_labels(truth)[0]] + [labels for _, labels in negatives])
+    families = ["truth"] + [family for family, _ in negatives]
+    weights = np.array([1.0] + [1.0 - adjusted_rand_score(truth, lab) for _, lab in negatives])
+    return {"X": X, "labels": labels, "families": families, "weights": weights}
