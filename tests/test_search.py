@@ -56,7 +56,8 @@ def test_space_micro_clusters(space, blobs):
     assert adjusted_rand_score(blobs[1], space.point_labels(genome)) > 0.9
 
 
-@pytest.mark.parametrize("family", ["kmeans", "ward", "gmm", "average", "spectral"])
+@pytest.mark.parametrize("family", ["kmeans", "ward", "gmm", "average", "complete", "single",
+                                    "spectral", "dbscan", "hdbscan"])
 def test_classical_pool_families(space, family):
     pool = classical_pool(space, (2, 5), random_state=0, families=(family,))
     assert pool
@@ -64,7 +65,22 @@ def test_classical_pool_families(space, family):
         assert _is_canonical(genome) and 2 <= genome.max() + 1 <= 5
         assert genome.shape == (space.n_micro,)
     with pytest.raises(ValueError, match="families"):
-        classical_pool(space, (2, 5), families=("dbscan",))
+        classical_pool(space, (2, 5), families=("optics",))
+    with pytest.raises(ValueError, match="families"):
+        classical_pool(space, (2, 5), families=())
+
+
+def test_pool_holds_the_shapes_kmeans_cannot_return():
+    """Two concentric rings: single linkage / density find them, k-means cannot."""
+    from sklearn.datasets import make_circles
+
+    X, y = make_circles(400, factor=0.4, noise=0.03, random_state=0)
+    rings = SearchSpace(X, n_micro=120, random_state=0)
+    best = {family: max(adjusted_rand_score(y, rings.point_labels(g)) for g in
+                        classical_pool(rings, (2, 6), random_state=0, families=(family,)))
+            for family in ("kmeans", "single", "dbscan")}
+    assert best["kmeans"] < 0.5
+    assert best["single"] > 0.95 and best["dbscan"] > 0.95
 
 
 def test_operators_keep_labels_canonical_and_clusters_non_empty(space):

@@ -6,8 +6,10 @@ search does not grow with the number of points; candidate clusterings are
 scored on a few fixed random subsamples of at most ``max_points`` points,
 whose critic context (distances, neighbours, scale) is built once.
 
-The initial population is a *pool* of classical clusterings (k-means, Ward
-linkage and a Gaussian mixture for every k in the range) plus mutants of
+The initial population is a *pool* of classical clusterings of the
+micro-clusters (k-means, Ward, average, complete and single linkage, a
+Gaussian mixture and spectral clustering for every k in the range, DBSCAN
+over an eps grid and HDBSCAN over ``min_cluster_size``) plus mutants of
 them. Operators: move a boundary micro-cluster to a neighbouring cluster,
 merge the two closest clusters, split a cluster by 2-means, a few Lloyd
 steps, and cluster-injection crossover (a cluster of one parent is copied
@@ -24,7 +26,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.cluster import AgglomerativeClustering, KMeans, MiniBatchKMeans, SpectralClustering
+from sklearn.cluster import (
+    DBSCAN,
+    HDBSCAN,
+    AgglomerativeClustering,
+    KMeans,
+    MiniBatchKMeans,
+    SpectralClustering,
+)
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from tqdm.auto import tqdm
@@ -35,8 +44,12 @@ __all__ = ["SearchSpace", "SearchResult", "classical_pool", "evolve", "select"]
 
 _MINIBATCH_ABOVE = 5000
 _OPERATORS = ("move", "merge", "split", "lloyd", "crossover")
-#: Families of the classical pool (``search="select"`` and the search's seeds).
-POOL_FAMILIES = ("kmeans", "ward", "gmm")
+#: Families of the classical pool (``search="select"`` and the search's seeds):
+#: what the metric can recognise, ``predict`` must be able to return (rings,
+#: nested and elongated shapes need single linkage, spectral or density).
+POOL_FAMILIES = ("kmeans", "ward", "average", "complete", "single", "gmm", "spectral",
+                 "dbscan", "hdbscan")
+_LINKAGES = ("ward", "average", "complete", "single")
 
 
 def _canonical(genome):
@@ -170,22 +183,53 @@ class _Scorer:
         return np.array([self.cache[key] for key in keys])
 
 
+def _without_noise(centers, labels):
+    """Give noise micro-clusters (-1) the cluster of their nearest clustered one."""
+    clustered = labels >= 0
+    if clustered.all() or not clustered.any():
+        return labels if clustered.all() else None
+    nearest = NearestNeighbors(n_neighbors=1).fit(centers[clustered]).kneighbors(
+        centers[~clustered], return_distance=False)[:, 0]
+    labels = labels.copy()
+    labels[~clustered] = labels[clustered][nearest]
+    return labels
+
+
+def _density_genomes(centers, families):
+    """DBSCAN over an eps grid and HDBSCAN over min_cluster_size, on micro-centres."""
+    genomes = []
+    n = centers.shape[0]
+    if "dbscan" in families and n > 3:
+        distances = NearestNeighbors(n_neighbors=min(3, n - 1)).fit(centers).kneighbors()[0]
+        for eps in np.quantile(distances[:, -1], [0.5, 0.75, 0.9, 0.97]):
+            genomes.append(DBSCAN(eps=max(float(eps), 1e-12), min_samples=2)
+                           .fit_predict(centers))
+    if "hdbscan" in families:
+        for size in (3, 6, 12):
+            if n > size:
+                genomes.append(HDBSCAN(min_cluster_size=size, copy=True).fit_predict(centers))
+    return [g for g in (_without_noise(centers, g) for g in genomes) if g is not None]
+
+
 def classical_pool(space, k_range, random_state=None, families=None):
     """Classical clusterings of the micro-clusters for each k in range.
 
     ``families`` (default :data:`POOL_FAMILIES`) among ``"kmeans"`` (weighted
-    by the micro-cluster sizes), ``"ward"``, ``"gmm"`` (diagonal Gaussian
-    mixture), ``"average"`` (average linkage) and ``"spectral"`` (spectral
-    clustering of the micro-clusters' kNN graph, for non-convex clusters).
-    Run on the micro-clusters, so the cost does not depend on the number of
-    points. Returns canonical genomes, duplicates removed.
+    by the micro-cluster sizes), ``"ward"``, ``"average"``, ``"complete"``
+    and ``"single"`` linkage, ``"gmm"`` (diagonal Gaussian mixture),
+    ``"spectral"`` (spectral clustering of the micro-clusters' kNN graph),
+    ``"dbscan"`` (eps at the 50th-97th percentiles of the micro-clusters'
+    3-NN distance) and ``"hdbscan"`` (``min_cluster_size`` 3, 6, 12); the
+    density methods' noise joins the nearest cluster. Run on the
+    micro-clusters, so the cost does not depend on the number of points.
+    Returns canonical genomes with a number of clusters in ``k_range``,
+    duplicates removed.
     """
     families = POOL_FAMILIES if families is None else tuple(families)
-    unknown = set(families) - {"kmeans", "ward", "gmm", "average", "spectral"}
+    unknown = set(families) - set(POOL_FAMILIES)
     if unknown or not families:
         raise ValueError(
-            "families must be a non-empty subset of ('kmeans', 'ward', 'gmm', 'average', "
-            f"'spectral'); got {families!r}."
+            f"families must be a non-empty subset of {POOL_FAMILIES}; got {families!r}."
         )
     seed = int(np.random.default_rng(random_state).integers(2**31 - 1))
     centers, counts = space.micro_centers, space.micro_counts
@@ -194,10 +238,10 @@ def classical_pool(space, k_range, random_state=None, families=None):
         if "kmeans" in families:
             genomes.append(KMeans(k, n_init=3, random_state=seed).fit(
                 centers, sample_weight=counts).labels_)
-        if "ward" in families:
-            genomes.append(AgglomerativeClustering(k, linkage="ward").fit_predict(centers))
-        if "average" in families:
-            genomes.append(AgglomerativeClustering(k, linkage="average").fit_predict(centers))
+        for linkage in _LINKAGES:
+            if linkage in families:
+                genomes.append(AgglomerativeClustering(k, linkage=linkage)
+                               .fit_predict(centers))
         if "gmm" in families and space.n_micro > 2 * k:
             gmm = GaussianMixture(k, covariance_type="diag", reg_covar=1e-4,
                                   random_state=seed).fit(centers)
@@ -209,6 +253,7 @@ def classical_pool(space, k_range, random_state=None, families=None):
                     k, affinity="nearest_neighbors",
                     n_neighbors=min(8, space.n_micro - 1), random_state=seed,
                     assign_labels="cluster_qr").fit_predict(centers))
+    genomes += _density_genomes(centers, families)
     unique = {}
     for genome in genomes:
         genome = _canonical(genome)
