@@ -33,6 +33,9 @@ __all__ = [
     "ari_scorer",
     "SCORERS",
     "critic_scorer",
+    "WholeDataSplit",
+    "rank_clusterings",
+    "ClusteringRanking",
 ]
 
 
@@ -169,42 +172,180 @@ SCORERS = {
 }
 
 
-def critic_scorer(model):
+def _labels_of(estimator, X):
+    """Labels an estimator gives to ``X``: ``predict`` when it has one, else ``fit_predict``.
+
+    With :class:`WholeDataSplit`, an estimator with ``predict`` (KMeans) was
+    fitted on ``X`` itself, and one without (DBSCAN, HDBSCAN,
+    AgglomerativeClustering) clusters ``X`` here: either way the labels are
+    its clustering of the data being scored.
+    """
+    if hasattr(estimator, "predict"):
+        return estimator.predict(X)
+    return estimator.fit_predict(X)
+
+
+def critic_scorer(model=None):
     """A label-free scorer from a fitted :class:`~sklearn_tcm.LearnedMetricClustering`.
 
-    The returned callable ``scorer(estimator, X, y=None)`` clusters ``X``
-    with ``estimator`` (``predict`` when it has one, else ``fit_predict``)
-    and returns the learned critic's score of that clustering; ``y`` is
-    ignored. Use it as ``scoring=`` to select a clusterer's hyperparameters
-    (KMeans' ``n_clusters``, DBSCAN's ``eps``, ...) on unlabelled data.
+    The returned callable ``scorer(estimator, X, y=None)`` takes the labels
+    ``estimator`` gives to ``X`` (``predict`` when it has one, else
+    ``fit_predict``: DBSCAN, HDBSCAN, AgglomerativeClustering) and returns
+    the learned critic's score of that clustering of ``X``; ``y`` is
+    ignored. Noise labels (-1) count as unassigned points, not as a
+    cluster. Use it as ``scoring=`` to choose a clusterer's hyperparameters
+    (KMeans' ``n_clusters``, DBSCAN's ``eps``, ...) on unlabelled data, with
+    ``cv=WholeDataSplit()``: a clustering is judged on the data it clusters,
+    so train and test must both be the whole dataset (k-fold splits score
+    clusterings of different subsets, and the choice then changes with the
+    split).
 
     Parameters
     ----------
-    model : LearnedMetricClustering
-        A fitted learned metric.
+    model : LearnedMetricClustering or None, default=None
+        A fitted learned metric; None uses the metric shipped with the
+        package (:func:`~sklearn_tcm.pretrained_metric`).
 
     Returns
     -------
     scorer : callable
         ``scorer(estimator, X, y=None) -> float``, higher is better.
 
+    See Also
+    --------
+    WholeDataSplit : the cross-validation "split" label-free selection needs.
+    rank_clusterings : rank candidate clusterings of one dataset.
+
     Examples
     --------
     >>> from sklearn.cluster import KMeans
+    >>> from sklearn.datasets import make_blobs
     >>> from sklearn.model_selection import GridSearchCV
-    >>> from sklearn_tcm.metrics import critic_scorer
-    >>> search = GridSearchCV(KMeans(n_init=5), {"n_clusters": [2, 3, 4, 5]},
-    ...                       scoring=critic_scorer(lmc))  # doctest: +SKIP
+    >>> from sklearn_tcm import WholeDataSplit, critic_scorer
+    >>> X, _ = make_blobs(300, centers=4, random_state=0)
+    >>> search = GridSearchCV(KMeans(n_init=5, random_state=0),
+    ...                       {"n_clusters": [2, 3, 4, 5, 6]},
+    ...                       scoring=critic_scorer(), cv=WholeDataSplit()).fit(X)
+    >>> search.best_params_
+    {'n_clusters': 4}
     """
     from sklearn.utils.validation import check_is_fitted
 
+    if model is None:
+        from .learned_metric.pretrained import pretrained_metric
+
+        model = pretrained_metric()
     check_is_fitted(model, "critic_")
 
     def scorer(estimator, X, y=None):
-        if hasattr(estimator, "predict"):
-            labels = estimator.predict(X)
-        else:
-            labels = estimator.fit_predict(X)
-        return float(model.score_clustering(X, labels))
+        return float(model.score_clustering(X, _labels_of(estimator, X)))
 
     return scorer
+
+
+class WholeDataSplit:
+    """A single "split" whose train and test parts are both the whole dataset.
+
+    Label-free model selection (:func:`critic_scorer`) judges a clustering on
+    the data it clusters: pass ``cv=WholeDataSplit()`` to
+    :class:`~sklearn.model_selection.GridSearchCV` so each candidate is
+    fitted on all of ``X`` and scored on all of ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_tcm import WholeDataSplit
+    >>> [(train.tolist(), test.tolist()) for train, test in WholeDataSplit().split(np.zeros((3, 2)))]
+    [([0, 1, 2], [0, 1, 2])]
+    """
+
+    def split(self, X, y=None, groups=None):
+        """Yield ``(all indices, all indices)`` once."""
+        from sklearn.utils import indexable
+        from sklearn.utils.validation import _num_samples
+
+        X, = indexable(X)
+        indices = np.arange(_num_samples(X))
+        yield indices, indices
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Number of splits: 1."""
+        return 1
+
+    def __repr__(self):
+        return "WholeDataSplit()"
+
+
+class ClusteringRanking(list):
+    """Rows ``{"name", "score", "n_clusters", "noise_fraction"}``, best first.
+
+    A list of dicts that prints as a table.
+    """
+
+    def __str__(self):
+        width = max([len("candidate")] + [len(str(row["name"])) for row in self])
+        lines = [f"{'rank':>4}  {'candidate':<{width}}  {'score':>9}  {'k':>4}  {'noise':>6}"]
+        for rank, row in enumerate(self, start=1):
+            lines.append(f"{rank:>4}  {str(row['name']):<{width}}  {row['score']:>9.3f}  "
+                         f"{row['n_clusters']:>4}  {row['noise_fraction']:>6.1%}")
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+
+def rank_clusterings(X, candidates, metric=None):
+    """Rank candidate clusterings of one dataset by the learned metric.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+        The dataset.
+    candidates : dict
+        Name -> labels of ``X`` (array of shape (n_samples,), -1 for noise)
+        or a clusterer, which is run on ``X`` (``fit_predict``).
+    metric : LearnedMetricClustering or None, default=None
+        A fitted learned metric; None uses :func:`~sklearn_tcm.pretrained_metric`.
+
+    Returns
+    -------
+    ranking : ClusteringRanking
+        One row per candidate, highest score first; ``print(ranking)``
+        shows a table.
+
+    Examples
+    --------
+    >>> from sklearn.cluster import DBSCAN, KMeans
+    >>> from sklearn.datasets import make_blobs
+    >>> from sklearn_tcm import rank_clusterings
+    >>> X, _ = make_blobs(300, centers=3, random_state=0)
+    >>> ranking = rank_clusterings(X, {"k-means k=3": KMeans(3, n_init=5, random_state=0),
+    ...                                "k-means k=8": KMeans(8, n_init=5, random_state=0),
+    ...                                "all noise": [-1] * 300})
+    >>> ranking[0]["name"]
+    'k-means k=3'
+    """
+    from sklearn.utils.validation import check_array
+
+    if metric is None:
+        from .learned_metric.pretrained import pretrained_metric
+
+        metric = pretrained_metric()
+    X = check_array(X, ensure_min_samples=3)
+    if not isinstance(candidates, dict) or not candidates:
+        raise ValueError("candidates must be a non-empty dict of name -> labels or clusterer.")
+    names, labellings = [], []
+    for name, candidate in candidates.items():
+        labels = candidate.fit_predict(X) if hasattr(candidate, "fit_predict") else candidate
+        labels = np.asarray(labels)
+        if labels.shape != (X.shape[0],):
+            raise ValueError(f"candidate {name!r} has labels of shape {labels.shape}; "
+                             f"expected ({X.shape[0]},).")
+        names.append(name)
+        labellings.append(labels)
+    scores = np.atleast_1d(metric.score_clustering(X, np.stack(labellings)))
+    rows = [{"name": name, "score": float(score),
+             "n_clusters": int(np.unique(labels[labels >= 0]).size),
+             "noise_fraction": float(np.mean(labels < 0))}
+            for name, score, labels in zip(names, scores, labellings)]
+    return ClusteringRanking(sorted(rows, key=lambda row: -row["score"]))
