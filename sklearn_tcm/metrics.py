@@ -255,7 +255,8 @@ class WholeDataSplit:
     --------
     >>> import numpy as np
     >>> from sklearn_tcm import WholeDataSplit
-    >>> [(train.tolist(), test.tolist()) for train, test in WholeDataSplit().split(np.zeros((3, 2)))]
+    >>> splits = WholeDataSplit().split(np.zeros((3, 2)))
+    >>> [(train.tolist(), test.tolist()) for train, test in splits]
     [([0, 1, 2], [0, 1, 2])]
     """
 
