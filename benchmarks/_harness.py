@@ -106,6 +106,7 @@ class Recorder:
         self.args = args
         self.budget = budget
         self.values = {}  # (dataset, method, metric) -> list of values
+        self.task_values = {}  # (dataset, method, metric) -> {run: list of per-task values}
         self.seconds = {}  # (dataset, method) -> list of seconds
         self.notes = []
         self.kept = []  # records of an earlier run, for datasets not rerun
@@ -131,6 +132,23 @@ class Recorder:
             self.values.setdefault((dataset, method, metric), []).append(float(value))
         if seconds is not None:
             self.seconds.setdefault((dataset, method), []).append(float(seconds))
+
+    def add_task(self, dataset, method, run, **metrics):
+        """One task's figures under independent run (fit) ``run``.
+
+        The record's ``value`` is the mean over runs of each run's mean over
+        its tasks, ``std`` the spread over runs (DESIGN §7), and ``task_std``
+        / ``n_tasks`` the spread over all tasks, kept apart.
+        """
+        for metric, value in metrics.items():
+            runs = self.task_values.setdefault((dataset, method, metric), {})
+            runs.setdefault(run, []).append(float(value))
+
+    def _task_summaries(self):
+        """(dataset, method, metric) -> (per-run means, all task values)."""
+        return {key: ([float(np.mean(v)) for v in runs.values()],
+                      [x for v in runs.values() for x in v])
+                for key, runs in self.task_values.items()}
 
     def note(self, text):
         if text not in self.notes:
@@ -167,6 +185,20 @@ class Recorder:
                 "n_runs": len(values),
                 "seconds": float(np.mean(seconds)) if seconds else None,
             })
+        for (dataset, method, metric), (run_means, tasks) in self._task_summaries().items():
+            seconds = self.seconds.get((dataset, method))
+            out.append({
+                **common,
+                "dataset": dataset,
+                "method": method,
+                "metric": metric,
+                "value": float(np.mean(run_means)),
+                "std": float(np.std(run_means)),
+                "n_runs": len(run_means),
+                "task_std": float(np.std(tasks)),
+                "n_tasks": len(tasks),
+                "seconds": float(np.mean(seconds)) if seconds else None,
+            })
         return out + self.kept
 
     def kept_table(self, metrics):
@@ -189,6 +221,8 @@ class Recorder:
         rows = {}
         for (dataset, method, metric), values in self.values.items():
             rows.setdefault((dataset, method), {})[metric] = values
+        for (dataset, method, metric), (run_means, _) in self._task_summaries().items():
+            rows.setdefault((dataset, method), {})[metric] = run_means
         header = "| dataset | method | " + " | ".join(metrics) + " | seconds |"
         lines = [header, "|" + "---|" * (len(metrics) + 3)]
         for (dataset, method), cells in rows.items():

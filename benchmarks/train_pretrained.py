@@ -34,8 +34,8 @@ from sklearn_tcm import LearnedMetricClustering
 
 OUTPUT = REPO_DIR / "sklearn_tcm" / "learned_metric" / "pretrained" / "default.tcm"
 MAX_POINTS_PER_SET = 3000
-BUDGET = dict(n_tasks=360, synthetic_tasks=240, adversarial_rounds=1, adversarial_tasks=30,
-              validation_searches=12)
+BUDGET = dict(n_tasks=300, synthetic_tasks=200, gae_epochs=12, adversarial_rounds=1,
+              adversarial_tasks=20, validation_searches=10)
 SMOKE_BUDGET = dict(n_tasks=8, synthetic_tasks=4, gae_epochs=1, critic_epochs=3,
                     adversarial_rounds=0, validation_searches=1, n_generations=2)
 IMAGE_SETS = ("mnist_train_5k", "usps", "coil20")
@@ -89,7 +89,7 @@ def references(exclude_battery=None, image_classes=None, seed=0):
     return found
 
 
-def train(reference_sets, budget, seed=0, n_jobs=2, verbose=1):
+def train(reference_sets, budget, seed=0, n_jobs=1, verbose=1):
     """A LearnedMetricClustering fitted on the references, with ``training_data_`` set."""
     metric = LearnedMetricClustering(random_state=seed, n_jobs=n_jobs, verbose=verbose,
                                      **budget)
@@ -113,6 +113,7 @@ def main(argv=None):
     metric = train(reference_sets, budget, seed=0, verbose=0 if args.smoke else 1)
     seconds = time.perf_counter() - start
     output = Path(args.out) / "default.tcm" if args.smoke else OUTPUT
+    output.parent.mkdir(parents=True, exist_ok=True)
     metric.save(output)
     load_start = time.perf_counter()
     from sklearn_tcm import load

@@ -1,0 +1,300 @@
+"""Model selection by the learned metric: regret of its pick among many algorithms' outputs.
+
+The per-partition protocol. For each dataset a *pool* of partitions is made
+by many clusterers and parameters; each label-free selector picks one
+partition; the *regret* of a pick is the best ARI in the pool minus the ARI
+of the pick (ARI against the reference, noise points of the reference left
+out). Selectors: the learned metric, the shipped pretrained metric (reported
+apart: it may have seen these data), silhouette, Calinski-Harabasz,
+Davies-Bouldin, and a random pick (its expected regret).
+
+Datasets:
+
+* every set of ``clustbench_dev.npz`` (the clustering benchmark suite of
+  Gagolewski 2022, batteries fcps, graves, sipu; sets above 5 000 points
+  subsampled to 5 000), scored by a metric trained *leave-one-battery-out*:
+  on the references of ``train_pretrained.py`` minus that battery, with the
+  image sets restricted to classes 0-4 (0-9 for COIL-20);
+* 20 tasks each of the unseen classes 5-9 of digits, MNIST (test set) and
+  USPS and 10-19 of COIL-20 (2-5 classes, 20-60 points per class), scored by
+  each of the three leave-one-battery-out metrics (three independent fits,
+  none trained on these classes).
+
+Pool: k-means, Ward, average, complete and single linkage, a Gaussian
+mixture and spectral clustering (n <= 3 000, k <= 30) for k in a grid over
+2 .. max(10, k* + 3) (every k up to 15, then steps of about 15 %, plus k* - 1,
+k* and k* + 1), DBSCAN over 8 eps from the 5-NN distance quantiles (10 % to
+95 %), HDBSCAN with min_cluster_size 5, 10, 20, 40, 80. Image tasks are
+pooled and scored by the classical indices after centring and projection on
+50 principal components (what the learned metric does itself).
+
+Also reported: ``LearnedMetricClustering.predict`` with k unknown (``select``
+and ``evolve``, the leave-one-battery-out metric) and default HDBSCAN, as
+ARI against the reference.
+
+Run ``python benchmarks/bench_selection.py`` (``--smoke``: 3 suite sets, 2
+image tasks, tiny metrics). Fitted metrics are cached in ``--out``/lobo_*.tcm.
+"""
+
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _harness import Recorder, load_dataset, parse_args
+from scipy.cluster.hierarchy import fcluster, linkage
+from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
+from sklearn.manifold import spectral_embedding
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_score,
+)
+from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors, kneighbors_graph
+from train_pretrained import BUDGET, SMOKE_BUDGET, load_clustbench, references, train
+
+from sklearn_tcm import load, pretrained_metric, sample_tasks
+from sklearn_tcm.learned_metric.tasks import preprocess_task
+
+BATTERIES = ("fcps", "graves", "sipu")
+MAX_POINTS = 5000
+IMAGE_SETS = {"digits": 5, "mnist_test": 5, "usps": 5, "coil20": 10}  # first unseen class
+CLASSICAL = ("silhouette", "calinski_harabasz", "davies_bouldin")
+
+
+# ------------------------------------------------------------------ pools
+def k_grid(k_true):
+    """Every k up to 15, then steps of ~15 % up to max(10, k* + 3), plus k* - 1 .. k* + 1."""
+    high = max(10, k_true + 3)
+    grid = set(range(2, min(15, high) + 1))
+    k = 15
+    while k < high:
+        k = max(k + 1, int(round(k * 1.15)))
+        grid.add(min(k, high))
+    grid |= {k for k in (k_true - 1, k_true, k_true + 1) if 2 <= k <= high}
+    return sorted(grid)
+
+
+def partition_pool(X, k_true, seed):
+    """``[(name, labels)]``: many clusterers' partitions of X (noise = -1)."""
+    n = X.shape[0]
+    ks = [k for k in k_grid(k_true) if k < n]
+    pool = []
+    for k in ks:
+        pool.append((f"kmeans_k{k}", KMeans(k, n_init=3, random_state=seed).fit_predict(X)))
+    for method in ("ward", "average", "complete", "single"):
+        tree = linkage(X, method=method)
+        for k in ks:
+            pool.append((f"{method}_k{k}", fcluster(tree, k, criterion="maxclust") - 1))
+    covariance = "full" if X.shape[1] <= 10 else "diag"
+    for k in ks:
+        if n > 3 * k:
+            gmm = GaussianMixture(k, covariance_type=covariance, reg_covar=1e-4, max_iter=100,
+                                  random_state=seed)
+            pool.append((f"gmm_k{k}", gmm.fit(X).predict(X)))
+    spectral_ks = [k for k in ks if k <= 30]
+    if n <= 3000 and spectral_ks:
+        graph = kneighbors_graph(X, n_neighbors=min(10, n - 1), include_self=False)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", "Graph is not fully connected")
+            maps = spectral_embedding(0.5 * (graph + graph.T), n_components=max(spectral_ks),
+                                      random_state=seed, drop_first=False)
+        for k in spectral_ks:
+            pool.append((f"spectral_k{k}", KMeans(k, n_init=3, random_state=seed)
+                         .fit_predict(maps[:, :k])))
+    distances = NearestNeighbors(n_neighbors=min(5, n - 1)).fit(X).kneighbors()[0][:, -1]
+    for q in (0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 0.95):
+        eps = max(float(np.quantile(distances, q)), 1e-12)
+        pool.append((f"dbscan_q{int(q * 100)}", DBSCAN(eps=eps, min_samples=5).fit_predict(X)))
+    for size in (5, 10, 20, 40, 80):
+        if n > size:
+            pool.append((f"hdbscan_{size}", HDBSCAN(min_cluster_size=size, copy=True)
+                         .fit_predict(X)))
+    return pool
+
+
+def reference_ari(y, labels):
+    """ARI on the points with a reference label (noise of the reference left out)."""
+    keep = y >= 0
+    return adjusted_rand_score(y[keep], labels[keep])
+
+
+def classical_scores(X, labels, seed):
+    """Silhouette, CH and DB (as "higher is better") of a labelling; noise left out."""
+    keep = labels >= 0
+    if np.unique(labels[keep]).size < 2 or np.unique(labels[keep]).size >= keep.sum():
+        return {name: -np.inf for name in CLASSICAL}
+    Xk, lk = X[keep], labels[keep]
+    sample = min(2000, Xk.shape[0])
+    return {"silhouette": silhouette_score(Xk, lk, sample_size=sample, random_state=seed),
+            "calinski_harabasz": calinski_harabasz_score(Xk, lk),
+            "davies_bouldin": -davies_bouldin_score(Xk, lk)}
+
+
+def degenerate(labels):
+    """All points noise, or a single cluster."""
+    return np.unique(labels[labels >= 0]).size < 2
+
+
+# ------------------------------------------------------------- selection
+def evaluate_dataset(X, y, metrics, seed):
+    """Regret and degeneracy of each selector's pick on one dataset."""
+    k_true = np.unique(y[y >= 0]).size
+    pool = partition_pool(X, k_true, seed)
+    names = [name for name, _ in pool]
+    labellings = np.stack([labels for _, labels in pool])
+    aris = np.array([reference_ari(y, labels) for labels in labellings])
+    best = aris.max()
+    picks = {}
+    classical = [classical_scores(X, labels, seed) for labels in labellings]
+    for index in CLASSICAL:
+        picks[index] = int(np.argmax([scores[index] for scores in classical]))
+    for name, metric in metrics.items():
+        picks[name] = int(np.argmax(metric.score_clustering(X, labellings)))
+    results = {selector: {"regret": best - aris[i], "picked_ari": aris[i],
+                          "degenerate_pick": float(degenerate(labellings[i])),
+                          "pick": names[i]}
+               for selector, i in picks.items()}
+    results["random"] = {"regret": best - aris.mean(), "picked_ari": aris.mean(),
+                         "degenerate_pick": float(np.mean([degenerate(lab)
+                                                           for lab in labellings]))}
+    return results, best, len(pool)
+
+
+def lobo_metric(battery, out, budget, smoke, seed=0):
+    """The metric trained without ``battery`` (cached as ``out/lobo_<battery>.tcm``)."""
+    path = Path(out) / f"lobo_{battery}.tcm"
+    if path.is_file():
+        return load(path)
+
+    def unseen(y):
+        return y < (10 if y.max() >= 19 else 5)  # COIL-20 keeps 0-9, the others 0-4
+
+    reference_sets = references(exclude_battery=battery, image_classes=unseen, seed=seed)
+    if smoke:
+        reference_sets = [(n, X[:200], y[:200]) for n, X, y in reference_sets[:3]]
+    metric = train(reference_sets, budget, seed=seed, verbose=0)
+    metric.save(path)
+    return metric
+
+
+def image_tasks(n_tasks, seed):
+    """``[(dataset, X, y)]``: tasks of unseen image classes, preprocessed like the metric's."""
+    tasks = []
+    for name, first_unseen in IMAGE_SETS.items():
+        data = load_dataset(name)
+        if data is None:
+            continue
+        X, y = data
+        unseen = y >= first_unseen
+        for i, task in enumerate(sample_tasks(X[unseen], y[unseen], n_tasks, k_range=(2, 5),
+                                              size_range=(20, 60), imbalance=0.5,
+                                              random_state=seed)):
+            tasks.append((name, preprocess_task(task.X, random_state=seed + i), task.y))
+    return tasks
+
+
+def main(argv=None):
+    args = parse_args(__doc__.splitlines()[0], argv, default_seeds=1)
+    budget = SMOKE_BUDGET if args.smoke else BUDGET
+    recorder = Recorder("bench_selection", args, "smoke" if args.smoke else
+                        f"leave-one-battery-out metrics: {budget}")
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    suite = load_clustbench()
+    if args.smoke:
+        suite = dict(list(suite.items())[:3]) if suite else {}
+    start = time.perf_counter()
+    metrics = {battery: lobo_metric(battery, args.out, budget, args.smoke)
+               for battery in BATTERIES}
+    recorder.note(f"Three leave-one-battery-out metrics fitted (or loaded) in "
+                  f"{time.perf_counter() - start:.0f} s.")
+    pretrained = pretrained_metric()
+    for name, (X, y) in suite.items():
+        battery = name.split("__")[0]
+        if X.shape[0] > MAX_POINTS:
+            keep = np.sort(rng.choice(X.shape[0], MAX_POINTS, replace=False))
+            X, y = X[keep], y[keep]
+        started = time.perf_counter()
+        results, best, size = evaluate_dataset(
+            X, y, {"learned_metric": metrics[battery], "pretrained": pretrained}, seed=0)
+        for dataset in (battery, "suite"):
+            for selector, figures in results.items():
+                # one fit per battery (run 0); the sets are the tasks
+                recorder.add_task(dataset, selector, 0, regret=figures["regret"],
+                                  picked_ari=figures["picked_ari"],
+                                  degenerate_pick=figures["degenerate_pick"])
+        predict_rows(recorder, battery, X, y, metrics[battery], args.smoke)
+        print(f"{name}: pool {size}, best ARI {best:.3f}, learned metric picked "
+              f"{results['learned_metric']['pick']} (regret "
+              f"{results['learned_metric']['regret']:.3f}), silhouette "
+              f"{results['silhouette']['pick']} ({results['silhouette']['regret']:.3f}) "
+              f"[{time.perf_counter() - started:.0f} s]", flush=True)
+    for dataset, X, y in image_tasks(2 if args.smoke else 20, seed=0):
+        groups = (f"{dataset}_unseen", "images")
+        # the three leave-one-battery-out metrics are three independent fits (runs);
+        # none saw these classes. Classical selectors do not depend on the run.
+        for run, battery in enumerate(BATTERIES):
+            metrics_here = {"learned_metric": metrics[battery]}
+            if run == 0:
+                metrics_here["pretrained"] = pretrained
+            results = evaluate_dataset(X, y, metrics_here, seed=0)[0]
+            for selector, figures in results.items():
+                if run > 0 and selector != "learned_metric":
+                    continue
+                for group in groups:
+                    recorder.add_task(group, selector, run, regret=figures["regret"],
+                                      picked_ari=figures["picked_ari"],
+                                      degenerate_pick=figures["degenerate_pick"])
+    summarise(recorder)
+    recorder.write(
+        "Model selection: regret of the pick among many algorithms' partitions",
+        ["regret", "regret_reduction", "picked_ari", "degenerate_pick", "ari",
+         "predict_seconds"],
+        preamble="Regret = best ARI in the pool - ARI of the selector's pick (lower is "
+                 "better; mean over the sets of a battery, over the tasks of an image "
+                 "dataset). `learned_metric`: leave-one-battery-out (on image tasks the mean "
+                 "of the three such metrics, none trained on those classes); `pretrained`: "
+                 "the shipped metric, which may have seen these data. `degenerate_pick`: "
+                 "share of picks with all points noise or a single cluster. Rows `predict_*` "
+                 "and `hdbscan_default` give the ARI of clustering with k unknown.")
+    return recorder
+
+
+def predict_rows(recorder, battery, X, y, metric, smoke):
+    """ARI of predict (select, evolve) with k unknown and of default HDBSCAN."""
+    for search in ("select", "evolve"):
+        started = time.perf_counter()
+        labels = metric.set_params(search=search, n_jobs=1).predict(X)
+        seconds = time.perf_counter() - started
+        for dataset in (battery, "suite"):
+            recorder.add_task(dataset, f"predict_{search}", 0, ari=reference_ari(y, labels),
+                              predict_seconds=seconds)
+    labels = HDBSCAN(copy=True).fit_predict(X)
+    for dataset in (battery, "suite"):
+        recorder.add_task(dataset, "hdbscan_default", 0, ari=reference_ari(y, labels))
+
+
+def summarise(recorder):
+    """Regret reduction of the learned metrics against the best classical index."""
+    summaries = recorder._task_summaries()
+    groups = {dataset for dataset, _, _ in summaries}
+    for group in sorted(groups):
+        regret = {method: float(np.mean(run_means)) for (dataset, method, metric), (run_means, _)
+                  in summaries.items() if dataset == group and metric == "regret"}
+        if not all(index in regret for index in CLASSICAL):
+            continue
+        best_index = min(CLASSICAL, key=regret.get)
+        for selector in ("learned_metric", "pretrained"):
+            if selector in regret and regret[best_index] > 0:
+                reduction = 1 - regret[selector] / regret[best_index]
+                recorder.add_task(group, selector, 0, regret_reduction=reduction)
+                recorder.note(f"{group}: {selector} regret {regret[selector]:.3f} vs "
+                              f"{best_index} {regret[best_index]:.3f} (best classical): "
+                              f"reduction {reduction:.0%}.")
+
+
+if __name__ == "__main__":
+    main()
