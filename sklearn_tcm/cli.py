@@ -331,9 +331,10 @@ def cmd_demo(args):
           f"highest in {validation['best']:.0%} of them, in the top 3 in "
           f"{validation['top3']:.0%}.")
     if model.search == "select":
-        print("predict picks one of a pool of classical clusterings (k-means, Ward, Gaussian "
-              "mixture for k = 2..10); a better-trained critic makes its pick better, but "
-              "two critics often agree on the same pool member.")
+        print("predict picks one of a pool of classical clusterings (k-means, linkage, "
+              "Gaussian mixture, spectral for k = 2..10, DBSCAN, HDBSCAN); a better-trained "
+              "critic makes its pick better, but two critics often agree on the same pool "
+              "member.")
     print(f"fit {result['fit_seconds']:.0f} s, predict {result['predict_seconds']:.1f} s; "
           f"critic score of the found clustering {result['score']:.3f}")
     critic_by_k = model.score_clustering(X_new, np.stack(list(result["by_k"].values())))

@@ -213,8 +213,10 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         truth); the round with the best search NMI is kept.
     search : {"select", "evolve"}, default="select"
         How :meth:`predict` clusters a dataset. ``"select"``: score a pool
-        of classical clusterings (k-means, Ward, Gaussian mixture for every
-        k) and return the critic's choice. ``"evolve"``: evolutionary search
+        of classical clusterings of the micro-clusters (k-means, Ward,
+        average, complete and single linkage, Gaussian mixture and spectral
+        clustering for every k, DBSCAN over an eps grid, HDBSCAN over
+        ``min_cluster_size``) and return the critic's choice. ``"evolve"``: evolutionary search
         over micro-cluster genomes seeded with that pool (the paper's
         agent). ``"select"`` is the default because it measured as well or
         better on data never seen (ACC on digits 5-9 0.868 vs 0.842, USPS
@@ -659,7 +661,10 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             The dataset (any number of features).
         labels : array-like of shape (n_samples,) or (n_labellings, n_samples)
-            One labelling, or several to score in one batch.
+            One labelling, or several to score in one batch. Negative labels
+            (``-1``, the noise of DBSCAN, HDBSCAN and OPTICS) mark
+            unassigned points: noise is not a cluster, and the share of
+            noise is part of what is scored.
 
         Returns
         -------
