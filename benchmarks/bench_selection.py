@@ -204,8 +204,8 @@ def main(argv=None):
     Path(args.out).mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     suite = load_clustbench()
-    if args.smoke:
-        suite = dict(list(suite.items())[:3]) if suite else {}
+    if args.smoke:  # the two smallest sets
+        suite = dict(sorted(suite.items(), key=lambda item: item[1][0].shape[0])[:2])
     start = time.perf_counter()
     metrics = {battery: lobo_metric(battery, args.out, budget, args.smoke)
                for battery in BATTERIES}
@@ -265,7 +265,7 @@ def main(argv=None):
 
 def predict_rows(recorder, battery, X, y, metric, smoke):
     """ARI of predict (select, evolve) with k unknown and of default HDBSCAN."""
-    for search in ("select", "evolve"):
+    for search in ("select",) if smoke else ("select", "evolve"):
         started = time.perf_counter()
         labels = metric.set_params(search=search, n_jobs=1).predict(X)
         seconds = time.perf_counter() - started

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
-SCRIPTS = sorted(BENCH_DIR.glob("bench_*.py"))
+SCRIPTS = sorted([*BENCH_DIR.glob("bench_*.py"), *BENCH_DIR.glob("train_*.py")])
 RECORD_KEYS = {"benchmark", "dataset", "method", "metric", "value", "std", "n_runs",
                "seconds", "device", "threads", "commit", "date", "budget"}
 
