@@ -91,12 +91,15 @@ def test_rank_clusterings_prints_a_table(small_metric, blobs):
     X, y = blobs
     ranking = rank_clusterings(X, {"truth": y, "k-means k=2": KMeans(2, n_init=3,
                                                                    random_state=0),
-                                   **_degenerate(y)}, metric=small_metric)
+                                   **_degenerate(y)})  # the shipped metric
     assert [row["name"] for row in ranking][0] == "truth"
+    scores = [row["score"] for row in ranking]
+    assert scores == sorted(scores, reverse=True)
     assert {"name", "score", "n_clusters", "noise_fraction"} <= set(ranking[0])
     table = str(ranking)
     assert table.splitlines()[0].split() == ["rank", "candidate", "score", "k", "noise"]
     assert "all noise" in table and "100.0%" in table
+    assert len(rank_clusterings(X, {"truth": y}, metric=small_metric)) == 1
     with pytest.raises(ValueError, match="shape"):
         rank_clusterings(X, {"short": y[:5]}, metric=small_metric)
     with pytest.raises(ValueError, match="non-empty dict"):
