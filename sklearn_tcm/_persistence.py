@@ -76,9 +76,9 @@ def atomic_write(path, mode="wb", **open_kwargs):
     >>> from sklearn_tcm._persistence import atomic_write
     >>> path = os.path.join(tempfile.mkdtemp(), "labels.csv")
     >>> with atomic_write(path, "w") as f:
-    ...     _ = f.write("0\n1\n")
+    ...     _ = f.write("0,1,1")
     >>> open(path).read()
-    '0\n1\n'
+    '0,1,1'
     """
     if mode not in ("wb", "w"):
         raise ValueError(f"mode must be 'wb' or 'w', got {mode!r}.")

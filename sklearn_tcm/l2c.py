@@ -62,7 +62,7 @@ def pair_weights(phi):
     --------
     >>> from sklearn_tcm.l2c import pair_weights
     >>> [round(w, 3) for w in pair_weights(0.25)]
-    [1.098, 0.634]
+    [1.268, 0.732]
     """
     if not 0 < phi < 1:
         raise ValueError(f"phi must be in (0, 1), got {phi}.")

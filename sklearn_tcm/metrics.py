@@ -222,7 +222,8 @@ def critic_scorer(model=None):
     >>> from sklearn.datasets import make_blobs
     >>> from sklearn.model_selection import GridSearchCV
     >>> from sklearn_tcm import WholeDataSplit, critic_scorer
-    >>> X, _ = make_blobs(300, centers=4, random_state=0)
+    >>> X, _ = make_blobs(240, centers=4, n_features=3, cluster_std=0.5,
+    ...                   center_box=(-12, 12), random_state=3)
     >>> search = GridSearchCV(KMeans(n_init=5, random_state=0),
     ...                       {"n_clusters": [2, 3, 4, 5, 6]},
     ...                       scoring=critic_scorer(), cv=WholeDataSplit()).fit(X)
