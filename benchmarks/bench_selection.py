@@ -127,8 +127,14 @@ def classical_scores(X, labels, seed):
     if np.unique(labels[keep]).size < 2 or np.unique(labels[keep]).size >= keep.sum():
         return {name: -np.inf for name in CLASSICAL}
     Xk, lk = X[keep], labels[keep]
-    sample = min(2000, Xk.shape[0])
-    return {"silhouette": silhouette_score(Xk, lk, sample_size=sample, random_state=seed),
+    if Xk.shape[0] > 2000:  # silhouette is quadratic: a fixed random sample of points
+        sample = np.random.default_rng(seed).choice(Xk.shape[0], 2000, replace=False)
+        Xs, ls = Xk[sample], lk[sample]
+    else:
+        Xs, ls = Xk, lk
+    n_sampled = np.unique(ls).size
+    silhouette = silhouette_score(Xs, ls) if 2 <= n_sampled < ls.size else -np.inf
+    return {"silhouette": silhouette,
             "calinski_harabasz": calinski_harabasz_score(Xk, lk),
             "davies_bouldin": -davies_bouldin_score(Xk, lk)}
 
