@@ -6,7 +6,8 @@ partition; the *regret* of a pick is the best ARI in the pool minus the ARI
 of the pick (ARI against the reference, noise points of the reference left
 out). Selectors: the learned metric, the shipped pretrained metric (reported
 apart: it may have seen these data), silhouette, Calinski-Harabasz,
-Davies-Bouldin, and a random pick (its expected regret).
+Davies-Bouldin (given the labels as users pass them to scikit-learn: noise
+-1 counts as one more cluster), and a random pick (its expected regret).
 
 Datasets:
 
@@ -122,21 +123,28 @@ def reference_ari(y, labels):
 
 
 def classical_scores(X, labels, seed):
-    """Silhouette, CH and DB (as "higher is better") of a labelling; noise left out."""
-    keep = labels >= 0
-    if np.unique(labels[keep]).size < 2 or np.unique(labels[keep]).size >= keep.sum():
+    """Silhouette, CH and DB (as "higher is better") of a labelling, as users compute them.
+
+    The labels go to scikit-learn's functions as they come: DBSCAN's noise
+    label -1 counts as one more cluster, which is what ``silhouette_score(X,
+    dbscan.labels_)`` does. (Leaving noise points out instead lets a
+    labelling that calls most points noise score highest on the few it
+    keeps.) Silhouette uses a fixed random sample of 2 000 points on larger
+    sets.
+    """
+    n_labels = np.unique(labels).size
+    if n_labels < 2 or n_labels >= labels.size:
         return {name: -np.inf for name in CLASSICAL}
-    Xk, lk = X[keep], labels[keep]
-    if Xk.shape[0] > 2000:  # silhouette is quadratic: a fixed random sample of points
-        sample = np.random.default_rng(seed).choice(Xk.shape[0], 2000, replace=False)
-        Xs, ls = Xk[sample], lk[sample]
+    if X.shape[0] > 2000:  # silhouette is quadratic
+        sample = np.random.default_rng(seed).choice(X.shape[0], 2000, replace=False)
+        Xs, ls = X[sample], labels[sample]
     else:
-        Xs, ls = Xk, lk
+        Xs, ls = X, labels
     n_sampled = np.unique(ls).size
     silhouette = silhouette_score(Xs, ls) if 2 <= n_sampled < ls.size else -np.inf
     return {"silhouette": silhouette,
-            "calinski_harabasz": calinski_harabasz_score(Xk, lk),
-            "davies_bouldin": -davies_bouldin_score(Xk, lk)}
+            "calinski_harabasz": calinski_harabasz_score(X, labels),
+            "davies_bouldin": -davies_bouldin_score(X, labels)}
 
 
 def degenerate(labels):
