@@ -558,8 +558,8 @@ def read_npz(path, keys):
         missing = [key for key in keys if key not in archive.files]
         if missing:
             raise ValueError(
-                f"{path!r} lacks the key(s) {missing}; expected arrays {list(keys)} "
-                f"(found {archive.files})."
+                f"{path!r} lacks the key(s) {missing}; expected arrays "
+                f"{' and '.join(map(repr, keys))} (found {archive.files})."
             )
         try:
             return {key: archive[key] for key in keys}
