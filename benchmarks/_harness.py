@@ -35,8 +35,10 @@ REPO_DIR = BENCH_DIR.parent
 DATA_DIR = Path(os.environ.get("SKLEARN_TCM_DATA", REPO_DIR.parent / "shared" / "data"))
 
 
-def parse_args(description, argv=None, default_seeds=5):
+def parse_args(description, argv=None, default_seeds=5, extra=()):
     parser = argparse.ArgumentParser(description=description)
+    for flag, options in extra:  # a script's own arguments
+        parser.add_argument(flag, **options)
     parser.add_argument("--smoke", action="store_true",
                         help="tiny budget; results go to a temporary directory")
     parser.add_argument("--seeds", type=int, default=None,

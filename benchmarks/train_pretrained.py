@@ -36,6 +36,8 @@ OUTPUT = REPO_DIR / "sklearn_tcm" / "learned_metric" / "pretrained" / "default.t
 MAX_POINTS_PER_SET = 3000
 BUDGET = dict(n_tasks=300, synthetic_tasks=200, gae_epochs=12, adversarial_rounds=1,
               adversarial_tasks=20, validation_searches=10)
+# tasks with up to 30 clusters (the suite has sets of 15-100), more points per graph
+WIDE = dict(k_range=(2, 30), size_range=(10, 40), max_points=400)
 SMOKE_BUDGET = dict(n_tasks=8, synthetic_tasks=4, gae_epochs=1, critic_epochs=3,
                     adversarial_rounds=0, validation_searches=1, n_generations=2)
 IMAGE_SETS = ("mnist_train_5k", "usps", "coil20")
@@ -103,8 +105,10 @@ def train(reference_sets, budget, seed=0, n_jobs=1, verbose=1):
 
 
 def main(argv=None):
-    args = parse_args(__doc__.splitlines()[0], argv, default_seeds=1)
-    budget = SMOKE_BUDGET if args.smoke else BUDGET
+    args = parse_args(__doc__.splitlines()[0], argv, default_seeds=1,
+                      extra=[("--wide", dict(action="store_true",
+                                             help="tasks with up to 30 clusters (WIDE)"))])
+    budget = SMOKE_BUDGET if args.smoke else {**BUDGET, **(WIDE if args.wide else {})}
     recorder = Recorder("train_pretrained", args, "smoke" if args.smoke else str(budget))
     reference_sets = references()
     if args.smoke:
