@@ -100,6 +100,7 @@ def test_seed_negatives_families_and_deduplication():
     families = {family for family, _ in candidates}
     assert {"kmeans_from_truth", "ward", "gmm", "spectral", "merge", "split",
             "random", "single", "gmm_full", "dbscan_q50", "hdbscan_5", "one_cluster",
+            "one_cluster_and_noise",
             "mostly_noise", "giant_and_singletons", "k_near_n"} <= families
     kept = deduplicate(y, candidates)
     # degenerate partitions are kept as negatives on purpose

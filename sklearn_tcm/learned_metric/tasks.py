@@ -65,15 +65,20 @@ def _knn_distance_quantiles(X, quantiles, n_neighbours=5):
     return np.quantile(distances, quantiles)
 
 
-def degenerate_negatives(truth, rng):
+def degenerate_negatives(X, truth, rng):
     """Degenerate partitions a metric must never prefer to a sensible one.
 
-    One cluster; most points (80 %) noise, the rest keeping their true
-    labels; one giant cluster plus 10 % singletons; about n / 2 clusters of
-    one or two points (k near n).
+    One cluster; one cluster whose 10 % outermost points are noise (what
+    DBSCAN gives with a large eps); most points (80 %) noise, the rest
+    keeping their true labels; one giant cluster plus 10 % singletons; about
+    n / 2 clusters of one or two points (k near n).
     """
     n = truth.size
     candidates = [("one_cluster", np.zeros(n, dtype=np.int64))]
+    outlying = np.linalg.norm(X - X.mean(axis=0), axis=1)
+    one_with_noise = np.zeros(n, dtype=np.int64)
+    one_with_noise[outlying >= np.quantile(outlying, 0.9)] = -1
+    candidates.append(("one_cluster_and_noise", one_with_noise))
     mostly_noise = truth.copy()
     mostly_noise[rng.random(n) < 0.8] = -1
     if (mostly_noise >= 0).any():
@@ -172,13 +177,13 @@ def seed_negatives(X, truth, random_state=None):
         candidates.append(("split", split))
     candidates.append(("random", rng.integers(0, k, size=n)))
     candidates += tuned_algorithm_negatives(X, k, seed)
-    candidates += degenerate_negatives(truth, rng)
+    candidates += degenerate_negatives(X, truth, rng)
     return candidates
 
 
 _NEAR_TRUTH_ARI = 0.95
 _DUPLICATE_ARI = 0.99
-_DEGENERATE = ("one_cluster", "mostly_noise", "giant_and_singletons", "k_near_n", "random")
+_DEGENERATE = ("one_cluster", "one_cluster_and_noise", "mostly_noise", "giant_and_singletons", "k_near_n", "random")
 
 
 def deduplicate(truth, candidates):
