@@ -94,7 +94,12 @@ def seeded_torch(seed, device=None):
     if device is not None and torch.device(device).type == "cuda":
         devices = [torch.device(device).index or 0]
     with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+        # the CPU generator and the one CUDA device in use only: torch.manual_seed
+        # would reseed every CUDA device, including other users' devices
+        torch.default_generator.manual_seed(seed)
+        for index in devices:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
         yield
 
 

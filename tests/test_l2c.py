@@ -6,6 +6,7 @@ import torch
 from sklearn.metrics import adjusted_rand_score
 
 from sklearn_tcm import L2CClustering, make_l2c_points
+from sklearn_tcm._torch import seeded_torch
 from sklearn_tcm.l2c import _same_cluster_probability, _SetNetwork, pair_weights
 
 TINY = dict(architecture="small", batch_size=8, validation_interval=20, n_orders=2)
@@ -36,9 +37,10 @@ def test_pair_weights_closed_form(phi):
 
 
 def test_pairwise_probabilities_are_probabilities():
-    torch.manual_seed(0)
-    network = _SetNetwork(3, 4, lstm_layers=2, lstm_units=8, count_units=8).eval()
-    count_logits, log_assign, _ = network(torch.randn(5, 11, 3))
+    with seeded_torch(0):  # local seeding: the global torch RNG is left alone
+        network = _SetNetwork(3, 4, lstm_layers=2, lstm_units=8, count_units=8).eval()
+        inputs = torch.randn(5, 11, 3)
+    count_logits, log_assign, _ = network(inputs)
     p = _same_cluster_probability(count_logits, log_assign)
     assert p.shape == (5, 11, 11)
     assert torch.all(p >= 0) and torch.all(p <= 1 + 1e-6)
@@ -114,11 +116,11 @@ def test_errors(overfitted, sets):
 
 
 def test_attention_network_is_order_independent():
-    torch.manual_seed(0)
-    network = _SetNetwork(2, 4, lstm_layers=2, lstm_units=8, count_units=8,
-                          encoder="attention").eval()
-    sets = torch.randn(3, 15, 2)
-    order = torch.randperm(15)
+    with seeded_torch(0):
+        network = _SetNetwork(2, 4, lstm_layers=2, lstm_units=8, count_units=8,
+                              encoder="attention").eval()
+        sets = torch.randn(3, 15, 2)
+        order = torch.randperm(15)
     count, log_assign, _ = network(sets)
     count_perm, log_assign_perm, _ = network(sets[:, order])
     torch.testing.assert_close(count, count_perm, atol=1e-5, rtol=1e-5)
