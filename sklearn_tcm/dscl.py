@@ -654,7 +654,11 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         if k > F.shape[0]:
             raise ValueError(f"n_samples={F.shape[0]} should be >= n_clusters={k}.")
         kmeans = KMeans(k, n_init=self.n_init, random_state=self._seed)
-        return kmeans.fit_predict(self._embedding(F))
+        labels = kmeans.fit_predict(self._embedding(F))
+        # name clusters by the lexicographic order of their centres, so that the
+        # same partition of a reordered input gets the same cluster names
+        order = np.lexsort(kmeans.cluster_centers_.T[::-1])
+        return np.argsort(order)[labels]
 
     def predict(self, X):
         """Cluster ``X`` in the learned space.

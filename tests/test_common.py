@@ -20,16 +20,16 @@ INIT_PARAMS = {
 
 _NEEDS_Y = ("fit needs labelled data y (the estimator learns from labels); the check "
              "calls fit(X) alone")
-_SET_LEVEL = ("predict clusters the whole input as one set: cluster names are arbitrary per "
-              "call, so labels of a subset or a permutation are not the same names")
+_ONE_SAMPLE_SET = ("predict clusters its input as one set, and the check predicts on "
+                   "one-sample batches: a set of one sample cannot be clustered")
+_ORDER_NAMES = ("predict clusters its input as one set and names the clusters in order of "
+                "appearance, so a permutation of the input renames them (the partition is "
+                "the same up to names: tests/test_search.py and tests/test_l2c.py)")
 _DIMENSION_FREE = ("dimension-free by design: fit takes references of any dimensions and "
                    "predict / score_clustering accept any number of features")
 
-# estimators whose predict clusters its input as a whole (spectral embedding of the
-# input, a set network, a search): their cluster names are arbitrary per call
-SET_LEVEL_PREDICT = (DSCLClustering, L2CClustering, LearnedMetricClustering)
-SET_LEVEL_CHECKS = ("check_methods_subset_invariance", "check_methods_sample_order_invariance")
-
+# Every expected failure is listed with its reason and is strict: a check listed here
+# that starts passing fails the suite (the checks are deterministic at these seeds).
 PER_ESTIMATOR_XFAIL_CHECKS = {
     DSCLClustering: {
         "check_clustering": _NEEDS_Y,
@@ -38,13 +38,25 @@ PER_ESTIMATOR_XFAIL_CHECKS = {
     L2CClustering: {
         "check_clustering": _NEEDS_Y,
         "check_clustering(readonly_memmap=True)": _NEEDS_Y,
+        "check_methods_subset_invariance": _ONE_SAMPLE_SET,
     },
     LearnedMetricClustering: {
         "check_clustering": _NEEDS_Y,
         "check_clustering(readonly_memmap=True)": _NEEDS_Y,
+        "check_methods_subset_invariance": _ONE_SAMPLE_SET,
         "check_n_features_in": _DIMENSION_FREE,
         "check_n_features_in_after_fitting": _DIMENSION_FREE,
     },
+}
+
+
+# Checks whose outcome is not fixed across runs of the suite (it passes when the names
+# happen to agree): not strict expected failures, but each with its reason.
+NON_STRICT = {
+    (L2CClustering, "check_methods_sample_order_invariance"): (
+        "the BiLSTM set encoder is order-dependent: a permuted input may be clustered "
+        "differently (averaging n_orders random orders reduces, not removes, this)"),
+    (LearnedMetricClustering, "check_methods_sample_order_invariance"): _ORDER_NAMES,
 }
 
 
@@ -55,13 +67,11 @@ def _expected_failed_checks(estimator):
 @parametrize_with_checks([cls(**params) for cls, params in INIT_PARAMS.items()],
                          expected_failed_checks=_expected_failed_checks, xfail_strict=True)
 def test_sklearn_compatible_estimator(estimator, check):
-    name = getattr(check, "func", check).__name__
-    if isinstance(estimator, SET_LEVEL_PREDICT) and name in SET_LEVEL_CHECKS:
-        # may pass by chance (same cluster names), so not a strict expected failure;
-        # a single-sample subset is not a set the set-level estimators can cluster
-        try:
-            check(estimator)
-        except (AssertionError, ValueError):
-            pytest.xfail(_SET_LEVEL)
+    reason = NON_STRICT.get((type(estimator), getattr(check, "func", check).__name__))
+    if reason is None:
+        check(estimator)
         return
-    check(estimator)
+    try:
+        check(estimator)
+    except AssertionError:
+        pytest.xfail(reason)
