@@ -249,6 +249,9 @@ def classical_pool(space, k_range, random_state=None, families=None):
         if "spectral" in families and space.n_micro > 2 * k:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "Graph is not fully connected")
+                # sklearn warns whenever X happens to be square (as many micro-clusters
+                # as features), although the affinity is built from X as intended
+                warnings.filterwarnings("ignore", "The spectral clustering API has changed")
                 genomes.append(SpectralClustering(
                     k, affinity="nearest_neighbors",
                     n_neighbors=min(8, space.n_micro - 1), random_state=seed,
