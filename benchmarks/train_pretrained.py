@@ -1,9 +1,15 @@
 """Train the learned metric shipped with the package (``pretrained_metric()``).
 
-Command (seed 0, 2 CPU cores; the time it took is in RESULTS.md, section
-``train_pretrained``)::
+Command that made the shipped file (seed 0, one torch thread; the time it
+took is in RESULTS.md, section ``train_pretrained``)::
 
-    python benchmarks/train_pretrained.py
+    python benchmarks/train_pretrained.py --wide
+
+``--wide`` trains on tasks with up to 30 clusters and 400 points per graph
+(:data:`WIDE`); without it, tasks have at most 10 clusters. On the
+clustering benchmark suite the wide recipe cut the selection regret more
+(``benchmarks/bench_selection.py``; sections bench_selection and
+bench_selection_narrow of RESULTS.md).
 
 It writes ``sklearn_tcm/learned_metric/pretrained/default.tcm`` (atomically)
 and a record of what it trained on. References, all available to anyone:
