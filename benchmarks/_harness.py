@@ -174,33 +174,16 @@ class Recorder:
             "date": datetime.date.today().isoformat(),
             "budget": self.budget,
         }
-        out = []
-        for (dataset, method, metric), values in self.values.items():
+        def record(dataset, method, metric, run_values, **extra):
             seconds = self.seconds.get((dataset, method))
-            out.append({
-                **common,
-                "dataset": dataset,
-                "method": method,
-                "metric": metric,
-                "value": float(np.mean(values)),
-                "std": float(np.std(values)),
-                "n_runs": len(values),
-                "seconds": float(np.mean(seconds)) if seconds else None,
-            })
-        for (dataset, method, metric), (run_means, tasks) in self._task_summaries().items():
-            seconds = self.seconds.get((dataset, method))
-            out.append({
-                **common,
-                "dataset": dataset,
-                "method": method,
-                "metric": metric,
-                "value": float(np.mean(run_means)),
-                "std": float(np.std(run_means)),
-                "n_runs": len(run_means),
-                "task_std": float(np.std(tasks)),
-                "n_tasks": len(tasks),
-                "seconds": float(np.mean(seconds)) if seconds else None,
-            })
+            return {**common, "dataset": dataset, "method": method, "metric": metric,
+                    "value": float(np.mean(run_values)), "std": float(np.std(run_values)),
+                    "n_runs": len(run_values), **extra,
+                    "seconds": float(np.mean(seconds)) if seconds else None}
+
+        out = [record(*key, values) for key, values in self.values.items()]
+        out += [record(*key, run_means, task_std=float(np.std(tasks)), n_tasks=len(tasks))
+                for key, (run_means, tasks) in self._task_summaries().items()]
         return out + self.kept
 
     def kept_table(self, metrics):
