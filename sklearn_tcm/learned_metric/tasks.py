@@ -183,7 +183,8 @@ def seed_negatives(X, truth, random_state=None):
 
 _NEAR_TRUTH_ARI = 0.95
 _DUPLICATE_ARI = 0.99
-_DEGENERATE = ("one_cluster", "one_cluster_and_noise", "mostly_noise", "giant_and_singletons", "k_near_n", "random")
+_DEGENERATE = ("one_cluster", "one_cluster_and_noise", "mostly_noise", "giant_and_singletons",
+               "k_near_n", "random")
 
 
 def deduplicate(truth, candidates):
