@@ -178,6 +178,28 @@ def _span_embedding(F, rcond=None):
 _SPAN_FAILS_BELOW_NMI = 0.5
 
 
+def _hold_out_classes(X, y_index, n_classes, validation_fraction, seed):
+    """Training part and class-disjoint ``(X_val, y_val, n_val)`` for early stopping."""
+    n_val = max(2, int(round(validation_fraction * n_classes)))
+    if n_classes - n_val < 2:
+        raise ValueError(
+            f"early_stopping holds out {n_val} of the {n_classes} classes for "
+            "validation and needs 2 left to train on; y has too few classes."
+        )
+    held_out = np.random.default_rng(seed).permutation(n_classes)[:n_val]
+    in_val = np.isin(y_index, held_out)
+    validation = (X[in_val], y_index[in_val], n_val)
+    return X[~in_val], np.unique(y_index[~in_val], return_inverse=True)[1], validation
+
+
+def _spectral_setup(F, y_index, spectral_space, rcond, n_init, seed):
+    """Within-class whitening of the training representation, and the space to cluster."""
+    whitening = _within_class_whitening(F, y_index)
+    if spectral_space == "auto":
+        spectral_space = _choose_space(F, y_index, whitening, rcond, n_init, seed)
+    return whitening, spectral_space
+
+
 def _choose_space(F, y_index, whitening, rcond, n_init, seed, margin=0.02):
     """``"whitened"`` when ``"span"`` fails on the training classes and whitening helps."""
     k = int(y_index.max()) + 1
@@ -456,17 +478,9 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         validation = None
         n_train_classes = classes.size
         if self.early_stopping:
-            n_val = max(2, int(round(self.validation_fraction * classes.size)))
-            if classes.size - n_val < 2:
-                raise ValueError(
-                    f"early_stopping holds out {n_val} of the {classes.size} classes for "
-                    "validation and needs 2 left to train on; y has too few classes."
-                )
-            held_out = np.random.default_rng(seed).permutation(classes.size)[:n_val]
-            in_val = np.isin(y_index, held_out)
-            validation = (X[in_val], y_index[in_val], n_val)
-            X, y_index = X[~in_val], np.unique(y_index[~in_val], return_inverse=True)[1]
-            n_train_classes = classes.size - n_val
+            X, y_index, validation = _hold_out_classes(X, y_index, classes.size,
+                                                       self.validation_fraction, seed)
+            n_train_classes = classes.size - validation[2]
         with seeded_torch(seed, device):
             module = self._build_module(X.shape[1]).to(device)
             with torch.no_grad():
@@ -486,11 +500,8 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
                                           seed, validation)
         module = module_to_cpu(module)
         F_all = predict_batches(module, X_all, device=inference_device(device))
-        y_all = np.unique(y, return_inverse=True)[1]
-        whitening = _within_class_whitening(F_all, y_all)
-        space = self.spectral_space
-        if space == "auto":
-            space = _choose_space(F_all, y_all, whitening, self.rcond, self.n_init, seed)
+        whitening, space = _spectral_setup(F_all, np.unique(y, return_inverse=True)[1],
+                                           self.spectral_space, self.rcond, self.n_init, seed)
         self.classes_ = classes
         self.module_ = module
         self.n_iter_ = n_iter

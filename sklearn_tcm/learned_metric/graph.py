@@ -216,27 +216,37 @@ def clustering_graphs(context, labels):
     features = torch.cat([cluster_features, density.unsqueeze(-1),
                           noise.to(dtype).unsqueeze(-1)], dim=-1)
 
-    # Within-cluster kNN graph with self-tuning weights; noise has no edges.
-    same_cluster = (own == labels.unsqueeze(1)) & ~noise.unsqueeze(1) & ~noise.unsqueeze(2)
+    adjacency = _within_cluster_edges(context, labels, noise)
+    graph_scalars = _graph_scalars(sizes, present, silhouette, noise)
+    return features, adjacency, graph_scalars
+
+
+def _within_cluster_edges(context, labels, noise):
+    """Self-tuning weights on each point's kNN within its cluster; noise has no edges."""
+    D = context.distances
+    n_candidates, n = labels.shape
+    same_cluster = ((labels.unsqueeze(-1) == labels.unsqueeze(1))
+                    & ~noise.unsqueeze(1) & ~noise.unsqueeze(2))
     eye = torch.eye(n, dtype=torch.bool)
     masked = D.unsqueeze(0).masked_fill(~same_cluster | eye, torch.inf)
-    k_edges = min(_EDGE_NEIGHBOURS, n - 1)
-    nearest = torch.topk(masked, k_edges, dim=2, largest=False)
+    nearest = torch.topk(masked, min(_EDGE_NEIGHBOURS, n - 1), dim=2, largest=False)
     edge = torch.zeros((n_candidates, n, n), dtype=torch.bool)
     edge.scatter_(2, nearest.indices, torch.isfinite(nearest.values))
     edge = edge | edge.transpose(1, 2)
     weights = torch.exp(-D.pow(2) / (context.sigma[:, None] * context.sigma[None, :]))
-    adjacency = torch.where(edge, weights.unsqueeze(0), torch.zeros((), dtype=dtype))
+    return torch.where(edge, weights.unsqueeze(0), torch.zeros((), dtype=D.dtype))
 
+
+def _graph_scalars(sizes, present, silhouette, noise):
+    """log k, size entropy, singleton share, mean silhouette and noise share per candidate."""
+    n = noise.shape[1]
+    dtype = silhouette.dtype
     fractions = sizes / n
     entropy = -(fractions * torch.log(torch.clamp(fractions, min=1e-12))).sum(dim=1)
     k = present.sum(dim=1).to(dtype)
     singletons = ((sizes == 1).to(dtype) * sizes).sum(dim=1) / n
-    graph_scalars = torch.stack(
-        [torch.log(k.clamp(min=1)), entropy, singletons, silhouette.mean(dim=1),
-         noise.to(dtype).mean(dim=1)], dim=-1
-    )
-    return features, adjacency, graph_scalars
+    return torch.stack([torch.log(k.clamp(min=1)), entropy, singletons, silhouette.mean(dim=1),
+                        noise.to(dtype).mean(dim=1)], dim=-1)
 
 
 def to_networkx(X, labels):
