@@ -11,6 +11,7 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     ClusterMixin,
     TransformerMixin,
+    _fit_context,
 )
 from sklearn.cluster import KMeans
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -378,6 +379,7 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
         self.verbose = verbose
 
     @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Pretrain the autoencoder and train the clustering.
 
@@ -393,7 +395,6 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
         self : DECClustering
             The fitted estimator.
         """
-        self._validate_params()
         hidden_dims = check_layer_sizes(self.hidden_dims, "hidden_dims")
         X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
         n_samples = X.shape[0]

@@ -10,6 +10,7 @@ from sklearn.base import (
     ClassNamePrefixFeaturesOutMixin,
     ClusterMixin,
     TransformerMixin,
+    _fit_context,
 )
 from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
@@ -439,6 +440,7 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         return {"module_": self._build_module(self.n_features_in_)}
 
     @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Learn the representation from labelled data.
 
@@ -454,7 +456,6 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         self : DSCLClustering
             The fitted estimator.
         """
-        self._validate_params()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32],
                              ensure_min_samples=2)
         X_all = X

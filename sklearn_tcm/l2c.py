@@ -17,7 +17,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -472,6 +472,7 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
 
     # ----------------------------------------------------------- training
     @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, groups=None):
         """Train the network on labelled sets.
 
@@ -491,7 +492,6 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         -------
         self : L2CClustering
         """
-        self._validate_params()
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2)
         check_classification_targets(y)
         if np.unique(y).size < 2:

@@ -7,7 +7,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from joblib import Parallel, delayed
-from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -441,6 +441,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
 
     # -------------------------------------------------------------- training
     @atomic_fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, groups=None):
         """Learn the critic from labelled reference data.
 
@@ -460,7 +461,6 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self : LearnedMetricClustering
             The fitted estimator.
         """
-        self._validate_params()
         check_layer_sizes(self.critic_hidden, "critic_hidden")
         pairs = _split_references(X, y, groups)
         rng = np.random.default_rng(draw_seed(self.random_state))
