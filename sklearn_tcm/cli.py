@@ -196,6 +196,8 @@ def _parse_value(text):
 def _load_model(path):
     import sklearn_tcm
 
+    if str(path) == "pretrained" and not Path(path).exists():
+        return sklearn_tcm.pretrained_metric()  # the metric shipped with the package
     try:
         return sklearn_tcm.load(path)
     except FileNotFoundError as exc:
@@ -439,8 +441,10 @@ def build_parser():
     cluster = _subcommand(
         commands, "cluster", "cluster a data file with a saved model",
         "Cluster data with a saved model; writes one label per line.",
-        ["sklearn-tcm cluster metric.tcm new_data.npy -o labels.csv"])
-    cluster.add_argument("model", help="model file written by 'sklearn-tcm fit' or save()")
+        ["sklearn-tcm cluster metric.tcm new_data.npy -o labels.csv",
+         "sklearn-tcm cluster pretrained new_data.npy -o labels.csv"])
+    cluster.add_argument("model", help="model file written by 'sklearn-tcm fit' or save(), "
+                                       "or 'pretrained' for the shipped learned metric")
     cluster.add_argument("data", help=_DATA_HELP)
     cluster.add_argument("-o", "--output", required=True,
                          help="labels file to write, one integer per line (replaced "
@@ -451,8 +455,10 @@ def build_parser():
         commands, "score", "critic score of a labelling (lmc model)",
         "Label-free critic score of a labelling (higher is better); needs a "
         "LearnedMetricClustering model.",
-        ["sklearn-tcm score metric.tcm data.npy labels.csv"])
-    score.add_argument("model", help="LearnedMetricClustering model file")
+        ["sklearn-tcm score pretrained data.npy labels.csv",
+         "sklearn-tcm score metric.tcm data.npy labels.csv"])
+    score.add_argument("model", help="LearnedMetricClustering model file, or 'pretrained' for "
+                                     "the metric shipped with the package")
     score.add_argument("data", help=_DATA_HELP)
     score.add_argument("labels", help="labels to score, one per sample (.csv, .npy or .npz "
                                       "with y; -1 marks noise)")

@@ -127,6 +127,17 @@ def test_header_line_is_skipped_and_data_rows_kept(tmp_path):
     assert read_data(tmp_path / "plain.csv").shape == (2, 2)
 
 
+def test_pretrained_metric_from_the_command_line(files):
+    code, out, err = run("score", "pretrained", files / "X.npy", files / "y.csv")
+    assert code == 0, err
+    truth = float(out)
+    (files / "one.csv").write_text("0\n" * 90)
+    code, out, err = run("score", "pretrained", files / "X.npy", files / "one.csv")
+    assert code == 0 and float(out) < truth
+    code, out, err = run("cluster", "pretrained", files / "X.npy", "-o", files / "p.csv")
+    assert code == 0 and np.loadtxt(files / "p.csv").shape == (90,)
+
+
 def test_version_and_examples_in_help():
     import sklearn_tcm
 
