@@ -35,13 +35,11 @@ FORMAT_VERSION = 1
 
 def _file_mode():
     """Permission bits of a newly created file under the current umask."""
-    try:  # Linux exposes the umask without changing it
+    with contextlib.suppress(OSError):  # Linux exposes the umask without changing it
         with open("/proc/self/status") as status:
             for line in status:
                 if line.startswith("Umask:"):
                     return 0o666 & ~int(line.split()[1], 8)
-    except OSError:
-        pass
     return 0o644
 
 

@@ -108,13 +108,11 @@ def available_memory():
 
     ``MemAvailable`` of ``/proc/meminfo`` on Linux, else the physical memory.
     """
-    try:
+    with contextlib.suppress(OSError):
         with open("/proc/meminfo") as meminfo:
             for line in meminfo:
                 if line.startswith("MemAvailable:"):
                     return int(line.split()[1]) * 1024
-    except OSError:
-        pass
     try:
         return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):

@@ -191,7 +191,27 @@ def clustering_graphs(context, labels):
     purity_5 = same[:, :, :k_small].mean(dim=2)
     purity_10 = same.mean(dim=2)
 
-    # Centroid geometry in the scaled input space.
+    own_centroid, centroid_ratio, own_radius = _centroid_features(
+        context, onehot, sizes, present, labels)
+    size_fraction = own_size / n
+    density = D.gather(1, context.knn).mean(dim=1).expand(n_candidates, -1)
+
+    cluster_features = torch.stack([
+        silhouette, intra, nearest_other, purity_5, purity_10, own_centroid,
+        centroid_ratio, size_fraction, own_radius,
+    ], dim=-1) * assigned.unsqueeze(-1)
+    features = torch.cat([cluster_features, density.unsqueeze(-1),
+                          noise.to(dtype).unsqueeze(-1)], dim=-1)
+
+    adjacency = _within_cluster_edges(context, labels, noise)
+    graph_scalars = _graph_scalars(sizes, present, silhouette, noise)
+    return features, adjacency, graph_scalars
+
+
+def _centroid_features(context, onehot, sizes, present, labels):
+    """Distance to the own centroid, own / (own + nearest other), own cluster radius."""
+    own = labels.unsqueeze(-1)
+    n_candidates = labels.shape[0]
     centroids = onehot.transpose(1, 2) @ context.X / torch.clamp(sizes, min=1).unsqueeze(-1)
     to_centroids = torch.cdist(context.X.unsqueeze(0).expand(n_candidates, -1, -1), centroids)
     own_centroid = torch.gather(to_centroids, 2, own).squeeze(-1)
@@ -206,19 +226,7 @@ def clustering_graphs(context, labels):
     )
     radius = (onehot * own_centroid.unsqueeze(-1)).sum(dim=1) / torch.clamp(sizes, min=1)
     own_radius = torch.gather(radius, 1, labels)
-    size_fraction = own_size / n
-    density = D.gather(1, context.knn).mean(dim=1).expand(n_candidates, -1)
-
-    cluster_features = torch.stack([
-        silhouette, intra, nearest_other, purity_5, purity_10, own_centroid,
-        centroid_ratio, size_fraction, own_radius,
-    ], dim=-1) * assigned.unsqueeze(-1)
-    features = torch.cat([cluster_features, density.unsqueeze(-1),
-                          noise.to(dtype).unsqueeze(-1)], dim=-1)
-
-    adjacency = _within_cluster_edges(context, labels, noise)
-    graph_scalars = _graph_scalars(sizes, present, silhouette, noise)
-    return features, adjacency, graph_scalars
+    return own_centroid, centroid_ratio, own_radius
 
 
 def _within_cluster_edges(context, labels, noise):
