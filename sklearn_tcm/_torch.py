@@ -216,3 +216,94 @@ def module_to_cpu(module):
         parameter.grad = None
         parameter.requires_grad_(False)
     return module
+
+
+def train_epochs(module, optimizer, n_epochs, batches, step, *, validate=None,
+                 patience=None, desc="training", verbose=0, postfix=None):
+    """The package's training loop: epochs of optimiser steps with validation.
+
+    Each epoch calls ``step(batch)`` for every item of ``batches(epoch)``;
+    ``step`` returns the loss tensor of that batch (or None to skip it).
+    The loop does the backward pass and the optimiser step, skips a batch
+    whose loss or gradients are not finite (counted in ``skipped``), keeps
+    the running mean loss, and after each epoch calls ``validate(epoch)``,
+    which returns ``(metrics, key)``: a dict recorded in the history and a
+    comparable key (higher is better) by which the best state is kept.
+    Training stops after ``patience`` epochs without a better key, and the
+    best state is loaded back. Without ``validate`` every epoch runs and
+    the last state is kept. The progress bar's total is ``n_epochs``; it
+    closes at the epoch reached, saying why it stopped.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+    optimizer : torch.optim.Optimizer
+    n_epochs : int
+    batches : callable
+        ``batches(epoch)`` returns an iterable of batches.
+    step : callable
+        ``step(batch)`` returns a scalar loss tensor or None.
+    validate : callable or None, default=None
+    patience : int or None, default=None
+    desc : str, default="training"
+        Progress-bar label.
+    verbose : int, default=0
+    postfix : callable or None, default=None
+        ``postfix(record)`` returns a dict shown on the progress bar.
+
+    Returns
+    -------
+    history : list of dict
+        Per epoch: ``epoch``, ``loss`` (mean over the batches stepped),
+        ``skipped`` and the metrics of ``validate``.
+    """
+    from tqdm.auto import tqdm
+
+    history, best_key, best_state, since_best = [], None, None, 0
+    bar = tqdm(total=n_epochs, desc=desc, disable=not verbose)
+    reason = "done"
+    try:
+        for epoch in range(n_epochs):
+            module.train()
+            total, n_steps, skipped = 0.0, 0, 0
+            for batch in batches(epoch):
+                loss = step(batch)
+                if loss is None:
+                    continue
+                optimizer.zero_grad()
+                if not torch.isfinite(loss):
+                    skipped += 1
+                    continue
+                loss.backward()
+                if not all(torch.isfinite(p.grad).all() for p in module.parameters()
+                           if p.grad is not None):
+                    optimizer.zero_grad()
+                    skipped += 1
+                    continue
+                optimizer.step()
+                total += float(loss.detach())
+                n_steps += 1
+            record = {"epoch": epoch, "loss": total / max(n_steps, 1), "skipped": skipped}
+            module.eval()
+            if validate is not None:
+                metrics, key = validate(epoch)
+                record.update(metrics)
+                if best_key is None or key > best_key:
+                    best_key, since_best = key, 0
+                    best_state = copy.deepcopy(module.state_dict())
+                else:
+                    since_best += 1
+            history.append(record)
+            bar.update(1)
+            if postfix is not None:
+                bar.set_postfix(postfix(record))
+            if patience is not None and since_best >= patience:
+                reason = f"no better validation for {patience} epochs"
+                break
+    finally:
+        bar.set_description(f"{desc} ({reason})" if reason != "done" else desc)
+        bar.close()
+    if best_state is not None:
+        module.load_state_dict(best_state)
+    module.eval()
+    return history

@@ -176,7 +176,7 @@ def test_process_killed_while_saving_leaves_a_complete_file(tmp_path):
 @pytest.mark.parametrize("factory, target", [
     (_dec, "sklearn_tcm.dec.predict_batches"),
     (_dscl, "sklearn_tcm.dscl.predict_batches"),
-    (_lmc, "sklearn_tcm.learned_metric.estimator._search"),
+    (_lmc, "sklearn_tcm.learned_metric.estimator.search_dataset"),
 ])
 def test_interrupted_predict_leaves_the_estimator_as_it_was(factory, target, monkeypatch):
     """Fault: KeyboardInterrupt inside predict (DEC, DSCL, learned metric). Checked: every

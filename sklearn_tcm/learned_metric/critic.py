@@ -13,6 +13,13 @@ its competitors:
   over negatives of ``D(neg) - D(truth)`` with negatives weighted by
   ``1 - ARI(neg, truth)``, plus a gradient penalty (lambda = 10) on
   interpolates between truth and negative embeddings.
+
+A :class:`CriticEnsemble` holds several critics (the first trained on all
+training tasks, the others on bootstrap resamples of them), each
+standardised on its training candidates; its score is the mean minus
+``caution`` times the spread of the members' scores. The evolutionary
+search climbs wherever one critic errs; where the members disagree the
+conservative score does not follow it.
 """
 
 import numpy as np
@@ -20,11 +27,16 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._torch import make_generator, train_epochs
+
 __all__ = [
     "Critic",
+    "CriticEnsemble",
     "rank_loss",
     "wgan_loss",
     "ranking_metrics",
+    "train_critic",
+    "train_ensemble",
 ]
 
 
@@ -42,6 +54,61 @@ class Critic(nn.Module):
 
     def forward(self, embeddings):
         return self.net(embeddings).squeeze(-1)
+
+
+class CriticEnsemble(nn.Module):
+    """Critics combined into one conservative score.
+
+    Each member's score is standardised by its mean and standard deviation
+    over its training candidates (buffers ``loc`` and ``scale``), so the
+    members speak in the same units; the ensemble's score of an embedding is
+    ``mean - caution * std`` over members (the mean alone for one member).
+
+    Parameters
+    ----------
+    n_inputs : int
+        Size of the graph embedding.
+    hidden : tuple of int, default=(64, 64)
+        Hidden layers of each member.
+    n_members : int, default=1
+    """
+
+    def __init__(self, n_inputs, hidden=(64, 64), n_members=1):
+        super().__init__()
+        self.members = nn.ModuleList(Critic(n_inputs, hidden) for _ in range(n_members))
+        self.register_buffer("loc", torch.zeros(n_members))
+        self.register_buffer("scale", torch.ones(n_members))
+
+    @property
+    def n_members(self):
+        return len(self.members)
+
+    def member_scores(self, embeddings):
+        """Standardised scores of every member, shape (B, n_members)."""
+        raw = torch.stack([member(embeddings) for member in self.members], dim=-1)
+        return (raw - self.loc) / self.scale
+
+    def forward(self, embeddings, caution=0.0):
+        scores = self.member_scores(embeddings)
+        if scores.shape[-1] == 1:
+            return scores[..., 0]
+        return scores.mean(dim=-1) - caution * scores.std(dim=-1)
+
+    @torch.no_grad()
+    def standardise(self, embeddings):
+        """Set each member's ``loc`` / ``scale`` from a list of candidate embeddings."""
+        raw = torch.cat([torch.stack([m(e) for m in self.members], dim=-1)
+                         for e in embeddings])
+        self.loc.copy_(raw.mean(dim=0))
+        self.scale.copy_(raw.std(dim=0).clamp(min=1e-6))
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Load weights; a single :class:`Critic`'s state (older model files) becomes member 0."""
+        if state_dict and all(key.startswith("net.") for key in state_dict):
+            state_dict = {f"members.0.{key}": value for key, value in state_dict.items()}
+            state_dict["loc"] = torch.zeros(1)
+            state_dict["scale"] = torch.ones(1)
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
 
 def rank_loss(scores):
@@ -71,3 +138,88 @@ def ranking_metrics(scores_per_task):
         "top3": float(np.mean(ranks <= 3)),
         "mrr": float(np.mean(1.0 / ranks)),
     }
+
+
+def train_critic(critic, train_embeddings, validation_embeddings, *, objective="rank",
+                 weights=None, task_counts=None, n_epochs=150, patience=30,
+                 learning_rate=1e-3, seed=0, verbose=0, desc="critic"):
+    """Train (or continue training) one :class:`Critic`; keep its best validation epoch.
+
+    Parameters
+    ----------
+    critic : Critic
+    train_embeddings, validation_embeddings : list of Tensor
+        Per task, the embeddings of its candidates, the truth first.
+    objective : {"rank", "wgan"}, default="rank"
+    weights : list of Tensor or None
+        Per training task, the weights of its negatives (``"wgan"`` only).
+    task_counts : ndarray of int or None
+        How many times each training task is used per epoch (a bootstrap
+        resample); None uses each once.
+    n_epochs, patience : int
+    learning_rate : float
+    seed : int
+        Seed of the task order and the gradient-penalty interpolation.
+    verbose : int
+    desc : str
+
+    Returns
+    -------
+    history : list of dict
+        Per epoch: ``epoch``, ``loss``, ``skipped`` and the validation
+        ``best``, ``top3``, ``mrr`` and ``log_p_truth`` (mean log softmax
+        probability of the truth among its candidates, the tie-break of
+        checkpoint choice after the MRR).
+    """
+    optimizer = torch.optim.Adam(critic.parameters(), lr=learning_rate)
+    generator = make_generator(seed + 1)
+    order_rng = np.random.default_rng(seed + 1)
+    counts = np.ones(len(train_embeddings), dtype=int) if task_counts is None \
+        else np.asarray(task_counts)
+    schedule = np.repeat(np.arange(len(train_embeddings)), counts)
+
+    def step(index):
+        if objective == "rank":
+            return rank_loss(critic(train_embeddings[index]))
+        return wgan_loss(critic, train_embeddings[index], weights[index], generator=generator)
+
+    def validate(epoch):
+        with torch.no_grad():
+            scores = [critic(e).cpu().numpy() for e in validation_embeddings]
+        metrics = ranking_metrics(scores)
+        metrics["log_p_truth"] = float(np.mean([s[0] - np.logaddexp.reduce(s)
+                                                for s in scores]))
+        return metrics, (metrics["mrr"], metrics["log_p_truth"])
+
+    return train_epochs(
+        critic, optimizer, n_epochs, lambda epoch: order_rng.permutation(schedule), step,
+        validate=validate, patience=patience, desc=desc, verbose=verbose,
+        postfix=lambda r: {"best": f"{r['best']:.2f}", "mrr": f"{r['mrr']:.3f}"},
+    )
+
+
+def train_ensemble(ensemble, train_embeddings, validation_embeddings, *, seed=0, **options):
+    """Train every member of a :class:`CriticEnsemble`, then standardise them.
+
+    Member 0 uses every training task once per epoch; member ``m > 0`` a
+    bootstrap resample of the tasks (drawn with ``seed + m``). Options are
+    those of :func:`train_critic`.
+
+    Returns
+    -------
+    history : list of dict
+        The epochs of all members, each with its ``member``.
+    """
+    history = []
+    n_tasks = len(train_embeddings)
+    for m, member in enumerate(ensemble.members):
+        counts = None
+        if m > 0:
+            counts = np.bincount(np.random.default_rng(seed + 7919 * m).integers(
+                n_tasks, size=n_tasks), minlength=n_tasks)
+        epochs = train_critic(member, train_embeddings, validation_embeddings,
+                              task_counts=counts, seed=seed + 7919 * m,
+                              desc=f"critic {m + 1}/{ensemble.n_members}", **options)
+        history += [{"member": m, **record} for record in epochs]
+    ensemble.standardise(train_embeddings)
+    return history

@@ -1,18 +1,15 @@
 """LearnedMetricClustering: a clustering-quality metric learned from labelled references."""
 
 import copy
-import time
 from numbers import Integral, Real
 
 import numpy as np
 import torch
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
-from tqdm.auto import tqdm
 
 from .._base import atomic_fit, inline_task
 from .._persistence import PersistenceMixin
@@ -20,23 +17,17 @@ from .._torch import (
     check_layer_sizes,
     draw_seed,
     inference_device,
-    make_generator,
     module_to_cpu,
     resolve_device,
     seeded_torch,
 )
-from ..datasets import make_synthetic_tasks, sample_tasks
-from .critic import Critic, rank_loss, ranking_metrics, wgan_loss
-from .gae import GraphAutoEncoder
-from .graph import GLOBAL_FEATURES, NODE_FEATURES, build_context, clustering_graphs
-from .search import SearchSpace, evolve, select
-from .tasks import make_task, preprocess_task, subsample
+from .adversarial import run_rounds, search_dataset
+from .critic import CriticEnsemble, train_ensemble
+from .gae import GraphAutoEncoder, embed_task, train_gae
+from .graph import GLOBAL_FEATURES, NODE_FEATURES
+from .tasks import draw_tasks, preprocess_task, split_classes, subsample
 
 __all__ = ["LearnedMetricClustering", "with_untrained_critic"]
-
-# search solutions this close to the truth are not negatives
-_SEARCH_NEAR_TRUTH_ARI = 0.9
-
 
 def _split_references(X, y, groups):
     """List of (X, y) reference datasets from the accepted input forms."""
@@ -70,65 +61,6 @@ def _split_references(X, y, groups):
                 f"{np.unique(yr).size}."
             )
     return pairs
-
-
-def _split_classes(y, validation_fraction, rng):
-    """Class-disjoint train / validation split of one reference's classes."""
-    classes = rng.permutation(np.unique(y))
-    n_val = int(round(validation_fraction * classes.size))
-    if classes.size - n_val < 2 or n_val < 2:
-        return classes, None
-    return classes[n_val:], classes[:n_val]
-
-
-class _CriticObjective:
-    """Batched critic scores of labellings of fixed scoring subsamples.
-
-    ``contexts`` are the :class:`~.graph.DatasetContext` of each subsample;
-    calling the objective with one ``(B, n_j)`` label array per subsample
-    returns the B scores averaged over subsamples.
-    """
-
-    def __init__(self, gae, critic, contexts, device, batch_size=64):
-        self.gae = gae
-        self.critic = critic
-        self.contexts = contexts
-        self.device = device
-        self.batch_size = batch_size
-
-    @torch.no_grad()
-    def __call__(self, subset_labels):
-        total = 0.0
-        for context, labels in zip(self.contexts, subset_labels):
-            scores = []
-            for start in range(0, labels.shape[0], self.batch_size):
-                graphs = clustering_graphs(context, labels[start:start + self.batch_size])
-                embedding = self.gae.embed(*(part.to(self.device) for part in graphs))
-                scores.append(self.critic(embedding).cpu().numpy())
-            total = total + np.concatenate(scores).astype(np.float64)
-        return total / len(self.contexts)
-
-
-def _search(X, gae, critic, options, device, seed, verbose=0):
-    """One search for the clustering of X the critic prefers (joblib-friendly).
-
-    ``X`` is a raw dataset; the micro-clusters live in its preprocessed
-    space and each scoring subsample is preprocessed on its own, like a
-    training task.
-    """
-    X_pre = preprocess_task(X, random_state=seed)
-    space = SearchSpace(X_pre, n_micro=options["n_micro"], max_points=options["max_points"],
-                        n_subsamples=options["n_subsamples"], random_state=seed)
-    contexts = [build_context(preprocess_task(X[subset], random_state=seed),
-                              dtype=torch.float32) for subset in space.subsets]
-    objective = _CriticObjective(gae.to(device), critic.to(device), contexts, device)
-    common = {"k_range": options["k_range"], "n_clusters": options["n_clusters"],
-              "random_state": seed}
-    if options["search"] == "select":
-        return select(space, objective, **common)
-    return evolve(space, objective, population_size=options["population_size"],
-                  n_offspring=2 * options["population_size"],
-                  n_generations=options["n_generations"], verbose=verbose, **common)
 
 
 class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
@@ -199,18 +131,33 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
     patience : int, default=30
         Stop critic training after this many epochs without a better
         validation MRR; the best checkpoint is kept.
-    adversarial_rounds : int, default=2
-        Rounds of adversarial training after the warm start: the search
-        runs under the current critic on ``adversarial_tasks`` training
-        tasks, its distinct solutions (ARI < 0.9 to the truth) become new
-        negatives of those tasks, and the critic is trained on. 0 keeps the
-        warm-started critic.
+    n_critics : int, default=3
+        Critics in the ensemble: the first trained on all training tasks,
+        the others on bootstrap resamples of them, each standardised on its
+        training candidates. The score is their mean minus ``caution``
+        times their spread.
+    caution : float, default=1.0
+        Weight of the critics' disagreement (standard deviation of their
+        standardised scores) subtracted from their mean score, in
+        :meth:`score_clustering`, in the search of :meth:`predict` and in
+        training's searches. The search climbs wherever one critic errs;
+        where the critics disagree the conservative score does not follow.
+        No effect with one critic. It may be changed after fitting.
+    adversarial_rounds : int, default=4
+        Most rounds of adversarial training after the warm start: the
+        evolutionary search runs under the current critics on
+        ``adversarial_tasks`` training tasks, every distinct elite of its
+        final population (ARI < 0.9 to the truth and to the task's other
+        candidates) becomes a new negative of its task, and the critics are
+        trained on. Rounds stop earlier when the validation beats-truth rate
+        stops falling (see ``history_``). 0 keeps the warm-started critics.
     adversarial_tasks : int, default=40
         Training tasks searched per adversarial round.
     validation_searches : int, default=20
         Validation tasks on which the search is run after each round to
         measure it (NMI, k error, rate of labellings scored above the
-        truth); the round with the best search NMI is kept.
+        truth); the round whose search (in the mode of ``search``) has the
+        best NMI is kept.
     search : {"select", "evolve"}, default="select"
         How :meth:`predict` clusters a dataset. ``"select"``: score a pool
         of classical clusterings of the micro-clusters (k-means, Ward,
@@ -258,25 +205,32 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
     gae_ : torch.nn.Module
         The trained graph auto-encoder (CPU).
     critic_ : torch.nn.Module
-        The critic (CPU), best validation checkpoint.
+        The critic ensemble (CPU) of the kept round, each member at its best
+        validation epoch.
     history_ : list of dict
         Per round (0 = warm start, then each adversarial round) on the
         validation tasks: ``best``, ``top3``, ``mrr`` (share of tasks where
         the truth ranks first / in the top three among its candidates, mean
-        reciprocal rank), ``search_nmi``, ``search_k_error`` (mean signed k
-        error of the search), ``beats_truth_rate`` (share of searches whose
-        result the critic scores above the truth), ``n_new_negatives`` and
-        ``seconds``.
+        reciprocal rank, under the conservative score); for the
+        evolutionary search ``evolve_nmi``, ``evolve_k_error`` and
+        ``beats_truth_rate`` (share of searches whose result scores above
+        the truth); ``search_nmi``, ``search_k_error`` and
+        ``search_beats_truth_rate`` for the search mode of ``search``;
+        ``n_new_negatives``, ``seconds``, and on the last round
+        ``stopped`` (why the rounds ended).
     critic_history_ : list of dict
-        Per critic epoch, over all rounds: ``round``, ``epoch``, ``loss``
-        and the validation ``best``, ``top3``, ``mrr``, ``log_p_truth``
-        (mean log softmax probability of the truth among its candidates, the
-        tie-break of checkpoint selection within a round).
+        Per critic epoch, over all rounds and members: ``round``,
+        ``member``, ``epoch``, ``loss``, ``skipped`` and the validation
+        ``best``, ``top3``, ``mrr``, ``log_p_truth`` (mean log softmax
+        probability of the truth among its candidates, the tie-break of
+        checkpoint selection).
     validation_ : dict
         Validation figures of the kept round (as in ``history_``), and
         ``class_disjoint`` (whether validation classes were held out).
     n_references_ : int
         Number of reference datasets.
+    n_critics_ : int
+        Critics in ``critic_``.
     device_ : torch.device
         Device training ran on.
 
@@ -312,6 +266,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         "critic_hidden": ["array-like"],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "patience": [Interval(Integral, 1, None, closed="left")],
+        "n_critics": [Interval(Integral, 1, None, closed="left")],
+        "caution": [Interval(Real, 0, None, closed="left")],
         "adversarial_rounds": [Interval(Integral, 0, None, closed="left")],
         "adversarial_tasks": [Interval(Integral, 1, None, closed="left")],
         "validation_searches": [Interval(Integral, 1, None, closed="left")],
@@ -344,7 +300,9 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         critic_hidden=(64, 64),
         learning_rate=1e-3,
         patience=30,
-        adversarial_rounds=2,
+        n_critics=3,
+        caution=1.0,
+        adversarial_rounds=4,
         adversarial_tasks=40,
         validation_searches=20,
         search="select",
@@ -372,6 +330,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self.critic_hidden = critic_hidden
         self.learning_rate = learning_rate
         self.patience = patience
+        self.n_critics = n_critics
+        self.caution = caution
         self.adversarial_rounds = adversarial_rounds
         self.adversarial_tasks = adversarial_tasks
         self.validation_searches = validation_searches
@@ -394,50 +354,10 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
 
     def _empty_modules(self):
         gae = GraphAutoEncoder(len(NODE_FEATURES), len(GLOBAL_FEATURES))
-        return {"gae_": gae, "critic_": Critic(gae.embedding_size, tuple(self.critic_hidden))}
-
-    # ------------------------------------------------------------------ tasks
-    def _draw_tasks(self, references, rng):
-        """Class-disjoint training and validation tasks from the references."""
-        specs = {"train": [], "validation": []}
-        class_disjoint = True
-        n_val = max(1, self.n_tasks // 3)
-        for split, n_total in (("train", self.n_tasks), ("validation", n_val)):
-            for i in range(n_total):
-                Xr, yr, train_classes, val_classes = references[i % len(references)]
-                if split == "validation" and val_classes is None:
-                    class_disjoint = False
-                classes = train_classes if split == "train" or val_classes is None \
-                    else val_classes
-                mask = np.isin(yr, classes)
-                k_high = min(self.k_range[1], classes.size)
-                k_low = min(self.k_range[0], k_high)
-                task = next(sample_tasks(
-                    Xr[mask], yr[mask], 1, k_range=(k_low, k_high),
-                    size_range=self.size_range, imbalance=float(rng.uniform()),
-                    random_state=int(rng.integers(2**31 - 1)),
-                ))
-                specs[split].append((task.X, task.y, int(rng.integers(2**31 - 1))))
-        if self.synthetic_tasks:
-            # validation also gets synthetic tasks (after the reference ones,
-            # which the validation searches use first): held-out reference
-            # classes alone may allow only k = 2 tasks
-            for split, n_synthetic in (("train", self.synthetic_tasks),
-                                       ("validation", max(1, self.synthetic_tasks // 3))):
-                synthetic = make_synthetic_tasks(
-                    n_synthetic, k_range=self.k_range, size_range=self.size_range,
-                    random_state=int(rng.integers(2**31 - 1)),
-                )
-                specs[split] += [(task.X, task.y, int(rng.integers(2**31 - 1)))
-                                 for task in synthetic]
-        tasks = {}
-        for split, items in specs.items():
-            tasks[split] = Parallel(n_jobs=self.n_jobs)(
-                delayed(inline_task)(make_task, (X, y, self.max_points, seed))
-                for X, y, seed in
-                tqdm(items, desc=f"{split} tasks", disable=not self.verbose)
-            )
-        return tasks, class_disjoint
+        # model files written before critic ensembles hold one critic
+        n_critics = getattr(self, "n_critics_", 1)
+        return {"gae_": gae, "critic_": CriticEnsemble(gae.embedding_size,
+                                                       tuple(self.critic_hidden), n_critics)}
 
     # -------------------------------------------------------------- training
     @atomic_fit
@@ -464,46 +384,44 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         check_layer_sizes(self.critic_hidden, "critic_hidden")
         pairs = _split_references(X, y, groups)
         rng = np.random.default_rng(draw_seed(self.random_state))
-        references = []
-        for Xr, yr in pairs:
-            train_classes, val_classes = _split_classes(yr, self.validation_fraction, rng)
-            references.append((Xr, yr, train_classes, val_classes))
+        references = [(Xr, yr, *split_classes(yr, self.validation_fraction, rng))
+                      for Xr, yr in pairs]
         device = resolve_device(self.device)
         seed = int(rng.integers(2**31 - 1))
-        tasks, class_disjoint = self._draw_tasks(references, rng)
+        tasks, class_disjoint = draw_tasks(
+            references, self.n_tasks, self.synthetic_tasks, k_range=self.k_range,
+            size_range=self.size_range, max_points=self.max_points, rng=rng,
+            n_jobs=self.n_jobs, verbose=self.verbose)
         with seeded_torch(seed, device):
-            gae = self._train_gae(tasks["train"], device, seed)
-            embeddings = {
-                split: [self._embed_task(gae, task, device) for task in items]
-                for split, items in tasks.items()
-            }
-            critic = Critic(gae.embedding_size, tuple(self.critic_hidden)).to(device)
-            critic_history, history = [], []
-            kept = None
-            for round_index in range(self.adversarial_rounds + 1):
-                started = time.perf_counter()
-                n_new = 0
-                if round_index > 0:
-                    n_new = self._add_search_negatives(gae, critic, tasks, embeddings,
-                                                       device, rng)
-                critic, epochs = self._train_critic(critic, embeddings, tasks, device,
-                                                    seed + round_index)
-                critic_history += [{"round": round_index, **epoch} for epoch in epochs]
-                record = self._validate_round(gae, critic, tasks["validation"],
-                                              embeddings["validation"], device, rng)
-                record.update(round=round_index, n_new_negatives=n_new,
-                              seconds=time.perf_counter() - started)
-                history.append(record)
-                key = (record["search_nmi"], record["mrr"])
-                if kept is None or key > kept[0]:
-                    kept = (key, copy.deepcopy(critic.state_dict()), record)
-            critic.load_state_dict(kept[1])
+            gae, _ = train_gae(tasks["train"], device, n_epochs=self.gae_epochs, seed=seed,
+                               verbose=self.verbose)
+            embeddings = {split: [embed_task(gae, task, device) for task in items]
+                          for split, items in tasks.items()}
+            critic = CriticEnsemble(gae.embedding_size, tuple(self.critic_hidden),
+                                    self.n_critics).to(device)
+
+            def train(critic, round_index):
+                weights = [torch.as_tensor(t["weights"][1:], dtype=torch.float32,
+                                           device=device) for t in tasks["train"]]
+                return train_ensemble(
+                    critic, embeddings["train"], embeddings["validation"],
+                    objective=self.objective, weights=weights, n_epochs=self.critic_epochs,
+                    patience=self.patience, learning_rate=self.learning_rate,
+                    seed=seed + round_index, verbose=self.verbose)
+
+            history, critic_history, kept = run_rounds(
+                gae, critic, tasks, embeddings, train, options=self._search_options(),
+                max_rounds=self.adversarial_rounds, n_search_tasks=self.adversarial_tasks,
+                n_validation_searches=min(self.validation_searches,
+                                          len(tasks["validation"])),
+                device=device, rng=rng, n_jobs=self.n_jobs, verbose=self.verbose)
         self.gae_ = module_to_cpu(gae)
         self.critic_ = module_to_cpu(critic.eval())
         self.history_ = history
         self.critic_history_ = critic_history
-        self.validation_ = {**kept[2], "class_disjoint": class_disjoint}
+        self.validation_ = {**kept, "class_disjoint": class_disjoint}
         self.n_references_ = len(pairs)
+        self.n_critics_ = self.n_critics
         self.device_ = device
         self._seed = seed
         return self
@@ -515,136 +433,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
             "k_range": (min(2, k_high), k_high), "n_micro": self.n_micro,
             "max_points": self.max_points, "n_subsamples": self.n_subsamples,
             "population_size": self.population_size, "n_generations": self.n_generations,
+            "caution": self.caution,
         }
-
-    def _search_tasks(self, gae, critic, items, device, rng):
-        """Evolutionary searches on tasks' points, in parallel with joblib."""
-        options = {**self._search_options(), "search": "evolve",
-                   "k_range": (min(2, self.k_range[1]), self.k_range[1])}
-        gae, critic = module_to_cpu(copy.deepcopy(gae)), module_to_cpu(copy.deepcopy(critic))
-        search_device = torch.device("cpu") if self.n_jobs not in (None, 1) else device
-        seeds = rng.integers(2**31 - 1, size=len(items))
-        return Parallel(n_jobs=self.n_jobs)(
-            delayed(inline_task)(_search, (task["X"], gae, critic, options, search_device,
-                                           int(s)))
-            for task, s in zip(items, seeds)
-        )
-
-    def _add_search_negatives(self, gae, critic, tasks, embeddings, device, rng):
-        """Add distinct search solutions of training tasks as negatives."""
-        n_train = len(tasks["train"])
-        chosen = rng.choice(n_train, size=min(self.adversarial_tasks, n_train), replace=False)
-        items = [tasks["train"][i] for i in chosen]
-        results = self._search_tasks(gae, critic,
-                                     tqdm(items, desc="adversarial search",
-                                          disable=not self.verbose), device, rng)
-        n_new = 0
-        for index, result in zip(chosen, results):
-            task = tasks["train"][index]
-            truth = task["labels"][0]
-            if adjusted_rand_score(truth, result.labels) >= _SEARCH_NEAR_TRUTH_ARI:
-                continue
-            if any(adjusted_rand_score(other, result.labels) > 0.99
-                   for other in task["labels"][1:]):
-                continue
-            task["labels"] = np.vstack([task["labels"], result.labels])
-            task["families"].append("search")
-            task["weights"] = np.append(task["weights"],
-                                        1.0 - adjusted_rand_score(truth, result.labels))
-            new = {"X": task["X"], "labels": result.labels[None]}
-            embeddings["train"][index] = torch.cat(
-                [embeddings["train"][index], self._embed_task(gae, new, device)])
-            n_new += 1
-        return n_new
-
-    def _validate_round(self, gae, critic, tasks, embeddings, device, rng):
-        """Ranking figures and search figures of the critic on validation tasks."""
-        with torch.no_grad():
-            scores = [critic(e).cpu().numpy() for e in embeddings]
-        record = ranking_metrics(scores)
-        n_search = min(self.validation_searches, len(tasks))
-        items = tasks[:n_search]
-        results = self._search_tasks(gae, critic, items, device, rng)
-        nmi, k_error, beats = [], [], []
-        for task, task_scores, result in zip(items, scores, results):
-            truth = task["labels"][0]
-            nmi.append(normalized_mutual_info_score(truth, result.labels))
-            k_error.append(result.n_clusters - (int(truth.max()) + 1))
-            beats.append(result.score > task_scores[0])
-        record.update(search_nmi=float(np.mean(nmi)), search_k_error=float(np.mean(k_error)),
-                      beats_truth_rate=float(np.mean(beats)))
-        return record
-
-    @staticmethod
-    def _graphs(task, device):
-        context = build_context(task["X"], dtype=torch.float32)
-        features, adjacency, scalars = clustering_graphs(context, task["labels"])
-        return features.to(device), adjacency.to(device), scalars.to(device)
-
-    def _train_gae(self, train_tasks, device, seed):
-        gae = GraphAutoEncoder(len(NODE_FEATURES), len(GLOBAL_FEATURES)).to(device)
-        graphs = [self._graphs(task, device) for task in train_tasks]
-        gae.fit_scaling(torch.cat([f.reshape(-1, f.shape[-1]) for f, _, _ in graphs]),
-                        torch.cat([s for _, _, s in graphs]))
-        optimizer = torch.optim.Adam(gae.parameters(), lr=1e-2)
-        generator = make_generator(seed)
-        order_rng = np.random.default_rng(seed)
-        for _ in tqdm(range(self.gae_epochs), desc="graph auto-encoder",
-                      disable=not self.verbose):
-            for index in order_rng.permutation(len(graphs)):
-                features, adjacency, _ = graphs[index]
-                loss = gae.loss(features, adjacency, generator=generator)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-        return gae.eval()
-
-    @torch.no_grad()
-    def _embed_task(self, gae, task, device):
-        return gae.embed(*self._graphs(task, device))
-
-    def _train_critic(self, critic, embeddings, tasks, device, seed):
-        """Train (or continue training) the critic; keep the best validation epoch."""
-        optimizer = torch.optim.Adam(critic.parameters(), lr=self.learning_rate)
-        generator = make_generator(seed + 1)
-        order_rng = np.random.default_rng(seed + 1)
-        weights = [torch.as_tensor(t["weights"][1:], dtype=torch.float32, device=device)
-                   for t in tasks["train"]]
-        history, best, best_state, since_best = [], None, None, 0
-        bar = tqdm(range(self.critic_epochs), desc="critic", disable=not self.verbose)
-        for epoch in bar:
-            critic.train()
-            total = 0.0
-            for index in order_rng.permutation(len(embeddings["train"])):
-                task_embeddings = embeddings["train"][index]
-                if self.objective == "rank":
-                    loss = rank_loss(critic(task_embeddings))
-                else:
-                    loss = wgan_loss(critic, task_embeddings, weights[index],
-                                     generator=generator)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += loss.item()
-            critic.eval()
-            with torch.no_grad():
-                scores = [critic(e).cpu().numpy() for e in embeddings["validation"]]
-            metrics = ranking_metrics(scores)
-            # tie-break equal MRRs by the truth's mean softmax log-probability
-            metrics["log_p_truth"] = float(np.mean(
-                [s[0] - np.logaddexp.reduce(s) for s in scores]))
-            history.append({"epoch": epoch, "loss": total / len(embeddings["train"]),
-                            **metrics})
-            bar.set_postfix(best=f"{metrics['best']:.2f}", mrr=f"{metrics['mrr']:.3f}")
-            key = (metrics["mrr"], metrics["log_p_truth"])
-            if best is None or key > (best["mrr"], best["log_p_truth"]):
-                best, best_state, since_best = metrics, copy.deepcopy(critic.state_dict()), 0
-            else:
-                since_best += 1
-                if since_best >= self.patience:
-                    break
-        critic.load_state_dict(best_state)
-        return critic.eval(), history
 
     # --------------------------------------------------------------- scoring
     def score_clustering(self, X, labels):
@@ -691,7 +481,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
                 X_sub, labels_sub = subsample(X, labels, self.max_points, rng)
                 task = {"X": preprocess_task(X_sub, random_state=self._seed),
                         "labels": labels_sub}
-                total += critic(self._embed_task(gae, task, device)).cpu().numpy()
+                total += critic(embed_task(gae, task, device), self.caution).cpu().numpy()
         scores = total / n_rounds
         return np.float64(scores[0]) if single else scores
 
@@ -730,7 +520,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         device = inference_device(self.device_)
         seeds = np.random.default_rng(self._seed).integers(2**31 - 1, size=self.n_restarts)
         results = Parallel(n_jobs=self.n_jobs)(
-            delayed(inline_task)(_search, (
+            delayed(inline_task)(search_dataset, (
                 X, copy.deepcopy(self.gae_), copy.deepcopy(self.critic_), options,
                 device if self.n_jobs in (None, 1) else torch.device("cpu"), int(seed),
                 self.verbose))
@@ -797,6 +587,7 @@ def with_untrained_critic(metric, random_state=None):
     check_is_fitted(metric, "critic_")
     ablated = copy.deepcopy(metric)
     with seeded_torch(draw_seed(random_state)):
-        critic = Critic(metric.gae_.embedding_size, tuple(metric.critic_hidden))
+        critic = CriticEnsemble(metric.gae_.embedding_size, tuple(metric.critic_hidden),
+                                metric.critic_.n_members)
     ablated.critic_ = module_to_cpu(critic.eval())
     return ablated

@@ -8,11 +8,16 @@ of :func:`~sklearn_tcm.learned_metric.graph.clustering_graphs`, so it has a
 fixed size whatever the number of points or the input dimension.
 """
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["GraphAutoEncoder", "normalised_adjacency"]
+from .._torch import make_generator, train_epochs
+from .graph import GLOBAL_FEATURES, NODE_FEATURES, build_context, clustering_graphs
+
+__all__ = ["GraphAutoEncoder", "normalised_adjacency", "task_graphs", "embed_task",
+           "train_gae"]
 
 
 def normalised_adjacency(adjacency):
@@ -93,3 +98,45 @@ class GraphAutoEncoder(nn.Module):
         standardised = (features - self.feature_mean) / self.feature_std
         feature_loss = F.mse_loss(self.feature_head(z), standardised)
         return edge_loss + kl + feature_loss
+
+
+def task_graphs(task, device):
+    """Graphs of every labelling of a task: (features, adjacency, scalars) on ``device``."""
+    context = build_context(task["X"], dtype=torch.float32)
+    features, adjacency, scalars = clustering_graphs(context, task["labels"])
+    return features.to(device), adjacency.to(device), scalars.to(device)
+
+
+@torch.no_grad()
+def embed_task(gae, task, device):
+    """Graph embeddings of every labelling of a task, shape (n_labellings, size)."""
+    return gae.embed(*task_graphs(task, device))
+
+
+def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose=0):
+    """A :class:`GraphAutoEncoder` trained on the graphs of training tasks.
+
+    The input standardisation is fitted on the tasks' graphs first; then
+    each epoch takes one optimiser step per task (all its labellings'
+    graphs in one batch), in a seeded random order.
+
+    Returns
+    -------
+    gae : GraphAutoEncoder
+        In eval mode, on ``device``.
+    history : list of dict
+        Per epoch, the mean loss.
+    """
+    gae = GraphAutoEncoder(len(NODE_FEATURES), len(GLOBAL_FEATURES)).to(device)
+    graphs = [task_graphs(task, device) for task in tasks]
+    gae.fit_scaling(torch.cat([f.reshape(-1, f.shape[-1]) for f, _, _ in graphs]),
+                    torch.cat([s for _, _, s in graphs]))
+    optimizer = torch.optim.Adam(gae.parameters(), lr=learning_rate)
+    generator = make_generator(seed)
+    order_rng = np.random.default_rng(seed)
+    history = train_epochs(
+        gae, optimizer, n_epochs, lambda epoch: order_rng.permutation(len(graphs)),
+        lambda index: gae.loss(graphs[index][0], graphs[index][1], generator=generator),
+        desc="graph auto-encoder", verbose=verbose,
+    )
+    return gae.eval(), history

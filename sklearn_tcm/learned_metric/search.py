@@ -155,6 +155,11 @@ class SearchResult:
         Critic evaluations (distinct candidates scored).
     history : list of float
         Best score after each generation (empty for ``select``).
+    elites : list of ndarray
+        Point labels of the best distinct candidates, best first (the final
+        population of ``evolve``, the top of the pool for ``select``), at
+        most ``n_elites`` of them; what adversarial training adds as
+        negatives.
     """
 
     labels: np.ndarray
@@ -163,6 +168,7 @@ class SearchResult:
     pool_best_score: float
     n_evaluations: int
     history: list = field(default_factory=list)
+    elites: list = field(default_factory=list)
 
 
 class _Scorer:
@@ -387,7 +393,7 @@ def _initial(space, k_range, n_clusters, random_state):
 
 
 def select(space, score_fn, *, k_range=(2, 10), n_clusters=None, refine=True,
-           random_state=None):
+           random_state=None, n_elites=0):
     """Score the classical pool and return the critic's pick.
 
     Parameters
@@ -403,6 +409,8 @@ def select(space, score_fn, *, k_range=(2, 10), n_clusters=None, refine=True,
     refine : bool, default=True
         Point-level k-means refinement of the winner, kept if it scores higher.
     random_state : int or None
+    n_elites : int, default=0
+        Point labels of this many best pool members to return as ``elites``.
 
     Returns
     -------
@@ -411,9 +419,12 @@ def select(space, score_fn, *, k_range=(2, 10), n_clusters=None, refine=True,
     pool, _ = _initial(space, k_range, n_clusters, random_state)
     scorer = _Scorer(space, score_fn)
     scores = scorer(np.stack(pool))
-    best = int(np.argmax(scores))
-    return _finish(space, score_fn, pool[best], float(scores[best]), float(scores[best]),
-                   len(scorer.cache), [], refine)
+    order = np.argsort(-scores, kind="stable")
+    best = int(order[0])
+    result = _finish(space, score_fn, pool[best], float(scores[best]), float(scores[best]),
+                     len(scorer.cache), [], refine)
+    result.elites = [space.point_labels(pool[i]) for i in order[:n_elites]]
+    return result
 
 
 def _finish(space, score_fn, genome, score, pool_best, n_evaluations, history, refine):
@@ -428,7 +439,7 @@ def _finish(space, score_fn, genome, score, pool_best, n_evaluations, history, r
 
 def evolve(space, score_fn, *, k_range=(2, 10), n_clusters=None, population_size=24,
            n_offspring=48, n_generations=30, patience=6, refine=True, random_state=None,
-           verbose=0):
+           verbose=0, n_elites=0):
     """(mu + lambda) evolutionary search seeded with the classical pool.
 
     Parameters
@@ -453,6 +464,9 @@ def evolve(space, score_fn, *, k_range=(2, 10), n_clusters=None, population_size
     random_state : int or None
     verbose : int, default=0
         Show a progress bar over generations when > 0.
+    n_elites : int, default=0
+        Point labels of this many best members of the final population to
+        return as ``elites``.
 
     Returns
     -------
@@ -493,5 +507,7 @@ def evolve(space, score_fn, *, k_range=(2, 10), n_clusters=None, population_size
             stale += 1
             if stale >= patience:
                 break
-    return _finish(space, score_fn, population[0], float(scores[0]), pool_best,
-                   len(scorer.cache), history, refine)
+    result = _finish(space, score_fn, population[0], float(scores[0]), pool_best,
+                     len(scorer.cache), history, refine)
+    result.elites = [space.point_labels(genome) for genome in population[:n_elites]]
+    return result

@@ -11,6 +11,7 @@ critic is trained so that the truth scores above all of them.
 import warnings
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.cluster import (
     DBSCAN,
     HDBSCAN,
@@ -23,6 +24,8 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
+from .._base import inline_task
+from ..datasets import make_synthetic_tasks, sample_tasks
 from .graph import canonical_labels
 
 __all__ = [
@@ -32,6 +35,8 @@ __all__ = [
     "degenerate_negatives",
     "deduplicate",
     "make_task",
+    "split_classes",
+    "draw_tasks",
 ]
 
 
@@ -241,3 +246,92 @@ def make_task(X, truth, max_points=300, seed=0):
     families = ["truth"] + [family for family, _ in negatives]
     weights = np.array([1.0] + [1.0 - adjusted_rand_score(truth, lab) for _, lab in negatives])
     return {"X": X, "labels": labels, "families": families, "weights": weights}
+
+
+def split_classes(y, validation_fraction, rng):
+    """Class-disjoint split of one reference's classes: (train, validation).
+
+    A ``validation_fraction`` of the classes (rounded) is held out for
+    validation tasks; when fewer than 2 classes would be left on either
+    side, validation is None (validation tasks then come from the training
+    classes).
+    """
+    classes = rng.permutation(np.unique(y))
+    n_val = int(round(validation_fraction * classes.size))
+    if classes.size - n_val < 2 or n_val < 2:
+        return classes, None
+    return classes[n_val:], classes[:n_val]
+
+
+def _reference_task_specs(references, n_total, split, k_range, size_range, rng):
+    specs, class_disjoint = [], True
+    for i in range(n_total):
+        Xr, yr, train_classes, val_classes = references[i % len(references)]
+        if split == "validation" and val_classes is None:
+            class_disjoint = False
+        classes = train_classes if split == "train" or val_classes is None else val_classes
+        mask = np.isin(yr, classes)
+        k_high = min(k_range[1], classes.size)
+        task = next(sample_tasks(
+            Xr[mask], yr[mask], 1, k_range=(min(k_range[0], k_high), k_high),
+            size_range=size_range, imbalance=float(rng.uniform()),
+            random_state=int(rng.integers(2**31 - 1)),
+        ))
+        specs.append((task.X, task.y, int(rng.integers(2**31 - 1))))
+    return specs, class_disjoint
+
+
+def draw_tasks(references, n_tasks, synthetic_tasks, *, k_range, size_range, max_points,
+               rng, n_jobs=None, verbose=0):
+    """Training and class-disjoint validation tasks, built in parallel.
+
+    Parameters
+    ----------
+    references : list of tuple
+        ``(X, y, train_classes, validation_classes)`` per reference dataset
+        (see :func:`split_classes`).
+    n_tasks : int
+        Training tasks drawn from the references (a third as many, at least
+        one, validation tasks from the held-out classes).
+    synthetic_tasks : int
+        Generated training tasks (:func:`~sklearn_tcm.datasets.make_synthetic_tasks`);
+        a third as many join the validation tasks, after the reference ones.
+    k_range, size_range : tuple of int
+        Classes per task and points per class.
+    max_points : int
+        Larger tasks are subsampled.
+    rng : numpy.random.Generator
+    n_jobs : int or None
+    verbose : int
+
+    Returns
+    -------
+    tasks : dict
+        ``"train"`` and ``"validation"`` lists of :func:`make_task` dicts.
+    class_disjoint : bool
+        Whether every validation task came from held-out classes.
+    """
+    from tqdm.auto import tqdm
+
+    specs, class_disjoint = {}, True
+    for split, n_total in (("train", n_tasks), ("validation", max(1, n_tasks // 3))):
+        specs[split], disjoint = _reference_task_specs(references, n_total, split, k_range,
+                                                       size_range, rng)
+        class_disjoint &= disjoint
+    if synthetic_tasks:
+        # validation also gets synthetic tasks (after the reference ones, which the
+        # validation searches use first): held-out classes alone may allow only k = 2
+        for split, n_synthetic in (("train", synthetic_tasks),
+                                   ("validation", max(1, synthetic_tasks // 3))):
+            synthetic = make_synthetic_tasks(n_synthetic, k_range=k_range,
+                                             size_range=size_range,
+                                             random_state=int(rng.integers(2**31 - 1)))
+            specs[split] += [(task.X, task.y, int(rng.integers(2**31 - 1)))
+                             for task in synthetic]
+    tasks = {}
+    for split, items in specs.items():
+        tasks[split] = Parallel(n_jobs=n_jobs)(
+            delayed(inline_task)(make_task, (X, y, max_points, seed))
+            for X, y, seed in tqdm(items, desc=f"{split} tasks", disable=not verbose)
+        )
+    return tasks, class_disjoint

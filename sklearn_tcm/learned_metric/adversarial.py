@@ -1,0 +1,291 @@
+"""Adversarial training: search under the critic, add what fools it, retrain.
+
+The evolutionary search (:mod:`.search`) finds the labellings the current
+critic scores highest. Where those are not the truth, they are exactly the
+critic's errors, so each round adds *every* distinct elite of the searches
+on a batch of training tasks (ARI below 0.9 to the truth, duplicates
+removed) as new negatives of those tasks, and the critic is trained on.
+Rounds go on while the share of validation searches whose result the
+critic scores above the truth (the *beats-truth rate*) keeps falling, up to
+a cap; the round kept is the one whose search, in the mode ``predict``
+uses, clusters the class-disjoint validation tasks best.
+
+The search's objective is the critic ensemble's conservative score
+(:class:`.critic.CriticEnsemble`: mean minus ``caution`` times the spread
+of its members), the same in training, validation and ``predict``.
+"""
+
+import copy
+import time
+
+import numpy as np
+import torch
+from joblib import Parallel, delayed
+from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+from .._base import inline_task
+from .._torch import module_to_cpu
+from .critic import ranking_metrics
+from .gae import embed_task
+from .graph import build_context, clustering_graphs
+from .search import SearchSpace, evolve, select
+from .tasks import preprocess_task
+
+__all__ = [
+    "CriticObjective",
+    "search_dataset",
+    "search_tasks",
+    "add_search_negatives",
+    "validate_round",
+    "run_rounds",
+    "NEAR_TRUTH_ARI",
+]
+
+#: Search solutions at least this close to the truth (ARI) are not negatives.
+NEAR_TRUTH_ARI = 0.9
+#: Candidates at least this close to one already in a task are duplicates.
+DUPLICATE_ARI = 0.99
+
+
+class CriticObjective:
+    """Batched conservative critic scores of labellings of fixed subsamples.
+
+    ``contexts`` are the :class:`~.graph.DatasetContext` of each scoring
+    subsample; calling the objective with one ``(B, n_j)`` label array per
+    subsample returns the B scores averaged over subsamples.
+    """
+
+    def __init__(self, gae, critic, contexts, device, caution=0.0, batch_size=64):
+        self.gae = gae
+        self.critic = critic
+        self.contexts = contexts
+        self.device = device
+        self.caution = caution
+        self.batch_size = batch_size
+
+    @torch.no_grad()
+    def __call__(self, subset_labels):
+        total = 0.0
+        for context, labels in zip(self.contexts, subset_labels):
+            scores = []
+            for start in range(0, labels.shape[0], self.batch_size):
+                graphs = clustering_graphs(context, labels[start:start + self.batch_size])
+                embedding = self.gae.embed(*(part.to(self.device) for part in graphs))
+                scores.append(self.critic(embedding, self.caution).cpu().numpy())
+            total = total + np.concatenate(scores).astype(np.float64)
+        return total / len(self.contexts)
+
+
+def search_dataset(X, gae, critic, options, device, seed, verbose=0):
+    """One search for the clustering of ``X`` the critic prefers.
+
+    ``X`` is a raw dataset; the micro-clusters live in its preprocessed
+    space and each scoring subsample is preprocessed on its own, like a
+    training task. ``options``: ``search`` (``"select"`` or ``"evolve"``),
+    ``n_clusters``, ``k_range``, ``n_micro``, ``max_points``,
+    ``n_subsamples``, ``population_size``, ``n_generations``, ``caution``
+    and ``n_elites``.
+
+    Returns
+    -------
+    SearchResult
+    """
+    X_pre = preprocess_task(X, random_state=seed)
+    space = SearchSpace(X_pre, n_micro=options["n_micro"], max_points=options["max_points"],
+                        n_subsamples=options["n_subsamples"], random_state=seed)
+    contexts = [build_context(preprocess_task(X[subset], random_state=seed),
+                              dtype=torch.float32) for subset in space.subsets]
+    objective = CriticObjective(gae.to(device), critic.to(device), contexts, device,
+                                caution=options["caution"])
+    common = {"k_range": options["k_range"], "n_clusters": options["n_clusters"],
+              "random_state": seed, "n_elites": options.get("n_elites", 0)}
+    if options["search"] == "select":
+        return select(space, objective, **common)
+    return evolve(space, objective, population_size=options["population_size"],
+                  n_offspring=2 * options["population_size"],
+                  n_generations=options["n_generations"], verbose=verbose, **common)
+
+
+def search_tasks(gae, critic, tasks, options, device, seeds, n_jobs=None):
+    """Searches on the points of several tasks, in parallel with joblib.
+
+    With several jobs the searches run on the CPU (one copy of the networks
+    per task); with one they use ``device``.
+    """
+    gae, critic = module_to_cpu(copy.deepcopy(gae)), module_to_cpu(copy.deepcopy(critic))
+    search_device = torch.device("cpu") if n_jobs not in (None, 1) else device
+    return Parallel(n_jobs=n_jobs)(
+        delayed(inline_task)(search_dataset, (task["X"], gae, critic, options,
+                                              search_device, int(seed)))
+        for task, seed in zip(tasks, seeds)
+    )
+
+
+def _new_negatives(task, candidates):
+    """Candidates far enough from the truth and from every labelling already kept."""
+    truth = task["labels"][0]
+    kept = []
+    for labels in candidates:
+        if adjusted_rand_score(truth, labels) >= NEAR_TRUTH_ARI:
+            continue
+        others = list(task["labels"][1:]) + kept
+        if any(adjusted_rand_score(other, labels) >= DUPLICATE_ARI for other in others):
+            continue
+        kept.append(labels)
+    return kept
+
+
+def add_search_negatives(tasks, embeddings, results, gae, device):
+    """Add the distinct elites of each task's search as negatives of that task.
+
+    ``tasks`` and ``embeddings`` (per task, its candidates' embeddings) are
+    updated in place. Returns the number of negatives added.
+    """
+    n_new = 0
+    for index, result in results.items():
+        task = tasks[index]
+        new = _new_negatives(task, [result.labels] + list(result.elites))
+        if not new:
+            continue
+        truth = task["labels"][0]
+        task["labels"] = np.vstack([task["labels"], np.stack(new)])
+        task["families"] += ["search"] * len(new)
+        task["weights"] = np.append(task["weights"],
+                                    [1.0 - adjusted_rand_score(truth, lab) for lab in new])
+        embeddings[index] = torch.cat(
+            [embeddings[index], embed_task(gae, {"X": task["X"], "labels": np.stack(new)},
+                                           device)])
+        n_new += len(new)
+    return n_new
+
+
+def _search_figures(tasks, truth_scores, results, prefix):
+    nmi, k_error, beats = [], [], []
+    for task, truth_score, result in zip(tasks, truth_scores, results):
+        truth = task["labels"][0]
+        nmi.append(normalized_mutual_info_score(truth, result.labels))
+        k_error.append(result.n_clusters - (int(truth.max()) + 1))
+        beats.append(result.score > truth_score)
+    return {f"{prefix}nmi": float(np.mean(nmi)), f"{prefix}k_error": float(np.mean(k_error)),
+            f"{prefix}beats_truth_rate": float(np.mean(beats))}
+
+
+def validate_round(gae, critic, tasks, embeddings, options, device, seeds, n_searches,
+                   n_jobs=None):
+    """Ranking and search figures of the critic on validation tasks.
+
+    Returns a dict: ``best``, ``top3``, ``mrr`` (the truth among each
+    task's candidates, under the conservative score), then for the
+    evolutionary search on the first ``n_searches`` tasks ``evolve_nmi``,
+    ``evolve_k_error`` and ``beats_truth_rate`` (share of searches whose
+    result scores above the truth), and ``search_nmi`` /
+    ``search_k_error`` / ``search_beats_truth_rate`` for the search mode
+    ``options["search"]`` (the same numbers when it is ``"evolve"``).
+    """
+    caution = options["caution"]
+    with torch.no_grad():
+        scores = [critic(e, caution).cpu().numpy() for e in embeddings]
+    record = ranking_metrics(scores)
+    items = tasks[:n_searches]
+    truth_scores = [s[0] for s in scores[:n_searches]]
+    evolve_options = {**options, "search": "evolve", "n_elites": 0}
+    results = search_tasks(gae, critic, items, evolve_options, device, seeds, n_jobs)
+    evolved = _search_figures(items, truth_scores, results, "evolve_")
+    record.update(evolve_nmi=evolved["evolve_nmi"],
+                  evolve_k_error=evolved["evolve_k_error"],
+                  beats_truth_rate=evolved["evolve_beats_truth_rate"])
+    if options["search"] != "evolve":
+        results = search_tasks(gae, critic, items, {**options, "n_elites": 0}, device,
+                               seeds, n_jobs)
+        record.update(_search_figures(items, truth_scores, results, "search_"))
+    else:
+        record.update({f"search_{key[len('evolve_'):]}": value
+                       for key, value in evolved.items()})
+    return record
+
+
+def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
+               n_search_tasks, n_validation_searches, device, rng, n_jobs=None,
+               verbose=0):
+    """Warm start, then adversarial rounds until the beats-truth rate stops falling.
+
+    Parameters
+    ----------
+    gae : GraphAutoEncoder
+    critic : CriticEnsemble
+        Trained in place; the kept round's weights are loaded at the end.
+    tasks, embeddings : dict
+        ``"train"`` and ``"validation"`` lists of tasks and of their
+        candidates' embeddings (training ones grow with the search's
+        negatives).
+    train : callable
+        ``train(critic, round_index)`` trains the critic on the current
+        training embeddings and returns its epoch history.
+    options : dict
+        Search options (see :func:`search_dataset`); ``options["search"]``
+        is the mode of ``predict`` and decides the kept round.
+    max_rounds : int
+        Most adversarial rounds after the warm start.
+    n_search_tasks : int
+        Training tasks searched per round.
+    n_validation_searches : int
+        Validation tasks searched after each round.
+    device : torch.device
+    rng : numpy.random.Generator
+    n_jobs : int or None
+    verbose : int
+
+    Returns
+    -------
+    history : list of dict
+        Per round (0 = warm start): the figures of :func:`validate_round`,
+        ``round``, ``n_new_negatives``, ``seconds``, and ``stopped`` on the
+        last round (why the rounds ended).
+    critic_history : list of dict
+        The critic's epochs, each with its ``round``.
+    kept : dict
+        The kept round's record.
+    """
+    adversary = {**options, "search": "evolve", "n_elites": options["population_size"]}
+    history, critic_history, kept, best_rate = [], [], None, np.inf
+    for round_index in range(max_rounds + 1):
+        started = time.perf_counter()
+        n_new = 0
+        if round_index > 0:
+            n_train = len(tasks["train"])
+            chosen = rng.choice(n_train, size=min(n_search_tasks, n_train), replace=False)
+            results = search_tasks(gae, critic, [tasks["train"][i] for i in chosen],
+                                   adversary, device,
+                                   rng.integers(2**31 - 1, size=chosen.size), n_jobs)
+            n_new = add_search_negatives(tasks["train"], embeddings["train"],
+                                         dict(zip(chosen.tolist(), results)), gae, device)
+        critic_history += [{"round": round_index, **epoch}
+                           for epoch in train(critic, round_index)]
+        record = validate_round(
+            gae, critic, tasks["validation"], embeddings["validation"], options, device,
+            rng.integers(2**31 - 1, size=n_validation_searches), n_validation_searches,
+            n_jobs)
+        record.update(round=round_index, n_new_negatives=n_new,
+                      seconds=time.perf_counter() - started)
+        history.append(record)
+        if verbose:
+            print(f"round {round_index}: beats-truth rate {record['beats_truth_rate']:.2f}, "
+                  f"search NMI {record['search_nmi']:.3f}, {n_new} new negatives", flush=True)
+        key = (record["search_nmi"], -record["beats_truth_rate"], record["mrr"])
+        if kept is None or key > kept[0]:
+            kept = (key, copy.deepcopy(critic.state_dict()), record)
+        stop = None
+        if round_index > 0 and n_new == 0:
+            stop = "the search found no new negatives"
+        elif record["beats_truth_rate"] == 0:
+            stop = "no search beat the truth"
+        elif round_index > 0 and record["beats_truth_rate"] >= best_rate:
+            stop = "the beats-truth rate stopped falling"
+        elif round_index == max_rounds:
+            stop = "round cap reached" if max_rounds else "no adversarial rounds"
+        best_rate = min(best_rate, record["beats_truth_rate"])
+        if stop:
+            record["stopped"] = stop
+            break
+    critic.load_state_dict(kept[1])
+    return history, critic_history, kept[2]
