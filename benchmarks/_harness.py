@@ -152,6 +152,19 @@ class Recorder:
                       [x for v in runs.values() for x in v])
                 for key, runs in self.task_values.items()}
 
+    def merge(self, other):
+        """Add the measurements of another recorder (e.g. one seed run in a worker)."""
+        for key, values in other.values.items():
+            self.values.setdefault(key, []).extend(values)
+        for key, runs in other.task_values.items():
+            for run, values in runs.items():
+                self.task_values.setdefault(key, {}).setdefault(run, []).extend(values)
+        for key, values in other.seconds.items():
+            self.seconds.setdefault(key, []).extend(values)
+        for text in other.notes:
+            if text not in self.notes:
+                self.notes.append(text)
+
     def note(self, text):
         if text not in self.notes:
             self.notes.append(text)

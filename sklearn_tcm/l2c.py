@@ -336,6 +336,9 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         Per validation: ``iteration``, ``loss`` (training, mean since the
         last validation), ``validation_loss``, ``validation_mr``,
         ``validation_nmi``, ``validation_k_accuracy``.
+    labels_ : ndarray of shape (n_samples,)
+        The network's clustering of the training ``X`` as one set (what
+        :meth:`predict` returns for it), ignoring ``y``.
     n_features_in_ : int
     device_ : torch.device
 
@@ -546,6 +549,7 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self.device_ = device
         self._chunk_size = 2 * (self.set_size if groups is None else int(sizes.max()))
         self._seed = seed
+        self.labels_ = self.predict(X)
         return self
 
     def _batch(self, X, sampler, rng, device):
@@ -754,4 +758,4 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        return self.fit(X, y, groups=groups).predict(X)
+        return self.fit(X, y, groups=groups).labels_

@@ -154,10 +154,13 @@ def test_predict_finds_k_and_does_not_change_the_model(fitted):
 
 
 def test_history_records_rounds(fitted):
-    assert [h["round"] for h in fitted.history_] == [0, 1]
-    assert {"search_nmi", "search_k_error", "beats_truth_rate", "best", "top3"} <= set(
-        fitted.history_[0])
-    assert fitted.critic_history_[0]["round"] == 0
+    rounds = [h["round"] for h in fitted.history_]
+    assert rounds == list(range(len(rounds))) and len(rounds) <= 2  # adversarial_rounds=1
+    assert {"search_nmi", "search_k_error", "beats_truth_rate", "best", "top3",
+            "n_new_negatives"} <= set(fitted.history_[0])
+    assert "stopped" in fitted.history_[-1]
+    assert {r["round"] for r in fitted.critic_history_} == set(rounds)
+    assert {r["member"] for r in fitted.critic_history_} == set(range(fitted.n_critics_))
 
 
 def test_n_jobs_gives_the_same_result(fitted):

@@ -143,15 +143,17 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         training's searches. The search climbs wherever one critic errs;
         where the critics disagree the conservative score does not follow.
         No effect with one critic. It may be changed after fitting.
-    adversarial_rounds : int, default=4
+    adversarial_rounds : int, default=5
         Most rounds of adversarial training after the warm start: the
         evolutionary search runs under the current critics on
         ``adversarial_tasks`` training tasks, every distinct elite of its
         final population (ARI < 0.9 to the truth and to the task's other
         candidates) becomes a new negative of its task, and the critics are
-        trained on. Rounds stop earlier when the validation beats-truth rate
-        stops falling (see ``history_``). 0 keeps the warm-started critics.
-    adversarial_tasks : int, default=40
+        trained on. Rounds stop earlier, after two rounds without a new
+        lowest validation beats-truth rate, when no search beats the truth,
+        or when the searches find nothing new (``history_[-1]["stopped"]``
+        says which). 0 keeps the warm-started critics.
+    adversarial_tasks : int, default=80
         Training tasks searched per adversarial round.
     validation_searches : int, default=20
         Validation tasks on which the search is run after each round to
@@ -231,6 +233,10 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         Number of reference datasets.
     n_critics_ : int
         Critics in ``critic_``.
+    labels_ : ndarray of shape (n_samples,), or list of ndarray
+        The metric's own clustering of the training ``X`` (what
+        :meth:`predict` returns for it, ``y`` unused); one array per
+        reference when ``X`` is a list.
     device_ : torch.device
         Device training ran on.
 
@@ -302,8 +308,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         patience=30,
         n_critics=3,
         caution=1.0,
-        adversarial_rounds=4,
-        adversarial_tasks=40,
+        adversarial_rounds=5,
+        adversarial_tasks=80,
         validation_searches=20,
         search="select",
         n_clusters=None,
@@ -424,6 +430,10 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self.n_critics_ = self.n_critics
         self.device_ = device
         self._seed = seed
+        if isinstance(X, list | tuple):
+            self.labels_ = [self.predict(Xr) for Xr, _ in pairs]
+        else:
+            self.labels_ = self.predict(pairs[0][0] if len(pairs) == 1 else check_array(X))
         return self
 
     def _search_options(self, n_clusters=None):
@@ -547,7 +557,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        return self.fit(X, y, groups=groups).predict(X)
+        return self.fit(X, y, groups=groups).labels_
 
 
 def with_untrained_critic(metric, random_state=None):
