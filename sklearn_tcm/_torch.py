@@ -219,7 +219,8 @@ def module_to_cpu(module):
 
 
 def train_epochs(module, optimizer, n_epochs, batches, step, *, validate=None,
-                 patience=None, desc="training", verbose=0, postfix=None):
+                 patience=None, stop=None, desc="training", verbose=0, postfix=None,
+                 unit="epoch"):
     """The package's training loop: epochs of optimiser steps with validation.
 
     Each epoch calls ``step(batch)`` for every item of ``batches(epoch)``;
@@ -228,8 +229,9 @@ def train_epochs(module, optimizer, n_epochs, batches, step, *, validate=None,
     whose loss or gradients are not finite (counted in ``skipped``), keeps
     the running mean loss, and after each epoch calls ``validate(epoch)``,
     which returns ``(metrics, key)``: a dict recorded in the history and a
-    comparable key (higher is better) by which the best state is kept.
-    Training stops after ``patience`` epochs without a better key, and the
+    comparable key (higher is better) by which the best state is kept, or
+    None to keep the last state. Training stops after ``patience`` epochs
+    without a better key, or when ``stop(record)`` gives a reason, and the
     best state is loaded back. Without ``validate`` every epoch runs and
     the last state is kept. The progress bar's total is ``n_epochs``; it
     closes at the epoch reached, saying why it stopped.
@@ -242,14 +244,22 @@ def train_epochs(module, optimizer, n_epochs, batches, step, *, validate=None,
     batches : callable
         ``batches(epoch)`` returns an iterable of batches.
     step : callable
-        ``step(batch)`` returns a scalar loss tensor or None.
+        ``step(batch)`` returns a scalar loss tensor, or None to skip the
+        batch, or a pair ``(objective, loss)``: a tensor whose gradient is
+        the one to follow (e.g. ``(F * dL_dF).sum()`` for a closed-form
+        gradient) and the loss value to record.
     validate : callable or None, default=None
     patience : int or None, default=None
+    stop : callable or None, default=None
+        ``stop(record)`` returns a reason to stop after this epoch (e.g.
+        convergence), shown on the progress bar, or None.
     desc : str, default="training"
         Progress-bar label.
     verbose : int, default=0
     postfix : callable or None, default=None
         ``postfix(record)`` returns a dict shown on the progress bar.
+    unit : str, default="epoch"
+        What one step of the progress bar is.
 
     Returns
     -------
@@ -260,7 +270,7 @@ def train_epochs(module, optimizer, n_epochs, batches, step, *, validate=None,
     from tqdm.auto import tqdm
 
     history, best_key, best_state, since_best = [], None, None, 0
-    bar = tqdm(total=n_epochs, desc=desc, disable=not verbose)
+    bar = tqdm(total=n_epochs, desc=desc, disable=not verbose, unit=unit)
     reason = "done"
     try:
         for epoch in range(n_epochs):
@@ -270,6 +280,7 @@ def train_epochs(module, optimizer, n_epochs, batches, step, *, validate=None,
                 loss = step(batch)
                 if loss is None:
                     continue
+                loss, reported = loss if isinstance(loss, tuple) else (loss, None)
                 optimizer.zero_grad()
                 if not torch.isfinite(loss):
                     skipped += 1
@@ -281,14 +292,16 @@ def train_epochs(module, optimizer, n_epochs, batches, step, *, validate=None,
                     skipped += 1
                     continue
                 optimizer.step()
-                total += float(loss.detach())
+                total += float(loss.detach()) if reported is None else float(reported)
                 n_steps += 1
             record = {"epoch": epoch, "loss": total / max(n_steps, 1), "skipped": skipped}
             module.eval()
             if validate is not None:
                 metrics, key = validate(epoch)
                 record.update(metrics)
-                if best_key is None or key > best_key:
+                if key is None:
+                    pass
+                elif best_key is None or key > best_key:
                     best_key, since_best = key, 0
                     best_state = copy.deepcopy(module.state_dict())
                 else:
@@ -298,10 +311,14 @@ def train_epochs(module, optimizer, n_epochs, batches, step, *, validate=None,
             if postfix is not None:
                 bar.set_postfix(postfix(record))
             if patience is not None and since_best >= patience:
-                reason = f"no better validation for {patience} epochs"
+                reason = f"no better validation for {patience} {unit}s"
+                break
+            if stop is not None and (reason := stop(record) or "done") != "done":
                 break
     finally:
-        bar.set_description(f"{desc} ({reason})" if reason != "done" else desc)
+        if reason != "done":
+            bar.total = bar.n  # the bar ends where training ended
+            bar.set_description(f"{desc} ({reason})")
         bar.close()
     if best_state is not None:
         module.load_state_dict(best_state)

@@ -18,7 +18,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from ._base import atomic_fit
 from ._persistence import PersistenceMixin
@@ -33,6 +32,7 @@ from ._torch import (
     resolve_device,
     seeded_torch,
     to_tensor,
+    train_epochs,
 )
 
 __all__ = ["DECClustering"]
@@ -89,7 +89,7 @@ def _target_distribution(q):
     return weight / weight.sum(dim=1, keepdim=True)
 
 
-def _layerwise_pretrain(autoencoder, X, *, epochs, lr, batch_size, generator, bar):
+def _layerwise_pretrain(autoencoder, X, *, epochs, lr, batch_size, generator, verbose):
     """Greedy layer-wise pretraining of a stacked denoising autoencoder.
 
     As in Xie et al. (2016): each encoder/decoder layer pair is trained as a
@@ -103,41 +103,38 @@ def _layerwise_pretrain(autoencoder, X, *, epochs, lr, batch_size, generator, ba
     for depth, (encoder, decoder) in enumerate(zip(encoders, decoders)):
         inner = depth < n_layers - 1  # the embedding layer stays linear
         outer = depth > 0  # the reconstruction of the input stays linear
-        params = [*encoder.parameters(), *decoder.parameters()]
-        optimizer = torch.optim.Adam(params, lr=lr)
-        for _ in range(epochs):
-            for idx in iter_minibatches(codes.shape[0], batch_size, generator=generator):
-                batch = codes[idx]
-                hidden = encoder(F.dropout(batch, 0.2, training=True))
-                if inner:
-                    hidden = F.relu(hidden)
-                hidden = F.dropout(hidden, 0.2, training=True)
-                output = decoder(hidden)
-                if outer:
-                    output = F.relu(output)
-                loss = F.mse_loss(output, batch)
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-            bar.update()
+        optimizer = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=lr)
+
+        def step(idx, codes=codes, encoder=encoder, decoder=decoder, inner=inner,
+                 outer=outer):
+            batch = codes[idx]
+            hidden = encoder(F.dropout(batch, 0.2, training=True))
+            if inner:
+                hidden = F.relu(hidden)
+            output = decoder(F.dropout(hidden, 0.2, training=True))
+            if outer:
+                output = F.relu(output)
+            return F.mse_loss(output, batch)
+
+        train_epochs(autoencoder, optimizer, epochs,
+                     lambda epoch, n=codes.shape[0]: iter_minibatches(
+                         n, batch_size, generator=generator),
+                     step, desc=f"pretraining layer {depth + 1}/{n_layers}",
+                     verbose=verbose)
         with torch.no_grad():
             codes = encoder(codes)
             if inner:
                 codes = F.relu(codes)
 
 
-def _train_autoencoder(autoencoder, X, *, epochs, lr, batch_size, generator, bar):
+def _train_autoencoder(autoencoder, X, *, epochs, lr, batch_size, generator, verbose):
     """End-to-end reconstruction training (MSE, Adam)."""
     optimizer = torch.optim.Adam(autoencoder.parameters(), lr=lr)
-    for _ in range(epochs):
-        for idx in iter_minibatches(X.shape[0], batch_size, generator=generator):
-            batch = X[idx]
-            _, reconstruction = autoencoder(batch)
-            loss = F.mse_loss(reconstruction, batch)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-        bar.update()
+    return train_epochs(
+        autoencoder, optimizer, epochs,
+        lambda epoch: iter_minibatches(X.shape[0], batch_size, generator=generator),
+        lambda idx: F.mse_loss(autoencoder(X[idx])[1], X[idx]),
+        desc="pretraining", verbose=verbose)
 
 
 def _check_autoencoder(autoencoder, X_tensor):
@@ -442,21 +439,11 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
     def _pretrain(self, autoencoder, X_tensor, hidden_dims, generator):
         """Stage 1: pretrain the autoencoder on reconstruction."""
-        layerwise = self.pretrain == "layerwise"
-        n_stages = len(hidden_dims) + 2 if layerwise else 1
-        with tqdm(total=n_stages * self.pretrain_epochs, desc="pretraining",
-                  disable=not self.verbose, unit="epoch") as bar:
-            if layerwise:
-                _layerwise_pretrain(
-                    autoencoder, X_tensor, epochs=self.pretrain_epochs,
-                    lr=self.pretrain_learning_rate, batch_size=self.batch_size,
-                    generator=generator, bar=bar,
-                )
-            _train_autoencoder(
-                autoencoder, X_tensor, epochs=self.pretrain_epochs,
-                lr=self.pretrain_learning_rate, batch_size=self.batch_size,
-                generator=generator, bar=bar,
-            )
+        options = dict(epochs=self.pretrain_epochs, lr=self.pretrain_learning_rate,
+                       batch_size=self.batch_size, generator=generator, verbose=self.verbose)
+        if self.pretrain == "layerwise":
+            _layerwise_pretrain(autoencoder, X_tensor, **options)
+        _train_autoencoder(autoencoder, X_tensor, **options)
 
     def _cluster(self, autoencoder, X_tensor, generator, seed):
         """Stages 2 and 3: k-means initialisation, then KL self-training.
@@ -481,74 +468,74 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
             optimizer = torch.optim.SGD(params, lr=self.learning_rate, momentum=0.9)
 
         update_interval = self.update_interval or math.ceil(n_samples / self.batch_size)
-        history, converged, n_iter = [], False, 0
-        target, batches = None, iter(())
-        sums = np.zeros(3)  # running loss, clustering loss, reconstruction loss
-        n_since_update = 0
-        # max_iter is an upper bound: training usually stops at convergence,
-        # and the bar then closes at the iterations actually run
-        with tqdm(total=self.max_iter, desc="clustering (until converged)",
-                  disable=not self.verbose, unit="it") as bar:
-            while True:
-                if n_iter % update_interval == 0 or n_iter == self.max_iter:
-                    # Target distribution from Q on the whole dataset.
-                    with torch.no_grad():
-                        q = _soft_assignment(
-                            _embed(autoencoder, X_tensor, 4096), centers, self.alpha
-                        )
-                    target = _target_distribution(q)
-                    new_labels = q.argmax(dim=1).cpu().numpy()
-                    changed = float(np.mean(new_labels != labels))
-                    labels = new_labels
-                    means = sums / max(n_since_update, 1)
-                    history.append({
-                        "iteration": n_iter,
-                        "changed": changed,
-                        "loss": float(means[0]),
-                        "clustering_loss": float(means[1]),
-                        "reconstruction_loss": float(means[2]),
-                    })
-                    sums[:], n_since_update = 0, 0
-                    bar.set_postfix(changed=f"{changed:.4f}")
-                    if n_iter > 0 and changed < self.tol:
-                        converged = True
-                        break
-                if n_iter >= self.max_iter:
-                    break
-                idx = next(batches, None)
+        state = {"labels": labels, "sums": np.zeros(3), "steps": 0,
+                 "batches": iter(()), "history": []}
+
+        def update_target(n_iter):
+            """Target distribution from Q on the whole dataset; records the interval."""
+            with torch.no_grad():
+                q = _soft_assignment(_embed(autoencoder, X_tensor, 4096), centers, self.alpha)
+            state["target"] = _target_distribution(q)
+            new_labels = q.argmax(dim=1).cpu().numpy()
+            changed = float(np.mean(new_labels != state["labels"]))
+            state["labels"] = new_labels
+            means = state["sums"] / max(state["steps"], 1)
+            state["history"].append({
+                "iteration": n_iter, "changed": changed, "loss": float(means[0]),
+                "clustering_loss": float(means[1]), "reconstruction_loss": float(means[2]),
+            })
+            state["sums"], state["steps"] = np.zeros(3), 0
+            return {"changed": changed}, None
+
+        def interval(epoch):  # one epoch of the loop = one update interval
+            stop = min((epoch + 1) * update_interval, self.max_iter)
+            for _ in range(epoch * update_interval, stop):
+                idx = next(state["batches"], None)
                 if idx is None:
-                    batches = iter_minibatches(n_samples, self.batch_size,
-                                               generator=generator)
-                    idx = next(batches)
-                idx = idx.to(device)
-                batch = X_tensor[idx]
-                z = autoencoder.encoder(batch)
-                q_batch = _soft_assignment(z, centers, self.alpha)
-                clustering_loss = F.kl_div(q_batch.log(), target[idx], reduction="batchmean")
-                if self.balance > 0:
-                    sizes = q_batch.mean(dim=0)
-                    clustering_loss = clustering_loss + self.balance * torch.sum(
-                        sizes * torch.log(sizes * self.n_clusters)
-                    )
-                if self.variant == "idec":
-                    reconstruction_loss = F.mse_loss(autoencoder.decoder(z), batch)
-                    loss = reconstruction_loss + self.gamma * clustering_loss
-                else:
-                    reconstruction_loss = torch.zeros((), device=device)
-                    loss = clustering_loss
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                sums += [loss.item(), clustering_loss.item(), reconstruction_loss.item()]
-                n_since_update += 1
-                n_iter += 1
-                bar.update()
-            if converged:
-                bar.total = bar.n
-                bar.set_postfix_str(f"converged, {changed:.4f} of labels changed")
-                bar.refresh()
+                    state["batches"] = iter_minibatches(n_samples, self.batch_size,
+                                                        generator=generator)
+                    idx = next(state["batches"])
+                yield idx.to(device)
+
+        def step(idx):
+            loss, clustering_loss, reconstruction_loss = self._clustering_loss(
+                autoencoder, X_tensor[idx], centers, state["target"][idx])
+            state["sums"] += [loss.item(), clustering_loss.item(), reconstruction_loss.item()]
+            state["steps"] += 1
+            return loss
+
+        update_target(0)
+        epochs = train_epochs(
+            autoencoder, optimizer, math.ceil(self.max_iter / update_interval), interval, step,
+            validate=lambda epoch: update_target(
+                min((epoch + 1) * update_interval, self.max_iter)),
+            stop=lambda record: (f"converged, {record['changed']:.4f} of labels changed"
+                                 if record["changed"] < self.tol else None),
+            desc="clustering", verbose=self.verbose, unit="interval",
+            postfix=lambda record: {"changed": f"{record['changed']:.4f}"})
+        history = state["history"]
+        n_iter = history[-1]["iteration"]
+        converged = bool(epochs) and epochs[-1]["changed"] < self.tol
         centers = centers.detach().cpu().double().numpy()
         return autoencoder, centers, n_iter, converged, history
+
+    def _clustering_loss(self, autoencoder, batch, centers, target):
+        """Loss of one batch: KL(P || Q) (+ balance), plus reconstruction for IDEC.
+
+        Returns ``(loss, clustering_loss, reconstruction_loss)``.
+        """
+        z = autoencoder.encoder(batch)
+        q_batch = _soft_assignment(z, centers, self.alpha)
+        clustering_loss = F.kl_div(q_batch.log(), target, reduction="batchmean")
+        if self.balance > 0:
+            sizes = q_batch.mean(dim=0)
+            clustering_loss = clustering_loss + self.balance * torch.sum(
+                sizes * torch.log(sizes * self.n_clusters))
+        if self.variant == "idec":
+            reconstruction_loss = F.mse_loss(autoencoder.decoder(z), batch)
+            return (reconstruction_loss + self.gamma * clustering_loss, clustering_loss,
+                    reconstruction_loss)
+        return clustering_loss, clustering_loss, torch.zeros((), device=batch.device)
 
     def transform(self, X):
         """Embed samples with the trained encoder.

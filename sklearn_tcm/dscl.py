@@ -18,7 +18,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
-from tqdm.auto import tqdm
 
 from ._base import atomic_fit
 from ._persistence import PersistenceMixin
@@ -31,6 +30,7 @@ from ._torch import (
     resolve_device,
     seeded_torch,
     to_tensor,
+    train_epochs,
 )
 
 __all__ = ["DSCLClustering"]
@@ -532,52 +532,42 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         X_tensor = to_tensor(X, device)
         optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate,
                                      weight_decay=self.weight_decay)
-        module.train()
         history = {"loss": [], "rank_deficient_batches": 0, "skipped_batches": 0}
         if validation is not None:
             history["validation_nmi"] = []
-        best_score, best_state, since_best, n_iter = -np.inf, None, 0, 0
-        with tqdm(range(self.max_iter), desc="DSCL", disable=not self.verbose) as bar:
-            for iteration in bar:
-                idx, labels = _class_batches(y_index, n_classes, m,
-                                             self.samples_per_class, rng)
-                F = module(X_tensor[torch.as_tensor(idx, device=device)])
-                J = _scaled_indicators(torch.as_tensor(labels, device=device), m)
-                with torch.no_grad():
-                    loss, gradient, full_rank = spectral_loss_and_gradient(
-                        F, J, self.rcond
-                    )
-                optimizer.zero_grad()
-                # back-propagate the closed-form dL/dF; no autograd through the SVD
-                F.backward(gradient)
-                grads_finite = all(
-                    torch.isfinite(p.grad).all() for p in module.parameters()
-                    if p.grad is not None
-                )
-                if grads_finite:
-                    optimizer.step()
-                else:
-                    history["skipped_batches"] += 1
-                if not full_rank:
-                    history["rank_deficient_batches"] += 1
-                history["loss"].append(float(loss))
-                n_iter = iteration + 1
-                if self.verbose:
-                    bar.set_postfix(loss=f"{float(loss):.4f}")
-                if validation is not None and n_iter % self.validation_interval == 0:
-                    score = self._validation_nmi(module, validation, device)
-                    history["validation_nmi"].append((n_iter, score))
-                    if score > best_score:
-                        best_score, since_best = score, 0
-                        best_state = copy.deepcopy(module.state_dict())
-                        history["best_iteration"] = n_iter
-                    else:
-                        since_best += 1
-                        if since_best >= self.n_iter_no_change:
-                            break
-        if best_state is not None:
-            module.load_state_dict(best_state)
-        return history, n_iter
+        interval = self.validation_interval
+        n_chunks = -(-self.max_iter // interval)  # an "epoch" = one validation interval
+
+        def iterations(chunk):
+            return range(chunk * interval, min((chunk + 1) * interval, self.max_iter))
+
+        def step(iteration):
+            idx, labels = _class_batches(y_index, n_classes, m, self.samples_per_class, rng)
+            F = module(X_tensor[torch.as_tensor(idx, device=device)])
+            J = _scaled_indicators(torch.as_tensor(labels, device=device), m)
+            with torch.no_grad():
+                loss, gradient, full_rank = spectral_loss_and_gradient(F, J, self.rcond)
+            history["rank_deficient_batches"] += int(not full_rank)
+            history["loss"].append(float(loss))
+            # follow the closed-form dL/dF; no autograd through the SVD
+            return (F * gradient).sum(), float(loss)
+
+        def validate(chunk):
+            n_iter = iterations(chunk).stop
+            score = self._validation_nmi(module, validation, device)
+            history["validation_nmi"].append((n_iter, score))
+            if score > max((s for _, s in history["validation_nmi"][:-1]), default=-np.inf):
+                history["best_iteration"] = n_iter
+            return {"validation_nmi": score}, score
+
+        epochs = train_epochs(
+            module, optimizer, n_chunks, iterations, step,
+            validate=validate if validation is not None else None,
+            patience=self.n_iter_no_change if validation is not None else None,
+            desc="DSCL", verbose=self.verbose,
+            postfix=lambda record: {"loss": f"{record['loss']:.4f}"})
+        history["skipped_batches"] = sum(epoch["skipped"] for epoch in epochs)
+        return history, len(history["loss"])
 
     def _features(self, X):
         """Validated ``X`` and its representation ``F`` (float64, plain array)."""

@@ -7,6 +7,7 @@ from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
 
 from sklearn_tcm import LearnedMetricClustering
+from sklearn_tcm._torch import seeded_torch
 from sklearn_tcm.learned_metric import adversarial
 from sklearn_tcm.learned_metric.adversarial import (
     add_search_negatives,
@@ -106,9 +107,10 @@ def test_rounds_stop_at_the_cap(monkeypatch):
 
 
 def test_ensemble_penalises_disagreement_and_reads_single_critic_files():
-    torch.manual_seed(0)
-    ensemble = CriticEnsemble(5, (8,), 3)
-    embeddings = [torch.randn(20, 5) for _ in range(4)]
+    with seeded_torch(0):
+        ensemble = CriticEnsemble(5, (8,), 3)
+        embeddings = [torch.randn(20, 5) for _ in range(4)]
+        single = Critic(5, (8,))
     ensemble.standardise(embeddings)
     member_scores = ensemble.member_scores(torch.cat(embeddings))
     torch.testing.assert_close(member_scores.mean(dim=0), torch.zeros(3), atol=1e-5,
@@ -118,7 +120,6 @@ def test_ensemble_penalises_disagreement_and_reads_single_critic_files():
     spread = ensemble.member_scores(x).std(dim=-1)
     torch.testing.assert_close(ensemble(x, 0.0) - ensemble(x, 2.0), 2 * spread)
     # a model file written before ensembles holds one Critic's weights
-    single = Critic(5, (8,))
     loaded = CriticEnsemble(5, (8,), 1)
     loaded.load_state_dict(single.state_dict())
     torch.testing.assert_close(loaded(x, 1.0), single(x))

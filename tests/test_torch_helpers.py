@@ -55,3 +55,48 @@ def test_conversion_and_batched_prediction():
     parts = predict_batches(module, X, device=torch.device("cpu"), batch_size=4)
     np.testing.assert_allclose(whole, parts, rtol=1e-12)
     assert module.weight.dtype == torch.float32  # the fitted module is not changed
+
+
+def _toy_training(validate_keys, **options):
+    from sklearn_tcm._torch import train_epochs
+
+    with seeded_torch(0):
+        module = torch.nn.Linear(2, 1)
+        x, y = torch.randn(8, 2), torch.randn(8, 1)
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.1)
+    keys = iter(validate_keys)
+    states = []
+
+    def validate(epoch):
+        states.append({k: v.clone() for k, v in module.state_dict().items()})
+        return {"v": epoch}, next(keys)
+
+    def step(batch):
+        if batch == "bad":
+            return torch.tensor(float("nan"), requires_grad=True)
+        return torch.nn.functional.mse_loss(module(x), y)
+
+    history = train_epochs(module, optimizer, len(validate_keys),
+                           lambda epoch: ["ok", "bad", "ok"], step, validate=validate,
+                           **options)
+    return module, history, states
+
+
+def test_train_epochs_skips_non_finite_steps_and_restores_the_best_state():
+    module, history, states = _toy_training([1.0, 3.0, 2.0, 2.5, 0.0, 9.0], patience=3)
+    assert [r["epoch"] for r in history] == [0, 1, 2, 3, 4]   # 3 epochs without better
+    assert all(r["skipped"] == 1 for r in history)
+    assert all(np.isfinite(r["loss"]) for r in history)
+    for key, value in module.state_dict().items():
+        torch.testing.assert_close(value, states[1][key])       # the best key, 3.0
+
+
+def test_train_epochs_stops_on_request_and_keeps_the_last_state():
+    from sklearn_tcm._torch import train_epochs
+
+    module = torch.nn.Linear(1, 1)
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.1)
+    history = train_epochs(module, optimizer, 10, lambda epoch: [0],
+                           lambda _: module(torch.ones(1, 1)).sum(),
+                           stop=lambda record: "enough" if record["epoch"] == 2 else None)
+    assert len(history) == 3
