@@ -25,7 +25,6 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.nn import functional as F
-from tqdm.auto import tqdm
 
 from ._base import atomic_fit
 from ._persistence import PersistenceMixin
@@ -35,6 +34,7 @@ from ._torch import (
     module_to_cpu,
     resolve_device,
     seeded_torch,
+    train_epochs,
 )
 from .metrics import misclassification_rate
 
@@ -334,7 +334,8 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         Training iterations run.
     history_ : list of dict
         Per validation: ``iteration``, ``loss`` (training, mean since the
-        last validation), ``validation_loss``, ``validation_mr``,
+        last validation), ``skipped`` (steps with a non-finite loss or
+        gradient, not taken), ``validation_loss``, ``validation_mr``,
         ``validation_nmi``, ``validation_k_accuracy``.
     labels_ : ndarray of shape (n_samples,)
         The network's clustering of the training ``X`` as one set (what
@@ -571,37 +572,31 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         if val_sampler is not None:
             val_rng = np.random.default_rng(seed + 3)
             validation = [self._batch(X, val_sampler, val_rng, device) for _ in range(4)]
-        history, best, best_state, stale, running = [], np.inf, None, 0, []
-        bar = tqdm(range(1, self.max_iter + 1), desc="L2C training", disable=not self.verbose)
-        n_iter = 0
-        for n_iter in bar:
-            network.train()
+        interval = self.validation_interval
+        n_chunks = -(-self.max_iter // interval)  # an "epoch" = one validation interval
+
+        def iterations(chunk):
+            return range(chunk * interval, min((chunk + 1) * interval, self.max_iter))
+
+        def step(_):
             sets, labels, n_clusters = self._batch(X, train_sampler, rng, device)
-            loss = _set_loss(network, sets, labels, n_clusters, weights, self.count_weight,
+            return _set_loss(network, sets, labels, n_clusters, weights, self.count_weight,
                              self.center_weight)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            running.append(loss.item())
-            if n_iter % self.validation_interval and n_iter != self.max_iter:
-                continue
-            record = {"iteration": n_iter, "loss": float(np.mean(running))}
-            running = []
-            if validation is not None:
-                record.update(self._validate(network, validation, weights))
-                bar.set_postfix(loss=f"{record['loss']:.3f}",
-                                val=f"{record['validation_loss']:.3f}")
-                if record["validation_loss"] < best:
-                    best, best_state, stale = record["validation_loss"], \
-                        copy.deepcopy(network.state_dict()), 0
-                else:
-                    stale += 1
-            history.append(record)
-            if stale >= self.n_iter_no_change:
-                break
-        if best_state is not None:
-            network.load_state_dict(best_state)
-        return history, n_iter
+
+        def validate(chunk):
+            metrics = self._validate(network, validation, weights)
+            return metrics, -metrics["validation_loss"]
+
+        epochs = train_epochs(
+            network, optimizer, n_chunks, iterations, step,
+            validate=validate if validation is not None else None,
+            patience=self.n_iter_no_change if validation is not None else None,
+            desc="L2C training", verbose=self.verbose, unit="interval",
+            postfix=lambda r: {"loss": f"{r['loss']:.3f}",
+                               **({"val": f"{r['validation_loss']:.3f}"}
+                                  if "validation_loss" in r else {})})
+        history = [{"iteration": iterations(r.pop("epoch")).stop, **r} for r in epochs]
+        return history, history[-1]["iteration"] if history else 0
 
     @torch.no_grad()
     def _validate(self, network, validation, weights):
