@@ -43,6 +43,7 @@ import os
 import time
 
 import numpy as np
+import torch
 from _harness import Recorder, kmeans_silhouette, load_dataset, parse_args, peak_rss_mb, timer
 from joblib import Parallel, delayed
 from sklearn.cluster import HDBSCAN, KMeans
@@ -226,6 +227,7 @@ def main(argv=None):
     started = time.perf_counter()
     if args.jobs > 1:
         os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the worker processes
+        torch.set_num_threads(1)  # and recorded as the threads of every record
     parts = Parallel(n_jobs=args.jobs)(
         delayed(run_seed)(seed, args, n_tasks, smoke) for seed in range(args.seeds))
     for part in parts:
