@@ -2,7 +2,40 @@
 
 import functools
 
-__all__ = ["atomic_fit", "inline_task"]
+import numpy as np
+
+__all__ = ["atomic_fit", "inline_task", "split_classes"]
+
+
+def split_classes(y, validation_fraction, rng, *, n_min=1, at_least=0):
+    """Class-disjoint split of the distinct values of ``y`` (classes, or sets).
+
+    A random ``validation_fraction`` of the values (rounded, and at least
+    ``at_least``) is held out for validation. When either side would have
+    fewer than ``n_min`` values, nothing is held out. Shared by DSCL's early
+    stopping, L2C's validation sets and the learned metric's validation
+    tasks.
+
+    Parameters
+    ----------
+    y : array-like
+    validation_fraction : float
+    rng : numpy.random.Generator
+    n_min : int, default=1
+    at_least : int, default=0
+
+    Returns
+    -------
+    train : ndarray
+        Values to train on.
+    validation : ndarray or None
+        Values held out, or None.
+    """
+    values = rng.permutation(np.unique(y))
+    n_val = max(at_least, int(round(validation_fraction * values.size)))
+    if n_val < n_min or values.size - n_val < n_min:
+        return values, None
+    return values[n_val:], values[:n_val]
 
 
 def inline_task(function, arguments):

@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-from ._base import atomic_fit
+from ._base import atomic_fit, split_classes
 from ._persistence import PersistenceMixin
 from ._torch import (
     check_layer_sizes,
@@ -181,13 +181,15 @@ _SPAN_FAILS_BELOW_NMI = 0.5
 
 def _hold_out_classes(X, y_index, n_classes, validation_fraction, seed):
     """Training part and class-disjoint ``(X_val, y_val, n_val)`` for early stopping."""
-    n_val = max(2, int(round(validation_fraction * n_classes)))
-    if n_classes - n_val < 2:
+    _, held_out = split_classes(np.arange(n_classes), validation_fraction,
+                                np.random.default_rng(seed), n_min=2, at_least=2)
+    if held_out is None:
+        n_val = max(2, int(round(validation_fraction * n_classes)))
         raise ValueError(
             f"early_stopping holds out {n_val} of the {n_classes} classes for "
             "validation and needs 2 left to train on; y has too few classes."
         )
-    held_out = np.random.default_rng(seed).permutation(n_classes)[:n_val]
+    n_val = held_out.size
     in_val = np.isin(y_index, held_out)
     validation = (X[in_val], y_index[in_val], n_val)
     return X[~in_val], np.unique(y_index[~in_val], return_inverse=True)[1], validation
@@ -517,14 +519,14 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         self.labels_ = self._cluster(F_all)
         return self
 
-    def _validation_nmi(self, module, validation, device):
+    def _validation_nmi(self, module, validation, device, seed):
         """NMI of the spectral clustering of the held-out classes."""
         X_val, y_val, n_val = validation
         module.eval()
         F = predict_batches(module, X_val, device=device, float64=False)
         module.train()
         U = np.linalg.svd(F, full_matrices=False)[0]
-        labels = KMeans(n_val, n_init=3, random_state=0).fit_predict(_normalise_rows(U))
+        labels = KMeans(n_val, n_init=3, random_state=seed).fit_predict(_normalise_rows(U))
         return normalized_mutual_info_score(y_val, labels)
 
     def _train(self, module, X, y_index, n_classes, m, device, seed, validation):
@@ -554,7 +556,7 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
 
         def validate(chunk):
             n_iter = iterations(chunk).stop
-            score = self._validation_nmi(module, validation, device)
+            score = self._validation_nmi(module, validation, device, seed)
             history["validation_nmi"].append((n_iter, score))
             if score > max((s for _, s in history["validation_nmi"][:-1]), default=-np.inf):
                 history["best_iteration"] = n_iter

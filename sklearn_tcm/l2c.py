@@ -26,7 +26,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.nn import functional as F
 
-from ._base import atomic_fit
+from ._base import atomic_fit, split_classes
 from ._persistence import PersistenceMixin
 from ._torch import (
     draw_seed,
@@ -462,17 +462,10 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
 
     def _split(self, y, groups, rng):
         """Training and validation samplers (class- or set-disjoint)."""
-        if groups is None:
-            classes = rng.permutation(np.unique(y))
-            n_val = int(round(self.validation_fraction * classes.size))
-            if n_val == 0 or classes.size - n_val < 1:
-                return np.isin(y, classes), None
-            return np.isin(y, classes[n_val:]), np.isin(y, classes[:n_val])
-        names = rng.permutation(np.unique(groups))
-        n_val = int(round(self.validation_fraction * names.size))
-        if n_val == 0 or names.size - n_val < 1:
-            return np.isin(groups, names), None
-        return np.isin(groups, names[n_val:]), np.isin(groups, names[:n_val])
+        values = y if groups is None else groups
+        train, validation = split_classes(values, self.validation_fraction, rng)
+        return np.isin(values, train), (None if validation is None
+                                        else np.isin(values, validation))
 
     # ----------------------------------------------------------- training
     @atomic_fit

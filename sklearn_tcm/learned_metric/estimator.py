@@ -390,7 +390,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         check_layer_sizes(self.critic_hidden, "critic_hidden")
         pairs = _split_references(X, y, groups)
         rng = np.random.default_rng(draw_seed(self.random_state))
-        references = [(Xr, yr, *split_classes(yr, self.validation_fraction, rng))
+        # classes held out for validation tasks: at least 2 on each side
+        references = [(Xr, yr, *split_classes(yr, self.validation_fraction, rng, n_min=2))
                       for Xr, yr in pairs]
         device = resolve_device(self.device)
         seed = int(rng.integers(2**31 - 1))

@@ -24,7 +24,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
-from .._base import inline_task
+from .._base import inline_task, split_classes
 from ..datasets import make_synthetic_tasks, sample_tasks
 from .graph import canonical_labels
 
@@ -246,21 +246,6 @@ def make_task(X, truth, max_points=300, seed=0):
     families = ["truth"] + [family for family, _ in negatives]
     weights = np.array([1.0] + [1.0 - adjusted_rand_score(truth, lab) for _, lab in negatives])
     return {"X": X, "labels": labels, "families": families, "weights": weights}
-
-
-def split_classes(y, validation_fraction, rng):
-    """Class-disjoint split of one reference's classes: (train, validation).
-
-    A ``validation_fraction`` of the classes (rounded) is held out for
-    validation tasks; when fewer than 2 classes would be left on either
-    side, validation is None (validation tasks then come from the training
-    classes).
-    """
-    classes = rng.permutation(np.unique(y))
-    n_val = int(round(validation_fraction * classes.size))
-    if classes.size - n_val < 2 or n_val < 2:
-        return classes, None
-    return classes[n_val:], classes[:n_val]
 
 
 def _reference_task_specs(references, n_total, split, k_range, size_range, rng):
