@@ -170,6 +170,66 @@ def _embed(autoencoder, X, batch_size):
                       range(0, X.shape[0], batch_size)])
 
 
+class _SelfTraining:
+    """State of DEC's self-training: the target distribution, batches, losses.
+
+    One epoch of the package's training loop is one *update interval*: its
+    batches come from a stream of shuffled passes over the data, and at its
+    end the target distribution P is recomputed from Q on the whole dataset
+    (where the share of changed labels decides convergence).
+    """
+
+    def __init__(self, estimator, autoencoder, X, centers, labels, interval, generator):
+        self.estimator = estimator
+        self.autoencoder = autoencoder
+        self.X = X
+        self.centers = centers
+        self.labels = labels
+        self.interval = interval
+        self.generator = generator
+        self.stream = iter(())
+        self.sums, self.steps = np.zeros(3), 0
+        self.history = []
+
+    def update_target(self, n_iter):
+        """Recompute P from Q on all of X; record the interval that ended at n_iter."""
+        with torch.no_grad():
+            q = _soft_assignment(_embed(self.autoencoder, self.X, 4096), self.centers,
+                                 self.estimator.alpha)
+        self.target = _target_distribution(q)
+        new_labels = q.argmax(dim=1).cpu().numpy()
+        changed = float(np.mean(new_labels != self.labels))
+        self.labels = new_labels
+        means = self.sums / max(self.steps, 1)
+        self.history.append({
+            "iteration": n_iter, "changed": changed, "loss": float(means[0]),
+            "clustering_loss": float(means[1]), "reconstruction_loss": float(means[2]),
+        })
+        self.sums, self.steps = np.zeros(3), 0
+        return changed
+
+    def end_of_interval(self, epoch):
+        n_iter = min((epoch + 1) * self.interval, self.estimator.max_iter)
+        return {"changed": self.update_target(n_iter)}, None
+
+    def batches(self, epoch):
+        start = epoch * self.interval
+        for _ in range(start, min(start + self.interval, self.estimator.max_iter)):
+            idx = next(self.stream, None)
+            if idx is None:
+                self.stream = iter_minibatches(self.X.shape[0], self.estimator.batch_size,
+                                               generator=self.generator)
+                idx = next(self.stream)
+            yield idx.to(self.X.device)
+
+    def step(self, idx):
+        losses = self.estimator._clustering_loss(self.autoencoder, self.X[idx], self.centers,
+                                                 self.target[idx])
+        self.sums += [loss.item() for loss in losses]
+        self.steps += 1
+        return losses[0]
+
+
 class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                     ClusterMixin, BaseEstimator):
     """Deep Embedded Clustering (DEC) and its IDEC variant.
@@ -450,15 +510,11 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
         Returns ``(autoencoder, centers, n_iter, converged, history)``.
         """
-        n_samples = X_tensor.shape[0]
-        device = X_tensor.device
-        embedding = _embed(autoencoder, X_tensor, 4096)
+        embedding = _embed(autoencoder, X_tensor, 4096).cpu().double().numpy()
         kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
-        labels = kmeans.fit_predict(embedding.cpu().double().numpy())
-        centers = nn.Parameter(
-            torch.as_tensor(kmeans.cluster_centers_, dtype=torch.float32, device=device)
-        )
-
+        labels = kmeans.fit_predict(embedding)
+        centers = nn.Parameter(torch.as_tensor(kmeans.cluster_centers_, dtype=torch.float32,
+                                               device=X_tensor.device))
         params = [*autoencoder.encoder.parameters(), centers]
         if self.variant == "idec":
             params += list(autoencoder.decoder.parameters())
@@ -466,58 +522,20 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
             optimizer = torch.optim.Adam(params, lr=self.learning_rate)
         else:
             optimizer = torch.optim.SGD(params, lr=self.learning_rate, momentum=0.9)
-
-        update_interval = self.update_interval or math.ceil(n_samples / self.batch_size)
-        state = {"labels": labels, "sums": np.zeros(3), "steps": 0,
-                 "batches": iter(()), "history": []}
-
-        def update_target(n_iter):
-            """Target distribution from Q on the whole dataset; records the interval."""
-            with torch.no_grad():
-                q = _soft_assignment(_embed(autoencoder, X_tensor, 4096), centers, self.alpha)
-            state["target"] = _target_distribution(q)
-            new_labels = q.argmax(dim=1).cpu().numpy()
-            changed = float(np.mean(new_labels != state["labels"]))
-            state["labels"] = new_labels
-            means = state["sums"] / max(state["steps"], 1)
-            state["history"].append({
-                "iteration": n_iter, "changed": changed, "loss": float(means[0]),
-                "clustering_loss": float(means[1]), "reconstruction_loss": float(means[2]),
-            })
-            state["sums"], state["steps"] = np.zeros(3), 0
-            return {"changed": changed}, None
-
-        def interval(epoch):  # one epoch of the loop = one update interval
-            stop = min((epoch + 1) * update_interval, self.max_iter)
-            for _ in range(epoch * update_interval, stop):
-                idx = next(state["batches"], None)
-                if idx is None:
-                    state["batches"] = iter_minibatches(n_samples, self.batch_size,
-                                                        generator=generator)
-                    idx = next(state["batches"])
-                yield idx.to(device)
-
-        def step(idx):
-            loss, clustering_loss, reconstruction_loss = self._clustering_loss(
-                autoencoder, X_tensor[idx], centers, state["target"][idx])
-            state["sums"] += [loss.item(), clustering_loss.item(), reconstruction_loss.item()]
-            state["steps"] += 1
-            return loss
-
-        update_target(0)
+        interval = self.update_interval or math.ceil(X_tensor.shape[0] / self.batch_size)
+        training = _SelfTraining(self, autoencoder, X_tensor, centers, labels, interval,
+                                 generator)
+        training.update_target(0)
         epochs = train_epochs(
-            autoencoder, optimizer, math.ceil(self.max_iter / update_interval), interval, step,
-            validate=lambda epoch: update_target(
-                min((epoch + 1) * update_interval, self.max_iter)),
+            autoencoder, optimizer, math.ceil(self.max_iter / interval), training.batches,
+            training.step, validate=training.end_of_interval,
             stop=lambda record: (f"converged, {record['changed']:.4f} of labels changed"
                                  if record["changed"] < self.tol else None),
             desc="clustering", verbose=self.verbose, unit="interval",
             postfix=lambda record: {"changed": f"{record['changed']:.4f}"})
-        history = state["history"]
-        n_iter = history[-1]["iteration"]
         converged = bool(epochs) and epochs[-1]["changed"] < self.tol
-        centers = centers.detach().cpu().double().numpy()
-        return autoencoder, centers, n_iter, converged, history
+        return (autoencoder, centers.detach().cpu().double().numpy(),
+                training.history[-1]["iteration"], converged, training.history)
 
     def _clustering_loss(self, autoencoder, batch, centers, target):
         """Loss of one batch: KL(P || Q) (+ balance), plus reconstruction for IDEC.
