@@ -89,20 +89,74 @@ class _CNN(nn.Module):
         return self.net(x.reshape(-1, *self.input_shape))
 
 
+class _BiLSTMSetEncoder(nn.Module):
+    """The paper's set encoder: residual BiLSTMs, and a BiLSTM for the count.
+
+    ``forward(h)`` maps ``(B, n, width)`` to the encoded points ``(B, n,
+    width)`` and a pooled set summary ``(B, 2 * count_units)`` (the count
+    BiLSTM's final states, run over the input of the last layer).
+    """
+
+    def __init__(self, width, n_layers, count_units):
+        super().__init__()
+        self.layers = nn.ModuleList([
+            nn.LSTM(width, width // 2, batch_first=True, bidirectional=True)
+            for _ in range(n_layers)
+        ])
+        self.count = nn.LSTM(width, count_units, batch_first=True, bidirectional=True)
+
+    def forward(self, h):
+        before_last = h
+        for index, layer in enumerate(self.layers):
+            if index == len(self.layers) - 1:
+                before_last = h
+            h = h + layer(h)[0]
+        _, (final, _) = self.count(before_last)
+        return h, torch.cat([final[0], final[1]], dim=-1)
+
+
+class _AttentionSetEncoder(nn.Module):
+    """Pre-norm self-attention blocks without positions (permutation-equivariant).
+
+    Same interface as :class:`_BiLSTMSetEncoder`; the set summary is an MLP
+    of the mean and max over the points entering the last block, so the
+    output does not depend on the input order.
+    """
+
+    def __init__(self, width, n_layers, count_units):
+        super().__init__()
+        self.layers = nn.ModuleList([
+            nn.TransformerEncoderLayer(width, nhead=4, dim_feedforward=2 * width,
+                                       dropout=0.0, batch_first=True, norm_first=True)
+            for _ in range(n_layers)
+        ])
+        self.count = nn.Sequential(nn.Linear(2 * width, 2 * count_units), nn.LeakyReLU(0.3))
+
+    def forward(self, h):
+        before_last = h
+        for index, layer in enumerate(self.layers):
+            if index == len(self.layers) - 1:
+                before_last = h
+            h = layer(h)  # the block holds its own residual connections
+        return h, self.count(torch.cat([before_last.mean(1), before_last.amax(1)], dim=-1))
+
+
+_SET_ENCODERS = {"lstm": _BiLSTMSetEncoder, "attention": _AttentionSetEncoder}
+
+
 class _SetNetwork(nn.Module):
     """Embedding -> FC + LeakyReLU(0.3) -> set encoder -> per-k heads and count head.
 
     The set encoder is the paper's stack of residual BiLSTMs
-    (``encoder="lstm"``) or a stack of pre-norm self-attention blocks without
-    positional information (``encoder="attention"``, permutation-equivariant:
-    the output does not depend on the input order).
+    (``encoder="lstm"``, :class:`_BiLSTMSetEncoder`) or a stack of
+    self-attention blocks (``encoder="attention"``,
+    :class:`_AttentionSetEncoder`).
     """
 
     def __init__(self, n_features, k_max, lstm_layers, lstm_units, count_units,
                  embedding="identity", input_shape=None, embedding_size=128,
                  encoder="lstm"):
         super().__init__()
-        self.encoder = encoder
         if embedding == "identity":
             self.embedding, size = nn.Identity(), n_features
         elif embedding == "mlp":
@@ -113,22 +167,7 @@ class _SetNetwork(nn.Module):
             self.embedding, size = _CNN(input_shape, embedding_size), embedding_size
         width = 2 * lstm_units
         self.input_layer = nn.Sequential(nn.Linear(size, width), nn.LeakyReLU(0.3))
-        if encoder == "lstm":
-            self.lstms = nn.ModuleList([
-                nn.LSTM(width, lstm_units, batch_first=True, bidirectional=True)
-                for _ in range(lstm_layers)
-            ])
-            self.count_lstm = nn.LSTM(width, count_units, batch_first=True,
-                                      bidirectional=True)
-        else:
-            self.lstms = nn.ModuleList([
-                nn.TransformerEncoderLayer(width, nhead=4, dim_feedforward=2 * width,
-                                           dropout=0.0, batch_first=True, norm_first=True)
-                for _ in range(lstm_layers)
-            ])
-            # mean and max pooling of the set replace the count BiLSTM's final states
-            self.count_lstm = nn.Sequential(nn.Linear(2 * width, 2 * count_units),
-                                            nn.LeakyReLU(0.3))
+        self.set_encoder = _SET_ENCODERS[encoder](width, lstm_layers, count_units)
         self.k_max = k_max
         self.assignment = nn.Linear(width, k_max * (k_max + 1) // 2)
         self.count_head = nn.Sequential(
@@ -140,24 +179,20 @@ class _SetNetwork(nn.Module):
         """Count logits (B, k_max) and per-k log assignments [(B, n, k) for k = 1..k_max]."""
         batch, n = sets.shape[:2]
         h = self.embedding(sets.reshape(batch * n, *sets.shape[2:]))
-        h = self.input_layer(h.reshape(batch, n, -1))
-        before_last = h
-        for index, layer in enumerate(self.lstms):
-            if index == len(self.lstms) - 1:
-                before_last = h
-            # residual BiLSTM; the attention block holds its own residuals
-            h = h + layer(h)[0] if self.encoder == "lstm" else layer(h)
-        if self.encoder == "lstm":
-            _, (final, _) = self.count_lstm(before_last)
-            pooled = torch.cat([final[0], final[1]], dim=-1)
-        else:
-            pooled = self.count_lstm(torch.cat([before_last.mean(1),
-                                                before_last.amax(1)], dim=-1))
+        h, pooled = self.set_encoder(self.input_layer(h.reshape(batch, n, -1)))
         count_logits = self.count_head(pooled)
         logits = self.assignment(h)
         sizes = list(range(1, self.k_max + 1))
         log_assign = [F.log_softmax(part, dim=-1) for part in torch.split(logits, sizes, -1)]
         return count_logits, log_assign, h
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Load weights; files written before the encoder classes use older names."""
+        renamed = {"lstms.": "set_encoder.layers.", "count_lstm.": "set_encoder.count."}
+        state_dict = {next((new + key[len(old):] for old, new in renamed.items()
+                            if key.startswith(old)), key): value
+                      for key, value in state_dict.items()}
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
 
 def _same_cluster_probability(count_logits, log_assign):
