@@ -158,11 +158,22 @@ def test_several_references_of_different_dimensions(references):
                                     critic_epochs=2, adversarial_rounds=0,
                                     random_state=0).fit([X, X2], [y, y2])
     assert model.n_references_ == 2
+    # its own clustering of each reference, in each one's dimension
+    assert [labels.shape for labels in model.labels_] == [(600,), (300,)]
+    assert np.isfinite(model.score_clustering(X2, y2))
+    # tasks come from both references: validation tasks alternate between them
+    assert model.validation_["class_disjoint"]
     groups = np.repeat([0, 1], 300)
-    model = LearnedMetricClustering(n_tasks=4, synthetic_tasks=3, size_range=(10, 15), gae_epochs=1,
-                                    critic_epochs=2, adversarial_rounds=0,
-                                    random_state=0).fit(X, y, groups=groups)
-    assert model.n_references_ == 2
+    grouped = LearnedMetricClustering(n_tasks=4, synthetic_tasks=3, size_range=(10, 15),
+                                      gae_epochs=1, critic_epochs=2, adversarial_rounds=0,
+                                      random_state=0).fit(X, y, groups=groups)
+    assert grouped.n_references_ == 2 and grouped.labels_.shape == (600,)
+    # within a group, classes are taken on their own: fitting the two halves as a
+    # list gives the same metric as the groups
+    halves = LearnedMetricClustering(**grouped.get_params()).fit([X[:300], X[300:]],
+                                                                  [y[:300], y[300:]])
+    np.testing.assert_allclose(halves.score_clustering(X2, y2),
+                               grouped.score_clustering(X2, y2))
 
 
 def test_large_dataset_is_subsampled(fitted):

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import torch
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
@@ -92,8 +93,15 @@ def test_operators_keep_labels_canonical_and_clusters_non_empty(space):
             split = _canonical(_split(space, genome, rng))
             assert split.max() + 1 == k + 1
         for operator in (_move, _lloyd):
-            operator(space, genome, rng)
-        _crossover(space, genome, pool[0], rng)
+            child = operator(space, genome, rng)
+            assert child.shape == genome.shape and child.min() >= 0
+        moved = _move(space, genome, rng)
+        # a move reassigns at most 3 micro-clusters, each to a neighbouring cluster
+        assert 0 < np.sum(moved != genome) <= 3 or not np.any(
+            genome[space.micro_neighbours] != genome[:, None])
+        donor = _crossover(space, genome, pool[0], rng)
+        new_cluster = donor == genome.max() + 1
+        assert new_cluster.any() and np.unique(pool[0][new_cluster]).size == 1
         for _ in range(20):
             child = _mutate(space, genome, pool[-1], (2, 6), None, rng)
             assert _is_canonical(child) and 2 <= child.max() + 1 <= 6
@@ -138,17 +146,24 @@ def test_evolve_is_reproducible(space):
 def test_predict_finds_k_and_does_not_change_the_model(fitted):
     X, y = make_blobs(n_samples=150, centers=3, n_features=7, cluster_std=0.6,
                       random_state=11)
+    weights = {name: {k: v.clone() for k, v in getattr(fitted, name).state_dict().items()}
+               for name in ("gae_", "critic_")}
     state = {key: value for key, value in vars(fitted).items()}
     labels, score = fitted.predict(X, return_score=True)
     assert labels.shape == (150,) and np.isfinite(score)
-    assert set(vars(fitted)) == set(state)
+    assert np.unique(labels).size == 3 and adjusted_rand_score(y, labels) == 1.0
+    assert vars(fitted).keys() == state.keys()
+    assert all(vars(fitted)[key] is value for key, value in state.items())
+    for name, before in weights.items():
+        for key, value in getattr(fitted, name).state_dict().items():
+            assert torch.equal(value, before[key])
     np.testing.assert_array_equal(fitted.predict(X), labels)  # deterministic
     fixed = fitted.set_params(n_clusters=5).predict(X)
     fitted.set_params(n_clusters=None)
     assert np.unique(fixed).size == 5
     chosen = fitted.set_params(search="select").predict(X)
     fitted.set_params(search="evolve")
-    assert chosen.shape == (150,)
+    assert adjusted_rand_score(y, chosen) == 1.0
 
 
 def test_history_records_rounds(fitted):
