@@ -204,14 +204,16 @@ class Recorder:
         rows, budgets = {}, {}
         for r in self.kept:
             rows.setdefault((r["dataset"], r["method"], r["commit"]), {})[r["metric"]] = r
-            budgets[r["commit"]] = r["budget"]
+            # budgets are keyed by (commit, dataset): one commit may hold several
+            budgets.setdefault((r["commit"], r["budget"]), set()).add(r["dataset"])
         lines = ["| dataset | method | " + " | ".join(metrics) + " | commit |",
                  "|" + "---|" * (len(metrics) + 3)]
         for (dataset, method, commit), cells in rows.items():
             text = [_cell(r["value"], r["std"], r["n_runs"]) if (r := cells.get(m)) else ""
                     for m in metrics]
             lines.append(f"| {dataset} | {method} | " + " | ".join(text) + f" | {commit} |")
-        lines += [""] + [f"Budget of commit {c}: {b}" for c, b in budgets.items()]
+        lines += [""] + [f"Budget of commit {c} ({', '.join(sorted(datasets))}): {b}"
+                         for (c, b), datasets in budgets.items()]
         return "\n".join(lines)
 
     def table(self, metrics):
