@@ -14,6 +14,7 @@ from sklearn.base import (
 )
 from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
+from sklearn.preprocessing import normalize
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -159,17 +160,12 @@ def _within_class_whitening(F, y_index):
     return eigenvectors / np.sqrt(eigenvalues)
 
 
-def _normalise_rows(U):
-    norms = np.linalg.norm(U, axis=1, keepdims=True)
-    return U / np.where(norms > 0, norms, 1.0)
-
-
 def _span_embedding(F, rcond=None):
     """Row-normalised left singular vectors of ``F`` (its numerical rank)."""
     U, S, _ = np.linalg.svd(F, full_matrices=False)
     rcond = rcond or np.finfo(np.float32).eps * max(F.shape)
     rank = max(int(np.sum(S > rcond * S[0])), 1)
-    return _normalise_rows(U[:, :rank])
+    return normalize(U[:, :rank])
 
 
 # "span" is kept unless it fails on the very classes the network was trained on:
@@ -526,7 +522,7 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         F = predict_batches(module, X_val, device=device, float64=False)
         module.train()
         U = np.linalg.svd(F, full_matrices=False)[0]
-        labels = KMeans(n_val, n_init=3, random_state=seed).fit_predict(_normalise_rows(U))
+        labels = KMeans(n_val, n_init=3, random_state=seed).fit_predict(normalize(U))
         return normalized_mutual_info_score(y_val, labels)
 
     def _train(self, module, X, y_index, n_classes, m, device, seed, validation):
