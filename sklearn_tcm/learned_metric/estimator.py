@@ -565,8 +565,9 @@ def with_untrained_critic(metric, random_state=None):
     """A copy of a fitted metric whose critic is freshly initialised: the ablation.
 
     The copy keeps everything of ``metric`` (its graph auto-encoder, its
-    feature scaling, its search settings) except the critic's weights, which
-    are drawn anew as before any training. Running the same search under it
+    feature scaling, its search settings) except the critics' weights, which
+    are drawn anew as before any training (as many critics as ``metric``
+    has), and ``labels_``. Running the same search under it
     shows what the *learned* score contributes; the fitted ``metric`` is not
     changed.
 
@@ -601,4 +602,6 @@ def with_untrained_critic(metric, random_state=None):
         critic = CriticEnsemble(metric.gae_.embedding_size, tuple(metric.critic_hidden),
                                 metric.critic_.n_members)
     ablated.critic_ = module_to_cpu(critic.eval())
+    # the trained metric's clustering of its references is not the ablation's
+    vars(ablated).pop("labels_", None)
     return ablated
