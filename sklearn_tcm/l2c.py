@@ -578,7 +578,8 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self.device_ = device
         self._chunk_size = 2 * (self.set_size if groups is None else int(sizes.max()))
         self._seed = seed
-        self.labels_ = self.predict(X)
+        # from the validated array, so a DataFrame X raises no feature-name warning
+        self.labels_ = self._predict(X)
         return self
 
     def _batch(self, X, sampler, rng, device):
@@ -717,7 +718,10 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        X = self._check_predict_input(X)
+        return self._predict(self._check_predict_input(X))
+
+    def _predict(self, X):
+        """``predict`` on an already validated array."""
         device = inference_device(self.device_)
         network = self._network(device)
         rng = np.random.default_rng(self._seed)
