@@ -35,7 +35,9 @@ GRID = {
 
 def settings(smoke):
     """(name, search mode, parameters) of every setting measured."""
-    out = [("select", "select", {}), ("evolve (defaults)", "evolve", {})]
+    out = [("select", "select", {}), ("evolve (defaults)", "evolve", {}),
+           ("select, caution=0", "select", {"caution": 0.0}),
+           ("evolve, caution=0", "evolve", {"caution": 0.0})]
     if smoke:
         return out + [("n_generations=2", "evolve", {"n_generations": 2})]
     for name, values in GRID.items():
