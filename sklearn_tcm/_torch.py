@@ -299,12 +299,10 @@ def train_epochs(module, optimizer, n_epochs, batches, step, *, validate=None,
             if validate is not None:
                 metrics, key = validate(epoch)
                 record.update(metrics)
-                if key is None:
-                    pass
-                elif best_key is None or key > best_key:
+                if key is not None and (best_key is None or key > best_key):
                     best_key, since_best = key, 0
                     best_state = copy.deepcopy(module.state_dict())
-                else:
+                elif key is not None:
                     since_best += 1
             history.append(record)
             bar.update(1)
