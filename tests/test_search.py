@@ -18,6 +18,7 @@ from sklearn_tcm.learned_metric.search import (
     _split,
     classical_pool,
     evolve,
+    pool_similarity,
     select,
 )
 
@@ -134,6 +135,54 @@ def test_evolve_with_a_known_objective(space):
     assert result.score >= chosen.score - 1e-9
     reference = -KMeans(4, n_init=10, random_state=0).fit(space.X).inertia_
     assert result.score >= reference * 1.001  # within 0.1 % of k-means' optimum
+
+
+def test_pool_similarity_is_the_ari_of_the_points(space):
+    pool = np.stack(classical_pool(space, (2, 6), random_state=0))
+    rng = np.random.default_rng(0)
+    genomes = np.stack([_canonical(rng.integers(0, k, space.n_micro)) for k in (2, 4, 7)]
+                       + [pool[2], _move(space, pool[5], rng)])
+    expected = [max(adjusted_rand_score(space.point_labels(g), space.point_labels(p))
+                    for p in pool) for g in genomes]
+    np.testing.assert_allclose(pool_similarity(space, genomes, pool), expected, atol=1e-12)
+    assert pool_similarity(space, genomes[3], pool)[0] == 1.0
+
+
+def _towards(space, target):
+    """A score that rewards agreement with ``target``, far from every classical clustering."""
+    def score(subset_labels):
+        (labels,) = subset_labels
+        truth = space.point_labels(target)[space.subsets[0]]
+        return np.array([adjusted_rand_score(truth, row) for row in labels])
+    return score
+
+
+def test_trust_region_keeps_the_search_near_the_pool(space):
+    # the search's own pool: evolve seeds it with the first draw of its generator
+    pool_seed = int(np.random.default_rng(0).integers(2**31 - 1))
+    pool = np.stack(classical_pool(space, (2, 6), random_state=pool_seed))
+    rng = np.random.default_rng(1)
+    target = pool[-1].copy()  # a classical clustering, a third of it scrambled
+    scrambled = rng.random(space.n_micro) < 0.35
+    target[scrambled] = rng.integers(0, target.max() + 1, scrambled.sum())
+    target = _canonical(target)
+    score = _towards(space, target)
+    assert pool_similarity(space, target, pool)[0] < 0.6
+    options = dict(k_range=(2, 6), population_size=8, n_offspring=16, n_generations=30,
+                   patience=30, refine=False, random_state=0, n_elites=8)
+    first = np.unique(space.micro_labels, return_index=True)[1]  # a point of each
+
+    def genomes(labellings):
+        return np.stack([_canonical(labels[first]) for labels in labellings])
+
+    free = evolve(space, score, **options)
+    free_similarity = pool_similarity(space, genomes([free.labels]), pool)[0]
+    assert free_similarity < 1.0  # the free search left the pool
+    for trust_region in ((1.0 + free_similarity) / 2, 1.0):
+        bound = evolve(space, score, trust_region=trust_region, **options)
+        assert bound.score < free.score
+        assert np.all(pool_similarity(space, genomes(bound.elites), pool) >= trust_region)
+    assert any(np.array_equal(genomes([bound.labels])[0], member) for member in pool)
 
 
 def test_evolve_is_reproducible(space):

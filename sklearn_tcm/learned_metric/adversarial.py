@@ -100,8 +100,8 @@ def search_dataset(X, gae, critic, options, device, seed, verbose=0):
     space and each scoring subsample is preprocessed on its own, like a
     training task. ``options``: ``search`` (``"select"`` or ``"evolve"``),
     ``n_clusters``, ``k_range``, ``n_micro``, ``max_points``,
-    ``n_subsamples``, ``population_size``, ``n_generations``, ``caution``
-    and ``n_elites``.
+    ``n_subsamples``, ``population_size``, ``n_generations``, ``caution``,
+    ``trust_region`` and ``n_elites``.
 
     Returns
     -------
@@ -120,7 +120,8 @@ def search_dataset(X, gae, critic, options, device, seed, verbose=0):
         return select(space, objective, **common)
     return evolve(space, objective, population_size=options["population_size"],
                   n_offspring=2 * options["population_size"],
-                  n_generations=options["n_generations"], verbose=verbose, **common)
+                  n_generations=options["n_generations"],
+                  trust_region=options.get("trust_region", 0.0), verbose=verbose, **common)
 
 
 def search_tasks(gae, critic, tasks, options, device, seeds, n_jobs=None):

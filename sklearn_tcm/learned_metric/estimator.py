@@ -191,6 +191,14 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
     n_restarts : int, default=1
         Independent searches per :meth:`predict` (different micro-clusters,
         subsamples and seeds); the best-scored result is returned.
+    trust_region : float, default=0.0
+        Smallest ARI to its closest classical clustering (the pool of
+        ``"select"``) that a candidate of the evolutionary search must keep;
+        offspring further away are discarded. The critic was trained on
+        classical clusterings and on earlier searches' finds, and
+        extrapolates far from them. 0 lets the search go anywhere, 1 keeps
+        it to the pool. Used by :meth:`predict` and by the searches of the
+        adversarial rounds; it may be changed after fitting.
     n_jobs : int or None, default=None
         Parallel jobs (joblib) for building tasks, for the searches of the
         adversarial rounds and for restarts. Works with any joblib backend,
@@ -284,6 +292,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         "population_size": [Interval(Integral, 2, None, closed="left")],
         "n_generations": [Interval(Integral, 0, None, closed="left")],
         "n_restarts": [Interval(Integral, 1, None, closed="left")],
+        "trust_region": [Interval(Real, 0, 1, closed="both")],
         "n_jobs": [Integral, None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -318,6 +327,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         population_size=24,
         n_generations=30,
         n_restarts=1,
+        trust_region=0.0,
         n_jobs=None,
         device="auto",
         random_state=None,
@@ -348,6 +358,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self.population_size = population_size
         self.n_generations = n_generations
         self.n_restarts = n_restarts
+        self.trust_region = trust_region
         self.n_jobs = n_jobs
         self.device = device
         self.random_state = random_state
@@ -444,7 +455,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
             "k_range": (min(2, k_high), k_high), "n_micro": self.n_micro,
             "max_points": self.max_points, "n_subsamples": self.n_subsamples,
             "population_size": self.population_size, "n_generations": self.n_generations,
-            "caution": self.caution,
+            "caution": self.caution, "trust_region": self.trust_region,
         }
 
     # --------------------------------------------------------------- scoring

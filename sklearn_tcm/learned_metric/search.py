@@ -40,7 +40,8 @@ from tqdm.auto import tqdm
 
 from .graph import canonical_labels
 
-__all__ = ["SearchSpace", "SearchResult", "classical_pool", "evolve", "select"]
+__all__ = ["SearchSpace", "SearchResult", "classical_pool", "pool_similarity", "evolve",
+           "select"]
 
 _MINIBATCH_ABOVE = 5000
 _OPERATORS = ("move", "merge", "split", "lloyd", "crossover")
@@ -365,6 +366,53 @@ def _mutate(space, parent, other, k_range, n_clusters, rng):
     return child
 
 
+# -------------------------------------------------------------- trust region
+def _pairs(counts):
+    return counts * (counts - 1.0) / 2.0
+
+
+def pool_similarity(space, genomes, pool):
+    """Largest ARI of each genome to a member of the pool, over the points.
+
+    The adjusted Rand index of two genomes is computed on the contingency
+    table of their micro-clusters weighted by the micro-clusters' sizes,
+    i.e. it is the ARI of the two point labellings.
+
+    Parameters
+    ----------
+    space : SearchSpace
+    genomes : ndarray of shape (B, n_micro)
+        Canonical genomes.
+    pool : ndarray of shape (P, n_micro)
+        Canonical genomes of the pool.
+
+    Returns
+    -------
+    similarity : ndarray of shape (B,)
+    """
+    genomes, pool = np.atleast_2d(genomes), np.atleast_2d(pool)
+    weights = space.micro_counts
+    total_pairs = _pairs(weights.sum())
+    k_pool = int(pool.max()) + 1
+    pool_pairs = np.stack([_pairs(np.bincount(p, weights, minlength=k_pool)).sum()
+                           for p in pool])
+    n_pool = pool.shape[0]
+    offsets = (np.arange(n_pool) * k_pool)[:, None]
+    similarity = np.empty(genomes.shape[0])
+    for index, genome in enumerate(genomes):
+        k = int(genome.max()) + 1
+        cells = (genome[None, :] * (n_pool * k_pool) + offsets + pool).ravel()
+        table = np.bincount(cells, np.tile(weights, n_pool), minlength=k * n_pool * k_pool)
+        joint = _pairs(table).reshape(k, n_pool, k_pool).sum(axis=(0, 2))
+        own = _pairs(np.bincount(genome, weights, minlength=k)).sum()
+        expected = own * pool_pairs / total_pairs
+        top = (own + pool_pairs) / 2.0 - expected
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ari = np.where(top > 0, (joint - expected) / np.where(top > 0, top, 1.0), 1.0)
+        similarity[index] = ari.max()
+    return similarity
+
+
 # ----------------------------------------------------------------- searches
 def _refine(space, labels, score_fn):
     """Point-level k-means refinement of the best labels, if the critic agrees."""
@@ -439,7 +487,7 @@ def _finish(space, score_fn, genome, score, pool_best, n_evaluations, history, r
 
 def evolve(space, score_fn, *, k_range=(2, 10), n_clusters=None, population_size=24,
            n_offspring=48, n_generations=30, patience=6, refine=True, random_state=None,
-           verbose=0, n_elites=0):
+           verbose=0, n_elites=0, trust_region=0.0):
     """(mu + lambda) evolutionary search seeded with the classical pool.
 
     Parameters
@@ -467,6 +515,14 @@ def evolve(space, score_fn, *, k_range=(2, 10), n_clusters=None, population_size
     n_elites : int, default=0
         Point labels of this many best members of the final population to
         return as ``elites``.
+    trust_region : float, default=0.0
+        Smallest ARI (over the points) to its closest member of the
+        classical pool that a candidate must keep: offspring further from
+        every classical clustering are discarded unscored. The critic was
+        trained on classical clusterings and on what earlier searches found;
+        far from them it extrapolates, and that is where a search climbs
+        into its errors. 0 lets the search go anywhere; 1 keeps it to the
+        pool itself.
 
     Returns
     -------
@@ -475,11 +531,26 @@ def evolve(space, score_fn, *, k_range=(2, 10), n_clusters=None, population_size
     rng = np.random.default_rng(random_state)
     pool, k_range = _initial(space, k_range, n_clusters, int(rng.integers(2**31 - 1)))
     scorer = _Scorer(space, score_fn)
+    pool_matrix = np.stack(pool)
+    trusted = {g.tobytes(): True for g in pool}
+
+    def admissible(genomes):
+        """The genomes inside the trust region (all of them when it is off)."""
+        if trust_region <= 0:
+            return genomes
+        new = [g for g in genomes if g.tobytes() not in trusted]
+        if new:
+            inside = pool_similarity(space, np.stack(new), pool_matrix) >= trust_region
+            trusted.update((g.tobytes(), bool(ok)) for g, ok in zip(new, inside))
+        return [g for g in genomes if trusted[g.tobytes()]]
+
     population = list(pool)
-    while len(population) < population_size:
+    for _ in range(4 * population_size):
+        if len(population) >= population_size:
+            break
         parent = pool[rng.integers(len(pool))]
-        population.append(_mutate(space, parent, pool[rng.integers(len(pool))], k_range,
-                                  n_clusters, rng))
+        population += admissible([_mutate(space, parent, pool[rng.integers(len(pool))],
+                                          k_range, n_clusters, rng)])
     scores = scorer(np.stack(population))
     pool_best = float(scores[: len(pool)].max())
     history, best, stale = [], scores.max(), 0
@@ -492,7 +563,7 @@ def evolve(space, score_fn, *, k_range=(2, 10), n_clusters=None, population_size
             parent = population[a] if scores[a] >= scores[b] else population[b]
             other = population[rng.integers(len(population))]
             children.append(_mutate(space, parent, other, k_range, n_clusters, rng))
-        merged = {g.tobytes(): g for g in population + children}
+        merged = {g.tobytes(): g for g in population + admissible(children)}
         candidates = list(merged.values())
         candidate_scores = scorer(np.stack(candidates))
         # stable sort so ties keep the earlier (parent) candidate: reproducible
