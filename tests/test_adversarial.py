@@ -60,12 +60,17 @@ def test_beats_truth_ignores_the_truth_itself_and_rounding():
     assert beats_truth(1.1, 1.0, np.array([0, 1, 0, 1]), truth)
 
 
-def _scripted_rounds(monkeypatch, rates, nmis, max_rounds=6):
+def _scripted_rounds(monkeypatch, rates, nmis, max_rounds=6, searched=None):
     records = iter([{"beats_truth_rate": r, "search_nmi": n, "mrr": 0.5}
                     for r, n in zip(rates, nmis)])
     monkeypatch.setattr(adversarial, "validate_round", lambda *a, **k: dict(next(records)))
-    monkeypatch.setattr(adversarial, "search_tasks",
-                        lambda gae, critic, items, *a, **k: [None] * len(items))
+
+    def search_tasks(gae, critic, items, options, *args, **kwargs):
+        if searched is not None:
+            searched.append(options)
+        return [None] * len(items)
+
+    monkeypatch.setattr(adversarial, "search_tasks", search_tasks)
     monkeypatch.setattr(adversarial, "add_search_negatives", lambda *a, **k: 5)
     critic = CriticEnsemble(4, (3,), 1)
     trained = []
@@ -79,7 +84,8 @@ def _scripted_rounds(monkeypatch, rates, nmis, max_rounds=6):
     tasks = {"train": [{}] * 10, "validation": [{}] * 4}
     history, critic_history, kept = run_rounds(
         None, critic, tasks, {"train": [], "validation": []}, train,
-        options={"population_size": 4}, max_rounds=max_rounds, n_search_tasks=3,
+        options={"population_size": 4, "search": "select", "trust_region": 0.7},
+        max_rounds=max_rounds, n_search_tasks=3,
         n_validation_searches=2, device="cpu", rng=np.random.default_rng(0))
     return history, critic_history, kept, critic, trained
 
@@ -100,10 +106,15 @@ def test_rounds_stop_when_the_beats_truth_rate_stops_falling(monkeypatch):
 
 
 def test_rounds_stop_at_the_cap(monkeypatch):
+    searched = []
     history, *_ = _scripted_rounds(monkeypatch, rates=[0.9, 0.8, 0.7], nmis=[0.5] * 3,
-                                   max_rounds=2)
+                                   max_rounds=2, searched=searched)
     assert [h["round"] for h in history] == [0, 1, 2]
     assert history[-1]["stopped"] == "round cap reached"
+    # the adversary evolves without predict's trust region and keeps its elites
+    assert len(searched) == 2
+    assert all(o["search"] == "evolve" and o["trust_region"] == 0.0 and o["n_elites"] == 4
+               for o in searched)
 
 
 def test_ensemble_penalises_disagreement_and_reads_single_critic_files():

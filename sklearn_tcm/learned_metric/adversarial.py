@@ -264,7 +264,10 @@ def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
     kept : dict
         The kept round's record.
     """
-    adversary = {**options, "search": "evolve", "n_elites": options["population_size"]}
+    # the adversary searches everywhere (no trust region): every error it finds is a
+    # lesson, wherever predict's search may later be allowed to go
+    adversary = {**options, "search": "evolve", "trust_region": 0.0,
+                 "n_elites": options["population_size"]}
     history, critic_history, kept, best_rate, stale = [], [], None, np.inf, 0
     for round_index in range(max_rounds + 1):
         started = time.perf_counter()

@@ -197,8 +197,10 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         offspring further away are discarded. The critic was trained on
         classical clusterings and on earlier searches' finds, and
         extrapolates far from them. 0 lets the search go anywhere, 1 keeps
-        it to the pool. Used by :meth:`predict` and by the searches of the
-        adversarial rounds; it may be changed after fitting.
+        it to the pool. Used by :meth:`predict` and the validation searches
+        of :meth:`fit`; the adversarial rounds search without it (their
+        negatives teach the critic everywhere). It may be changed after
+        fitting.
     n_jobs : int or None, default=None
         Parallel jobs (joblib) for building tasks, for the searches of the
         adversarial rounds and for restarts. Works with any joblib backend,
