@@ -22,11 +22,11 @@ seen in training:
 Methods, all with k unknown except ``kmeans_true_k``: ``evolve`` (the
 default search), ``select`` (the critic's pick of the classical pool),
 ``evolve_untrained`` (the same search under an untrained critic ensemble:
-what the learning buys), ``evolve_caution0`` (the same fitted ensemble
-with ``caution=0``: mean score, no penalty on disagreement),
-``evolve_one_critic`` (only the first critic: no ensemble) and
-``evolve_trust<t>`` (the search with the other trust region: ``TRUST_REGION``
-when the model's is 0, else 0), k-means with
+what the learning buys), ``evolve_caution<c>`` and ``select_caution<c>``
+(the same fitted ensemble with the other ``caution``: ``CAUTION`` when the
+model's is 0, else 0, the mean score), ``evolve_one_critic`` (only the
+first critic: no ensemble) and ``evolve_trust<t>`` (the search with the
+other trust region: ``TRUST_REGION`` when the model's is 0, else 0), k-means with
 the true k, k-means with k in [2, 10] chosen by silhouette, and HDBSCAN
 (min_cluster_size 5, on the preprocessed points; noise counted as one more
 cluster). Reported: ACC, NMI, ARI, signed and absolute k error, the rate
@@ -63,7 +63,9 @@ from sklearn_tcm.learned_metric.tasks import preprocess_task
 NMI_AVERAGE = "arithmetic"
 SUITE_POINTS = 3000
 #: The trust region of the ``evolve_trust`` row when the model's own is 0.
-TRUST_REGION = 0.7
+TRUST_REGION = 0.85
+#: The caution of the ``*_caution`` rows when the model's own is 0.
+CAUTION = 1.0
 SMOKE_FIT = dict(n_tasks=6, synthetic_tasks=3, gae_epochs=1, critic_epochs=3,
                  adversarial_rounds=1, adversarial_tasks=2, validation_searches=1,
                  n_generations=2)
@@ -126,16 +128,19 @@ def one_critic(model):
 
 def variants(model, seed):
     """The searches compared: name -> (fitted metric, search mode)."""
-    trust = model.trust_region
-    other = (f"evolve_trust{TRUST_REGION:g}", TRUST_REGION) if trust == 0 else \
-        ("evolve_trust0", 0.0)
+    trust = TRUST_REGION if model.trust_region == 0 else 0.0
+    caution = CAUTION if model.caution == 0 else 0.0
     return {
         "evolve": (model, "evolve"),
         "select": (model, "select"),
         "evolve_untrained": (with_untrained_critic(model, random_state=seed), "evolve"),
-        "evolve_caution0": (copy.deepcopy(model).set_params(caution=0.0), "evolve"),
+        f"evolve_caution{caution:g}": (copy.deepcopy(model).set_params(caution=caution),
+                                       "evolve"),
+        f"select_caution{caution:g}": (copy.deepcopy(model).set_params(caution=caution),
+                                       "select"),
         "evolve_one_critic": (one_critic(model), "evolve"),
-        other[0]: (copy.deepcopy(model).set_params(trust_region=other[1]), "evolve"),
+        f"evolve_trust{trust:g}": (copy.deepcopy(model).set_params(trust_region=trust),
+                                   "evolve"),
     }
 
 
