@@ -14,6 +14,8 @@ them. Operators: move a boundary micro-cluster to a neighbouring cluster,
 merge the two closest clusters, split a cluster by 2-means, a few Lloyd
 steps, and cluster-injection crossover (a cluster of one parent is copied
 into the other). Merge and split are what choose the number of clusters.
+Offspring must stay within an ARI of ``trust_region`` of some member of
+the pool (:func:`pool_similarity`), where the critic has been trained.
 Selection is (mu + lambda) with elitism; the search stops when the best
 score has not improved for ``patience`` generations, and the final labels
 get a point-level k-means refinement, kept only if the critic prefers it.
@@ -413,6 +415,25 @@ def pool_similarity(space, genomes, pool):
     return similarity
 
 
+class _TrustRegion:
+    """Keeps the genomes within ARI ``threshold`` of some pool member (memoised)."""
+
+    def __init__(self, space, pool, threshold):
+        self.space = space
+        self.pool = np.stack(pool)
+        self.threshold = threshold
+        self.inside = {genome.tobytes(): True for genome in pool}
+
+    def __call__(self, genomes):
+        if self.threshold <= 0:
+            return genomes
+        new = [g for g in genomes if g.tobytes() not in self.inside]
+        if new:
+            ok = pool_similarity(self.space, np.stack(new), self.pool) >= self.threshold
+            self.inside.update((g.tobytes(), bool(o)) for g, o in zip(new, ok))
+        return [g for g in genomes if self.inside[g.tobytes()]]
+
+
 # ----------------------------------------------------------------- searches
 def _refine(space, labels, score_fn):
     """Point-level k-means refinement of the best labels, if the critic agrees."""
@@ -522,7 +543,8 @@ def evolve(space, score_fn, *, k_range=(2, 10), n_clusters=None, population_size
         trained on classical clusterings and on what earlier searches found;
         far from them it extrapolates, and that is where a search climbs
         into its errors. 0 lets the search go anywhere; 1 keeps it to the
-        pool itself.
+        pool itself. The final point-level refinement (``refine``) is not
+        bound by it.
 
     Returns
     -------
@@ -531,19 +553,7 @@ def evolve(space, score_fn, *, k_range=(2, 10), n_clusters=None, population_size
     rng = np.random.default_rng(random_state)
     pool, k_range = _initial(space, k_range, n_clusters, int(rng.integers(2**31 - 1)))
     scorer = _Scorer(space, score_fn)
-    pool_matrix = np.stack(pool)
-    trusted = {g.tobytes(): True for g in pool}
-
-    def admissible(genomes):
-        """The genomes inside the trust region (all of them when it is off)."""
-        if trust_region <= 0:
-            return genomes
-        new = [g for g in genomes if g.tobytes() not in trusted]
-        if new:
-            inside = pool_similarity(space, np.stack(new), pool_matrix) >= trust_region
-            trusted.update((g.tobytes(), bool(ok)) for g, ok in zip(new, inside))
-        return [g for g in genomes if trusted[g.tobytes()]]
-
+    admissible = _TrustRegion(space, pool, trust_region)
     population = list(pool)
     for _ in range(4 * population_size):
         if len(population) >= population_size:
