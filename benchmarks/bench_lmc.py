@@ -117,6 +117,21 @@ def task_sets(name, data, n_tasks, seed):
         random_state=seed)]
 
 
+def suite_sets(seed, smoke=False):
+    """``[(name, X, y)]`` of the benchmark suite's sets, subsampled to ``SUITE_POINTS``."""
+    suite = load_clustbench()
+    names = sorted(suite)[:2] if smoke else sorted(suite)
+    rng = np.random.default_rng(seed)
+    out = []
+    for name in names:
+        X, y = suite[name]
+        if X.shape[0] > SUITE_POINTS:
+            keep = np.sort(rng.choice(X.shape[0], SUITE_POINTS, replace=False))
+            X, y = X[keep], y[keep]
+        out.append((name, X, y))
+    return out
+
+
 def one_critic(model):
     """A copy of a fitted metric that keeps only the first critic of its ensemble."""
     single = copy.deepcopy(model)
@@ -207,14 +222,9 @@ def run_seed(seed, args, n_tasks, smoke):
         for X, y in task_sets(dataset, source, n_tasks, 100 + seed):
             evaluate(recorder, dataset, X, y, searches, seed, run=seed)
         print(f"seed {seed}: {dataset} done", flush=True)
-    suite = load_clustbench()
-    names = sorted(suite)[:2] if smoke else sorted(suite)
-    rng = np.random.default_rng(seed)
-    for name in names:
-        X, y = suite[name]
-        if X.shape[0] > SUITE_POINTS:
-            keep = np.sort(rng.choice(X.shape[0], SUITE_POINTS, replace=False))
-            X, y = X[keep], y[keep]
+    names = []
+    for name, X, y in suite_sets(seed, smoke):
+        names.append(name)
         for dataset in (name.split("__")[0], "suite"):
             evaluate(recorder, dataset, X, y, searches, seed, run=seed)
     if names:

@@ -31,12 +31,10 @@ import copy
 import os
 import time
 
-import numpy as np
 import torch
 from _harness import Recorder, load_dataset, parse_args, timer
-from bench_lmc import SMOKE_FIT, SUITE_POINTS, quality, references, task_sets
+from bench_lmc import SMOKE_FIT, quality, references, suite_sets, task_sets
 from joblib import Parallel, delayed
-from train_pretrained import load_clustbench
 
 from sklearn_tcm import LearnedMetricClustering, load
 from sklearn_tcm.learned_metric.adversarial import beats_truth
@@ -88,14 +86,7 @@ def families(smoke, n_tasks, seed):
         out["coil20_unseen"] = task_sets("coil20_unseen", data["coil20"], n_tasks, 100 + seed)
     out["blobs"] = task_sets("blobs", None, n_tasks, 100 + seed)
     out["moons"] = task_sets("moons", None, n_tasks, 100 + seed)
-    suite, rng = load_clustbench(), np.random.default_rng(seed)
-    out["suite"] = []
-    for name in sorted(suite):
-        X, y = suite[name]
-        if X.shape[0] > SUITE_POINTS:
-            keep = np.sort(rng.choice(X.shape[0], SUITE_POINTS, replace=False))
-            X, y = X[keep], y[keep]
-        out["suite"].append((X, y))
+    out["suite"] = [(X, y) for _, X, y in suite_sets(seed)]
     out["whole"] = [data[name] for name in ("mnist_test", "usps") if data[name] is not None]
     return {name: tasks for name, tasks in out.items() if tasks}
 
