@@ -218,6 +218,31 @@ def module_to_cpu(module):
     return module
 
 
+def _one_epoch(module, optimizer, batches, step):
+    """Optimiser steps over one epoch's batches: (mean loss stepped, batches skipped)."""
+    module.train()
+    total, n_steps, skipped = 0.0, 0, 0
+    for batch in batches:
+        loss = step(batch)
+        if loss is None:
+            continue
+        loss, reported = loss if isinstance(loss, tuple) else (loss, None)
+        optimizer.zero_grad()
+        if not torch.isfinite(loss):
+            skipped += 1
+            continue
+        loss.backward()
+        if not all(torch.isfinite(p.grad).all() for p in module.parameters()
+                   if p.grad is not None):
+            optimizer.zero_grad()
+            skipped += 1
+            continue
+        optimizer.step()
+        total += float(loss.detach()) if reported is None else float(reported)
+        n_steps += 1
+    return total / max(n_steps, 1), skipped
+
+
 def train_epochs(module, optimizer, n_epochs, batches, step, *, validate=None,
                  patience=None, stop=None, desc="training", verbose=0, postfix=None,
                  unit="epoch"):
@@ -274,27 +299,8 @@ def train_epochs(module, optimizer, n_epochs, batches, step, *, validate=None,
     reason = "done"
     try:
         for epoch in range(n_epochs):
-            module.train()
-            total, n_steps, skipped = 0.0, 0, 0
-            for batch in batches(epoch):
-                loss = step(batch)
-                if loss is None:
-                    continue
-                loss, reported = loss if isinstance(loss, tuple) else (loss, None)
-                optimizer.zero_grad()
-                if not torch.isfinite(loss):
-                    skipped += 1
-                    continue
-                loss.backward()
-                if not all(torch.isfinite(p.grad).all() for p in module.parameters()
-                           if p.grad is not None):
-                    optimizer.zero_grad()
-                    skipped += 1
-                    continue
-                optimizer.step()
-                total += float(loss.detach()) if reported is None else float(reported)
-                n_steps += 1
-            record = {"epoch": epoch, "loss": total / max(n_steps, 1), "skipped": skipped}
+            loss, skipped = _one_epoch(module, optimizer, batches(epoch), step)
+            record = {"epoch": epoch, "loss": loss, "skipped": skipped}
             module.eval()
             if validate is not None:
                 metrics, key = validate(epoch)

@@ -222,6 +222,19 @@ def validate_round(gae, critic, tasks, embeddings, options, device, seeds, n_sea
     return record
 
 
+def _stop_reason(round_index, max_rounds, n_new, rate, stale):
+    """Why the adversarial rounds end after this round, or None to go on."""
+    if round_index > 0 and n_new == 0:
+        return "the search found no new negatives"
+    if rate == 0:
+        return "no search beat the truth"
+    if stale >= ROUND_PATIENCE:
+        return "the beats-truth rate stopped falling"
+    if round_index == max_rounds:
+        return "round cap reached" if max_rounds else "no adversarial rounds"
+    return None
+
+
 def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
                n_search_tasks, n_validation_searches, device, rng, n_jobs=None,
                verbose=0):
@@ -297,15 +310,7 @@ def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
             kept = (key, copy.deepcopy(critic.state_dict()), record)
         stale = stale + 1 if record["beats_truth_rate"] >= best_rate else 0
         best_rate = min(best_rate, record["beats_truth_rate"])
-        stop = None
-        if round_index > 0 and n_new == 0:
-            stop = "the search found no new negatives"
-        elif record["beats_truth_rate"] == 0:
-            stop = "no search beat the truth"
-        elif stale >= ROUND_PATIENCE:
-            stop = "the beats-truth rate stopped falling"
-        elif round_index == max_rounds:
-            stop = "round cap reached" if max_rounds else "no adversarial rounds"
+        stop = _stop_reason(round_index, max_rounds, n_new, record["beats_truth_rate"], stale)
         if stop:
             record["stopped"] = stop
             break
