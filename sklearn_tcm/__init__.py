@@ -2,7 +2,8 @@
 
 Cluster new, unlabelled data with what was learned from labelled reference
 data: a learned clustering-quality metric with an evolutionary search
-(:class:`LearnedMetricClustering`), Deep Embedded Clustering
+(:class:`LearnedMetricClustering`), a clusterer under a learned metric
+(:class:`CriticClustering`, by default the metric shipped with the package), Deep Embedded Clustering
 (:class:`DECClustering`), Learning to Cluster (:class:`L2CClustering`) and
 Deep Spectral Clustering Learning (:class:`DSCLClustering`), plus clustering
 metrics and scorers.
@@ -21,6 +22,7 @@ _LAZY = {
     "DSCLClustering": "dscl",
     "L2CClustering": "l2c",
     "LearnedMetricClustering": "learned_metric",
+    "CriticClustering": "learned_metric",
     "clustering_accuracy": "metrics",
     "misclassification_rate": "metrics",
     "SCORERS": "metrics",

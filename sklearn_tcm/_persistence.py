@@ -84,6 +84,10 @@ def atomic_write(path, mode="wb", **open_kwargs):
     if path.is_dir():
         raise IsADirectoryError(f"{str(path)!r} is a directory.")
     directory = path.parent if str(path.parent) else Path(".")
+    if not directory.is_dir():
+        # said with the user's path, not the temporary file's name
+        raise FileNotFoundError(f"cannot write {str(path)!r}: directory {str(directory)!r} "
+                                "does not exist.")
     descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.",
                                              suffix=".tmp")
     try:
@@ -112,6 +116,7 @@ _ESTIMATORS = {
     "DSCLClustering": "sklearn_tcm.dscl",
     "L2CClustering": "sklearn_tcm.l2c",
     "LearnedMetricClustering": "sklearn_tcm.learned_metric.estimator",
+    "CriticClustering": "sklearn_tcm.learned_metric.critic_clustering",
 }
 
 
@@ -124,6 +129,11 @@ def _encode(value, name, tensors):
         return {"__ndarray_json__": value.tolist(), "dtype": value.dtype.str}
     if isinstance(value, torch.device):
         return {"__device__": str(value)}
+    if type(value).__name__ in _ESTIMATORS and isinstance(value, PersistenceMixin):
+        # an estimator held by another (CriticClustering's metric): saved whole
+        return {"__estimator__": _encode_estimator(value, name, tensors)}
+    if type(value).__name__ == "FrozenEstimator":
+        return {"__frozen__": _encode(value.estimator, f"{name}.frozen", tensors)}
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, tuple):
@@ -154,7 +164,65 @@ def _decode(value, tensors):
         return tuple(_decode(v, tensors) for v in value["__tuple__"])
     if "__dict__" in value:
         return {k: _decode(v, tensors) for k, v in value["__dict__"].items()}
+    if "__estimator__" in value:
+        return _decode_estimator(value["__estimator__"], tensors)
+    if "__frozen__" in value:
+        from sklearn.frozen import FrozenEstimator
+
+        return FrozenEstimator(_decode(value["__frozen__"], tensors))
     raise ValueError("model file has an unknown entry.")
+
+
+def _encode_estimator(estimator, name, tensors):
+    """JSON-able parameters, fitted state and module weights of a fitted estimator."""
+    params, state, modules = {}, {}, {}
+    for key, value in estimator.get_params(deep=False).items():
+        if isinstance(value, nn.Module):
+            raise TypeError(
+                f"{type(estimator).__name__} with a user-supplied torch module as {key!r} "
+                "cannot be saved safely; use pickle or joblib instead."
+            )
+        if isinstance(value, np.random.RandomState):
+            raise TypeError("random_state must be an int or None to save the model.")
+        params[key] = _encode(value, f"{name}.param.{key}", tensors)
+    for key, value in vars(estimator).items():
+        if key in params:
+            continue
+        if isinstance(value, nn.Module):
+            modules[key] = {}
+            for k, v in value.state_dict().items():
+                tensor_name = f"{name}.module.{key}.{k}"
+                tensors[tensor_name] = v.detach().cpu().clone()
+                modules[key][k] = tensor_name
+        else:
+            state[key] = _encode(value, f"{name}.state.{key}", tensors)
+    return {"class": type(estimator).__name__, "params": params, "state": state,
+            "modules": modules}
+
+
+def _decode_estimator(entry, tensors):
+    """The fitted estimator of an :func:`_encode_estimator` entry."""
+    name = entry["class"]
+    if name not in _ESTIMATORS:
+        raise ValueError(f"unknown estimator {name!r}.")
+    weights = {key: {k: tensors[t] for k, t in names.items()}
+               for key, names in entry["modules"].items()}
+    return _build_estimator(name, entry["params"], entry["state"], weights, tensors)
+
+
+def _build_estimator(name, params, state, weights, tensors):
+    cls = getattr(importlib.import_module(_ESTIMATORS[name]), name)
+    estimator = cls(**{k: _decode(v, tensors) for k, v in params.items()})
+    for key, value in state.items():
+        setattr(estimator, key, _decode(value, tensors))
+    with torch.random.fork_rng():  # module construction must not touch global RNG
+        modules = estimator._empty_modules()
+    if set(modules) != set(weights):
+        raise ValueError("its networks do not match the estimator.")
+    for key, module in modules.items():
+        module.load_state_dict(weights[key])
+        setattr(estimator, key, module_to_cpu(module))
+    return estimator
 
 
 class PersistenceMixin:
@@ -191,25 +259,12 @@ class PersistenceMixin:
         from . import __version__
 
         check_is_fitted(self)
-        tensors, params = {}, {}
-        for key, value in self.get_params(deep=False).items():
-            if isinstance(value, nn.Module):
-                raise TypeError(
-                    f"{type(self).__name__} with a user-supplied torch module as {key!r} "
-                    "cannot be saved safely; use pickle or joblib instead."
-                )
-            if isinstance(value, np.random.RandomState):
-                raise TypeError("random_state must be an int or None to save the model.")
-            params[key] = _encode(value, f"param.{key}", tensors)
-        modules, state = {}, {}
-        for key, value in vars(self).items():
-            if key in params:
-                continue
-            if isinstance(value, nn.Module):
-                modules[key] = {k: v.detach().cpu().clone()
-                                for k, v in value.state_dict().items()}
-            else:
-                state[key] = _encode(value, f"state.{key}", tensors)
+        tensors = {}
+        entry = _encode_estimator(self, "top", tensors)
+        # the top level keeps its module weights as state dicts (format version 1)
+        modules = {key: {k: tensors.pop(t) for k, t in names.items()}
+                   for key, names in entry["modules"].items()}
+        params, state = entry["params"], entry["state"]
         payload = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
@@ -271,17 +326,8 @@ def load(path):
     try:
         meta = json.loads(payload["meta"])
         tensors = payload["tensors"]
-        cls = getattr(importlib.import_module(_ESTIMATORS[name]), name)
-        estimator = cls(**{k: _decode(v, tensors) for k, v in meta["params"].items()})
-        for key, value in meta["state"].items():
-            setattr(estimator, key, _decode(value, tensors))
-        with torch.random.fork_rng():  # module construction must not touch global RNG
-            modules = estimator._empty_modules()
-        if set(modules) != set(payload["modules"]):
-            raise ValueError("its networks do not match the estimator.")
-        for key, module in modules.items():
-            module.load_state_dict(payload["modules"][key])
-            setattr(estimator, key, module_to_cpu(module))
+        estimator = _build_estimator(name, meta["params"], meta["state"],
+                                     payload["modules"], tensors)
     except (KeyError, TypeError, ValueError, RuntimeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{str(path)!r} is a damaged sklearn_tcm model file: {exc}") from None
     return estimator

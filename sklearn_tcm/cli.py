@@ -97,7 +97,37 @@ def read_csv(path):
     if values.size == 0:
         raise CommandError(f"{str(path)!r} has a header line but no data rows; expected "
                            f"{_CSV_EXPECTED}")
+    if _is_pandas_index(fields, values):
+        # pandas' default to_csv() writes the row index as a first column with an
+        # empty header cell: it numbers the rows and is not a feature
+        print(f"note: {str(path)!r}: first column (empty header, values 0..{len(values) - 1}) "
+              "is a row index written by pandas; skipped", file=sys.stderr)
+        values = values[:, 1:]
     return values
+
+
+def _is_pandas_index(header_fields, values):
+    """Whether the first column is the row index pandas' ``to_csv()`` writes."""
+    return (len(header_fields) > 1 and header_fields[0] == "" and values.shape[1] > 1
+            and np.array_equal(values[:, 0], np.arange(values.shape[0])))
+
+
+def check_output_path(path):
+    """Refuse, before any work, an output path whose directory is missing or not writable."""
+    import os
+
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise CommandError(f"output {str(path)!r} is a directory; give a file name")
+    if not directory.is_dir():
+        raise CommandError(f"output {str(path)!r}: directory {str(directory)!r} does not "
+                           "exist")
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise CommandError(f"output {str(path)!r}: directory {str(directory)!r} is not "
+                           "writable")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise CommandError(f"output {str(path)!r} exists and is not writable")
 
 
 def _diagnose_csv(path, has_header):
@@ -208,6 +238,7 @@ def _load_model(path):
 def cmd_fit(args):
     import sklearn_tcm
 
+    check_output_path(args.output)
     X = read_data(args.data)
     params = {"random_state": args.seed, "verbose": 0 if args.quiet else 1}
     if args.n_clusters is not None:
@@ -237,6 +268,7 @@ def cmd_fit(args):
 
 
 def cmd_cluster(args):
+    check_output_path(args.output)
     model = _load_model(args.model)
     labels = model.predict(read_data(args.data))
     write_labels(args.output, labels)
@@ -317,6 +349,8 @@ def cmd_demo(args):
     from sklearn.metrics import normalized_mutual_info_score
 
     from . import clustering_accuracy
+
+    check_output_path(args.figure)
 
     # durations measured by benchmarks/bench_demo.py (RESULTS.md, section bench_demo)
     budget = "quick budget (seconds)" if args.quick else "full budget (minutes)"

@@ -162,3 +162,32 @@ def test_demo_quick_writes_the_figure(tmp_path):
     assert "learned metric" in out and "k-means, true k = 5" in out
     assert "untrained critic" in out
     assert (tmp_path / "demo.png").stat().st_size > 10_000
+
+
+def test_pandas_index_column_is_skipped_with_a_note(tmp_path):
+    pandas = pytest.importorskip("pandas")
+    X, y = make_blobs(n_samples=150, centers=3, n_features=2, random_state=1)
+    pandas.DataFrame(X, columns=["a", "b"]).to_csv(tmp_path / "with_index.csv")
+    pandas.DataFrame(X, columns=["a", "b"]).to_csv(tmp_path / "plain.csv", index=False)
+    code, out, err = run("cluster", "pretrained", tmp_path / "with_index.csv",
+                         "-o", tmp_path / "a.csv")
+    assert code == 0, err
+    assert "row index written by pandas; skipped" in err
+    code, out, err = run("cluster", "pretrained", tmp_path / "plain.csv",
+                         "-o", tmp_path / "b.csv")
+    assert code == 0 and "row index" not in err
+    np.testing.assert_array_equal(np.loadtxt(tmp_path / "a.csv"),
+                                  np.loadtxt(tmp_path / "b.csv"))
+
+
+def test_output_paths_are_checked_before_any_work(files, tmp_path):
+    missing = tmp_path / "missing_dir" / "labels.csv"
+    code, out, err = run("cluster", "pretrained", files / "X.npy", "-o", missing)
+    assert code == 1
+    assert err.count("\n") == 1 and str(missing) in err and "does not exist" in err
+    assert ".tmp" not in err
+    code, out, err = run("fit", "--method", "dec", files / "X.csv", "-o",
+                         tmp_path / "nowhere" / "m.tcm", *TINY_DEC)
+    assert code == 1 and "does not exist" in err
+    code, out, err = run("demo", "--quick", "--figure", tmp_path / "nowhere" / "f.png")
+    assert code == 1 and "does not exist" in err

@@ -3,7 +3,13 @@
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from sklearn_tcm import DECClustering, DSCLClustering, L2CClustering, LearnedMetricClustering
+from sklearn_tcm import (
+    CriticClustering,
+    DECClustering,
+    DSCLClustering,
+    L2CClustering,
+    LearnedMetricClustering,
+)
 
 INIT_PARAMS = {
     DECClustering: dict(n_clusters=3, hidden_dims=(8,), n_components=2, pretrain_epochs=2,
@@ -16,6 +22,8 @@ INIT_PARAMS = {
                                   gae_epochs=1, critic_epochs=2,
                                   adversarial_rounds=0, validation_searches=1,
                                   n_generations=1, population_size=2, random_state=0),
+    # the shipped metric, a small search
+    CriticClustering: dict(n_micro=20, max_clusters=5, random_state=0),
 }
 
 _NEEDS_Y = ("fit needs labelled data y (the estimator learns from labels); the check "

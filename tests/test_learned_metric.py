@@ -215,3 +215,44 @@ def test_critic_scorer_in_grid_search(fitted, new_dataset):
     assert np.isfinite(scorer(DBSCAN(eps=2.0), X))  # transductive: fit_predict
     with pytest.raises(Exception, match="not fitted"):
         critic_scorer(LearnedMetricClustering())
+
+
+def test_label_errors_speak_of_the_users_shape_and_values(fitted, new_dataset):
+    X_new, y_new = new_dataset
+    n = len(X_new)
+    with pytest.raises(ValueError, match=rf"got shape \({n - 5},\)"):
+        fitted.score_clustering(X_new, y_new[:-5])
+    for bad in (-2, -0.5):
+        labels = y_new.astype(float)
+        labels[3] = bad
+        with pytest.raises(ValueError, match=rf"or -1 for noise.*got {bad}"):
+            fitted.score_clustering(X_new, labels)
+    noisy = y_new.copy()
+    noisy[:5] = -1  # -1 is noise, accepted
+    assert np.isfinite(fitted.score_clustering(X_new, noisy))
+
+
+def test_sparse_input_in_grid_search_gives_finite_scores(fitted, new_dataset):
+    import scipy.sparse as sp
+    from sklearn.model_selection import GridSearchCV
+
+    from sklearn_tcm import WholeDataSplit, critic_scorer
+
+    X, _ = new_dataset
+    sparse = sp.csr_matrix(X)
+    search = GridSearchCV(KMeans(n_init=2, random_state=0), {"n_clusters": [2, 3, 4]},
+                          scoring=critic_scorer(fitted), cv=WholeDataSplit(),
+                          error_score="raise").fit(sparse)
+    assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
+    labels = KMeans(3, n_init=2, random_state=0).fit_predict(X)
+    assert fitted.score_clustering(sparse, labels) == pytest.approx(
+        fitted.score_clustering(X, labels))
+
+
+def test_predict_returns_the_score_of_the_labels_it_returns(fitted, new_dataset):
+    X, _ = new_dataset
+    for search in ("select", "evolve"):
+        model = fitted.set_params(search=search)
+        labels, score = model.predict(X, return_score=True)
+        assert score == pytest.approx(model.score_clustering(X, labels), abs=1e-9)
+    fitted.set_params(search="select")

@@ -1,11 +1,22 @@
 """The learned clustering metric (Alami, Kaddah & Read 2023).
 
-Stages, one module each: ``graph`` (clustering -> graph with dimension-free
-node features), ``gae`` (graph auto-encoder and pooled graph embedding),
-``critic`` (the learned score and its training), ``estimator``
-(:class:`LearnedMetricClustering`).
+Stages, one module each, in the order a fit runs them:
+
+* ``tasks``: labelled sub-problems of the references and the synthetic
+  prior, each with competing candidate partitions (seed negatives);
+* ``graph``: partition -> graph with dimension-free node features;
+* ``gae``: graph auto-encoder and the pooled graph embedding;
+* ``critic``: the learned score (an ensemble of critics) and its training;
+* ``search``: the classical pool, ``select`` and the evolutionary search;
+* ``adversarial``: rounds of search under the critic whose finds become
+  new negatives, with validation and the choice of the round kept;
+* ``estimator``: :class:`LearnedMetricClustering`, which orchestrates them;
+* ``critic_clustering``: :class:`CriticClustering`, a plain clusterer
+  (``fit(X)``) under a fitted metric;
+* ``pretrained``: the metric shipped with the package.
 """
 
+from .critic_clustering import CriticClustering
 from .estimator import LearnedMetricClustering, with_untrained_critic
 
-__all__ = ["LearnedMetricClustering", "with_untrained_critic"]
+__all__ = ["LearnedMetricClustering", "CriticClustering", "with_untrained_critic"]

@@ -4,6 +4,7 @@ import copy
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
@@ -14,6 +15,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 from .._base import atomic_fit, inline_task
 from .._persistence import PersistenceMixin
 from .._torch import (
+    check_dense_size,
     check_layer_sizes,
     draw_seed,
     inference_device,
@@ -27,7 +29,7 @@ from .gae import GraphAutoEncoder, embed_task, train_gae
 from .graph import GLOBAL_FEATURES, NODE_FEATURES
 from .tasks import draw_tasks, preprocess_task, split_classes, subsample
 
-__all__ = ["LearnedMetricClustering", "with_untrained_critic"]
+__all__ = ["LearnedMetricClustering", "with_untrained_critic", "search_labels"]
 
 def _split_references(X, y, groups):
     """List of (X, y) reference datasets from the accepted input forms."""
@@ -61,6 +63,85 @@ def _split_references(X, y, groups):
                 f"{np.unique(yr).size}."
             )
     return pairs
+
+
+_DENSE_HINT = ("the learned metric works on dense points: pass fewer samples or "
+               "features (e.g. TruncatedSVD), or subsample.")
+
+
+def _check_points(X, *, sparse_ok=False):
+    """Validated points of a dataset to score or cluster (at least 3 samples).
+
+    Sparse matrices are made dense, after a check that the dense array fits
+    in memory, unless ``sparse_ok`` (then they stay CSR, for callers that
+    subsample rows first).
+    """
+    X = check_array(X, accept_sparse="csr", ensure_min_samples=3)
+    if sp.issparse(X) and not sparse_ok:
+        check_dense_size(X.shape[0] * X.shape[1] * 8,
+                         f"a dense copy of the sparse {X.shape[0]} x {X.shape[1]} input",
+                         _DENSE_HINT)
+        X = X.toarray()
+    return X
+
+
+def _check_labellings(labels, n_samples):
+    """Labellings as a 2-D array, one row each; errors speak of the user's shape."""
+    labels = np.asarray(labels)
+    given = labels.shape
+    if labels.ndim not in (1, 2) or labels.shape[-1] != n_samples:
+        raise ValueError(
+            f"labels must have shape ({n_samples},) (one labelling) or (n_labellings, "
+            f"{n_samples}) to match X's {n_samples} samples; got shape {given}."
+        )
+    if labels.dtype.kind in "iuf":
+        if labels.dtype.kind == "f" and not np.all(np.isfinite(labels)):
+            raise ValueError("labels must be finite; got NaN or infinity.")
+        bad = labels[(labels < 0) & (labels != -1)]
+        if bad.size:
+            raise ValueError(
+                f"labels must be cluster ids >= 0, or -1 for noise (unassigned points); "
+                f"got {bad.flat[0].item()!r}."
+            )
+    return np.atleast_2d(labels)
+
+
+def search_labels(metric, X, options, seeds, *, n_jobs=None, verbose=0):
+    """The labels of ``X`` a fitted metric's search prefers (best of one search per seed).
+
+    Shared by :meth:`LearnedMetricClustering.predict` and
+    :class:`~sklearn_tcm.CriticClustering`. A dataset whose points are all
+    identical has one cluster and is returned as such without a search.
+
+    Parameters
+    ----------
+    metric : LearnedMetricClustering
+        Fitted.
+    X : ndarray of shape (n_samples, n_features)
+        Validated, dense.
+    options : dict
+        Search options (see :func:`~.adversarial.search_dataset`).
+    seeds : array-like of int
+        One search (restart) per seed.
+    n_jobs : int or None
+    verbose : int
+
+    Returns
+    -------
+    labels : ndarray of shape (n_samples,)
+    """
+    if not np.ptp(X, axis=0).any():
+        return np.zeros(X.shape[0], dtype=np.int64)
+    device = inference_device(metric.device_)
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(inline_task)(search_dataset, (
+            X, copy.deepcopy(metric.gae_), copy.deepcopy(metric.critic_), options,
+            device if n_jobs in (None, 1) else torch.device("cpu"), int(seed), verbose))
+        for seed in seeds
+    )
+    # ties go to the earlier restart, whatever the backend's order
+    best = max(range(len(results)), key=lambda i: (results[i].score, -i))
+    return results[best].labels.astype(np.int64)
 
 
 class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
@@ -469,35 +550,66 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         """Critic score of one or several labellings of ``X`` (higher is better).
 
         Needs no ground truth: the score is the learned quality of the
-        partition. Scores are comparable between labellings of the same
-        ``X``; they are invariant to renaming clusters, to the order of the
-        points (for datasets of at most ``max_points`` points), and to
-        scaling, rotating and translating ``X``.
+        partition. Scores are invariant to renaming clusters, to the order
+        of the points (for datasets of at most ``max_points`` points), and
+        to scaling, rotating and translating ``X``.
+
+        **How to read a score.** It is the critics' output for the
+        partition's graph embedding: a real number with no fixed range and
+        no absolute meaning. Each critic's output is standardised over the
+        candidate partitions it was trained on (their mean is 0, their
+        spread 1; a metric saved before critic ensembles has raw outputs),
+        and the ensemble's score is the mean over critics (minus
+        ``caution`` times their spread). **Only differences between
+        labellings of the same** ``X`` **compare**: the higher one is the
+        partition the metric prefers, and a larger gap is a more confident
+        preference. Scores of different datasets (or of one dataset after a
+        different preprocessing) are not comparable. In practice the
+        shipped metric gives degenerate partitions (one cluster, mostly
+        noise) scores far below sensible ones, tens of units apart; close
+        candidates differ by a few units.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            The dataset (any number of features).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The dataset (any number of features). A sparse matrix is made
+            dense one scoring subsample (``max_points`` rows) at a time.
         labels : array-like of shape (n_samples,) or (n_labellings, n_samples)
-            One labelling, or several to score in one batch. Negative labels
-            (``-1``, the noise of DBSCAN, HDBSCAN and OPTICS) mark
+            One labelling, or several to score in one batch. The label
+            ``-1`` (the noise of DBSCAN, HDBSCAN and OPTICS) marks
             unassigned points: noise is not a cluster, and the share of
-            noise is part of what is scored.
+            noise is part of what is scored. Other negative labels are
+            refused.
 
         Returns
         -------
         score : float or ndarray of shape (n_labellings,)
+
+        Raises
+        ------
+        ValueError
+            If the labels do not match ``X``'s samples, or hold a negative
+            label other than -1.
+
+        Examples
+        --------
+        Three labellings of three blobs: the truth, k-means with 6 clusters
+        and everything in one cluster. Only their order is meaningful.
+
+        >>> import numpy as np
+        >>> from sklearn.cluster import KMeans
+        >>> from sklearn.datasets import make_blobs
+        >>> from sklearn_tcm import pretrained_metric
+        >>> X, y = make_blobs(300, centers=3, cluster_std=0.6, random_state=0)
+        >>> six = KMeans(6, n_init=5, random_state=0).fit_predict(X)
+        >>> scores = pretrained_metric().score_clustering(X, np.stack([y, six, 0 * y]))
+        >>> [int(i) for i in np.argsort(-scores)]  # best first: truth, k = 6, one cluster
+        [0, 1, 2]
         """
         check_is_fitted(self)
-        X = check_array(X, ensure_min_samples=3)
-        labels = np.asarray(labels)
-        single = labels.ndim == 1
-        labels = np.atleast_2d(labels)
-        if labels.ndim != 2 or labels.shape[1] != X.shape[0]:
-            raise ValueError(
-                f"labels must have shape ({X.shape[0]},) or (n_labellings, "
-                f"{X.shape[0]}) to match X; got {np.asarray(labels).shape}."
-            )
+        X = _check_points(X, sparse_ok=True)
+        single = np.ndim(labels) == 1
+        labels = _check_labellings(labels, X.shape[0])
         rng = np.random.default_rng(self._seed)
         n_rounds = 1 if X.shape[0] <= self.max_points else self.n_subsamples
         device = inference_device(self.device_)
@@ -507,6 +619,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         with torch.no_grad():
             for _ in range(n_rounds):
                 X_sub, labels_sub = subsample(X, labels, self.max_points, rng)
+                if sp.issparse(X_sub):
+                    X_sub = X_sub.toarray()
                 task = {"X": preprocess_task(X_sub, random_state=self._seed),
                         "labels": labels_sub}
                 total += critic(embed_task(gae, task, device), self.caution).cpu().numpy()
@@ -525,39 +639,31 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
             The dataset to cluster (any number of features).
         return_score : bool, default=False
-            Also return the critic score of the returned labels (averaged
-            over the search's scoring subsamples; comparable to
-            :meth:`score_clustering` up to subsampling).
+            Also return the critic score of the returned labels: exactly
+            ``score_clustering(X, labels)``.
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
             Cluster labels 0..k-1; ``np.unique(labels).size`` is the number
-            of clusters found.
+            of clusters found. A dataset whose points are all identical is
+            one cluster (all labels 0).
         score : float
             Only when ``return_score=True``.
         """
         check_is_fitted(self)
-        X = check_array(X, ensure_min_samples=3)
+        X = _check_points(X)
         if self.n_clusters is not None and self.n_clusters > X.shape[0]:
             raise ValueError(
                 f"n_clusters={self.n_clusters} is larger than the number of samples "
                 f"({X.shape[0]})."
             )
-        options = self._search_options(self.n_clusters)
-        device = inference_device(self.device_)
         seeds = np.random.default_rng(self._seed).integers(2**31 - 1, size=self.n_restarts)
-        results = Parallel(n_jobs=self.n_jobs)(
-            delayed(inline_task)(search_dataset, (
-                X, copy.deepcopy(self.gae_), copy.deepcopy(self.critic_), options,
-                device if self.n_jobs in (None, 1) else torch.device("cpu"), int(seed),
-                self.verbose))
-            for seed in seeds
-        )
-        # ties go to the earlier restart, whatever the backend's order
-        best = max(range(len(results)), key=lambda i: (results[i].score, -i))
-        labels = results[best].labels.astype(np.int64)
-        return (labels, float(results[best].score)) if return_score else labels
+        labels = search_labels(self, X, self._search_options(self.n_clusters), seeds,
+                               n_jobs=self.n_jobs, verbose=self.verbose)
+        if not return_score:
+            return labels
+        return labels, float(self.score_clustering(X, labels))
 
     def fit_predict(self, X, y, groups=None):
         """Learn the critic on ``(X, y)``, then cluster ``X`` without its labels.
