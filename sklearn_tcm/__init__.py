@@ -3,10 +3,10 @@
 Cluster new, unlabelled data with what was learned from labelled reference
 data: a learned clustering-quality metric with an evolutionary search
 (:class:`LearnedMetricClustering`), a clusterer under a learned metric
-(:class:`CriticClustering`, by default the metric shipped with the package), Deep Embedded Clustering
-(:class:`DECClustering`), Learning to Cluster (:class:`L2CClustering`) and
-Deep Spectral Clustering Learning (:class:`DSCLClustering`), plus clustering
-metrics and scorers.
+(:class:`CriticClustering`, by default the metric shipped with the
+package), Deep Embedded Clustering (:class:`DECClustering`), Learning to
+Cluster (:class:`L2CClustering`) and Deep Spectral Clustering Learning
+(:class:`DSCLClustering`), plus clustering metrics and scorers.
 
 The estimators import PyTorch; they are loaded on first access so that
 ``import sklearn_tcm`` stays fast.
