@@ -97,6 +97,9 @@ class _BiLSTMSetEncoder(nn.Module):
     BiLSTM's final states, run over the input of the last layer).
     """
 
+    #: The output depends on the order of the points in the set.
+    order_invariant = False
+
     def __init__(self, width, n_layers, count_units):
         super().__init__()
         self.layers = nn.ModuleList([
@@ -122,6 +125,9 @@ class _AttentionSetEncoder(nn.Module):
     of the mean and max over the points entering the last block, so the
     output does not depend on the input order.
     """
+
+    #: The output does not depend on the order of the points: one pass suffices.
+    order_invariant = True
 
     def __init__(self, width, n_layers, count_units):
         super().__init__()
@@ -653,7 +659,7 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         """Input orders, P(k) averaged over them, and per-k assignments per order."""
         n = X.shape[0]
         # self-attention is order-independent: one order gives the same output
-        n_orders = 1 if getattr(network, "encoder", "lstm") == "attention" else self.n_orders
+        n_orders = 1 if network.set_encoder.order_invariant else self.n_orders
         orders = [np.arange(n)] + [rng.permutation(n) for _ in range(n_orders - 1)]
         batch = torch.as_tensor(np.stack([X[o] for o in orders]), dtype=torch.float64,
                                 device=device)

@@ -150,6 +150,13 @@ def test_attention_model_save_load_round_trip(sets, tmp_path):
     model.save(tmp_path / "l2c.pt")
     loaded = load(tmp_path / "l2c.pt")
     np.testing.assert_array_equal(loaded.predict(X[groups == 1]), model.predict(X[groups == 1]))
+    # an attention model, fitted or loaded, makes one pass whatever n_orders says
+    # (its output does not depend on the order), never n_orders passes + linkage
+    rng = np.random.default_rng(0)
+    for fitted in (model, loaded):
+        network = fitted._network("cpu")
+        orders, _, _ = fitted._forward_orders(network, X[groups == 1], rng, "cpu")
+        assert len(orders) == 1
     again = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(again.predict(X[groups == 1]), model.predict(X[groups == 1]))
 
