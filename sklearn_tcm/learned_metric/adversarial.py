@@ -26,7 +26,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from .._base import inline_task
 from .._torch import module_to_cpu
-from .critic import ranking_metrics
+from .critic import candidate_agreement, ranking_metrics
 from .gae import embed_task
 from .graph import build_context, clustering_graphs
 from .search import SearchSpace, evolve, select
@@ -203,7 +203,7 @@ def validate_round(gae, critic, tasks, embeddings, options, device, seeds, n_sea
     caution = options["caution"]
     with torch.no_grad():
         scores = [critic(e, caution).cpu().numpy() for e in embeddings]
-    record = ranking_metrics(scores)
+    record = ranking_metrics(scores, [candidate_agreement(task) for task in tasks])
     items = tasks[:n_searches]
     truth_scores = [s[0] for s in scores[:n_searches]]
     evolve_options = {**options, "search": "evolve", "n_elites": 0}

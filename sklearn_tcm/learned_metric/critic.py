@@ -9,6 +9,11 @@ its competitors:
 
 * ``objective="rank"`` (default): per task, listwise softmax cross-entropy
   with the truth as the target among its candidates;
+* ``objective="ari"``: per task, listwise cross-entropy to *soft* targets,
+  ``softmax(ARI / temperature)`` over the candidates (ARI of each with the
+  truth; the truth has 1), so the critic learns how imperfect partitions
+  compare with each other, which is all that selection and search ever
+  ask of it;
 * ``objective="wgan"``: the Wasserstein critic of Alami et al. (2023), mean
   over negatives of ``D(neg) - D(truth)`` with negatives weighted by
   ``1 - ARI(neg, truth)``, plus a gradient penalty (lambda = 10) on
@@ -33,7 +38,9 @@ __all__ = [
     "Critic",
     "CriticEnsemble",
     "rank_loss",
+    "ari_loss",
     "wgan_loss",
+    "candidate_agreement",
     "ranking_metrics",
     "train_critic",
     "train_ensemble",
@@ -116,6 +123,26 @@ def rank_loss(scores):
     return -F.log_softmax(scores, dim=0)[0]
 
 
+#: Temperature of the soft targets of ``objective="ari"``: candidates 0.1 ARI
+#: apart get target weights e = 2.7 times apart.
+ARI_TEMPERATURE = 0.1
+
+
+def ari_loss(scores, agreement, temperature=ARI_TEMPERATURE):
+    """Listwise cross-entropy to ``softmax(agreement / temperature)``.
+
+    ``agreement`` holds each candidate's ARI with the truth (the truth: 1).
+    """
+    target = F.softmax(agreement / temperature, dim=0)
+    return -(target * F.log_softmax(scores, dim=0)).sum()
+
+
+def candidate_agreement(task):
+    """ARI with the truth of each candidate of a task (the truth first, with 1)."""
+    weights = np.asarray(task["weights"], dtype=np.float64)
+    return np.concatenate([[1.0], 1.0 - weights[1:]])
+
+
 def wgan_loss(critic, embeddings, weights, penalty=10.0, generator=None):
     """Weighted Wasserstein critic loss with gradient penalty; truth is row 0."""
     scores = critic(embeddings)
@@ -129,20 +156,43 @@ def wgan_loss(critic, embeddings, weights, penalty=10.0, generator=None):
     return loss + penalty * (gradients.norm(dim=1) - 1).pow(2).mean()
 
 
-def ranking_metrics(scores_per_task):
-    """Best, Top-3 and MRR of the truth (index 0) over tasks' score vectors."""
+def ranking_metrics(scores_per_task, agreements=None):
+    """Best, Top-3 and MRR of the truth (index 0) over tasks' score vectors.
+
+    With ``agreements`` (per task, each candidate's ARI with the truth),
+    also how the scores order the *imperfect* candidates, the truth left
+    out: ``regret`` (mean over tasks of the best ARI among them minus the
+    ARI of the one scored highest, what a user picking among classical
+    clusterings loses) and ``spearman`` (mean rank correlation of scores and
+    ARI).
+    """
     ranks = np.array([1 + int(np.sum(np.asarray(s)[1:] >= np.asarray(s)[0]))
                       for s in scores_per_task])
-    return {
+    metrics = {
         "best": float(np.mean(ranks == 1)),
         "top3": float(np.mean(ranks <= 3)),
         "mrr": float(np.mean(1.0 / ranks)),
     }
+    if agreements is not None:
+        from scipy.stats import spearmanr
+
+        regrets, correlations = [], []
+        for scores, agreement in zip(scores_per_task, agreements):
+            scores, agreement = np.asarray(scores)[1:], np.asarray(agreement)[1:]
+            if scores.size == 0:
+                continue
+            regrets.append(agreement.max() - agreement[np.argmax(scores)])
+            if scores.size > 2 and np.ptp(agreement) > 0 and np.ptp(scores) > 0:
+                correlations.append(spearmanr(scores, agreement)[0])
+        metrics["regret"] = float(np.mean(regrets)) if regrets else 0.0
+        metrics["spearman"] = float(np.mean(correlations)) if correlations else 0.0
+    return metrics
 
 
 def train_critic(critic, train_embeddings, validation_embeddings, *, objective="rank",
-                 weights=None, task_counts=None, n_epochs=150, patience=30,
-                 learning_rate=1e-3, seed=0, verbose=0, desc="critic"):
+                 weights=None, agreements=None, validation_agreements=None,
+                 task_counts=None, n_epochs=150, patience=30, learning_rate=1e-3, seed=0,
+                 verbose=0, desc="critic"):
     """Train (or continue training) one :class:`Critic`; keep its best validation epoch.
 
     Parameters
@@ -150,9 +200,16 @@ def train_critic(critic, train_embeddings, validation_embeddings, *, objective="
     critic : Critic
     train_embeddings, validation_embeddings : list of Tensor
         Per task, the embeddings of its candidates, the truth first.
-    objective : {"rank", "wgan"}, default="rank"
+    objective : {"rank", "ari", "wgan"}, default="rank"
     weights : list of Tensor or None
         Per training task, the weights of its negatives (``"wgan"`` only).
+    agreements, validation_agreements : list of Tensor or None
+        Per training / validation task, each candidate's ARI with the truth
+        (:func:`candidate_agreement`): the targets of ``"ari"`` (required
+        then) and the validation ``regret`` and ``spearman``. With
+        ``"ari"`` the checkpoint kept has the lowest validation regret
+        (ties: the higher rank correlation, then MRR); otherwise the best
+        MRR.
     task_counts : ndarray of int or None
         How many times each training task is used per epoch (a bootstrap
         resample); None uses each once.
@@ -178,17 +235,24 @@ def train_critic(critic, train_embeddings, validation_embeddings, *, objective="
         else np.asarray(task_counts)
     schedule = np.repeat(np.arange(len(train_embeddings)), counts)
 
+    if objective == "ari" and agreements is None:
+        raise ValueError("objective='ari' needs the candidates' agreements.")
+
     def step(index):
         if objective == "rank":
             return rank_loss(critic(train_embeddings[index]))
+        if objective == "ari":
+            return ari_loss(critic(train_embeddings[index]), agreements[index])
         return wgan_loss(critic, train_embeddings[index], weights[index], generator=generator)
 
     def validate(epoch):
         with torch.no_grad():
             scores = [critic(e).cpu().numpy() for e in validation_embeddings]
-        metrics = ranking_metrics(scores)
+        metrics = ranking_metrics(scores, validation_agreements)
         metrics["log_p_truth"] = float(np.mean([s[0] - np.logaddexp.reduce(s)
                                                 for s in scores]))
+        if objective == "ari" and validation_agreements is not None:
+            return metrics, (-metrics["regret"], metrics["spearman"], metrics["mrr"])
         return metrics, (metrics["mrr"], metrics["log_p_truth"])
 
     return train_epochs(

@@ -24,9 +24,9 @@ from .._torch import (
     seeded_torch,
 )
 from .adversarial import run_rounds, search_dataset
-from .critic import CriticEnsemble, train_ensemble
+from .critic import CriticEnsemble, candidate_agreement, train_ensemble
 from .gae import GraphAutoEncoder, embed_task, train_gae
-from .graph import GLOBAL_FEATURES, NODE_FEATURES
+from .graph import GLOBAL_FEATURES, GRAPH_SUMMARY, NODE_FEATURES
 from .tasks import draw_tasks, preprocess_task, split_classes, subsample
 
 __all__ = ["LearnedMetricClustering", "with_untrained_critic", "search_labels"]
@@ -165,10 +165,24 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
 
     Parameters
     ----------
-    objective : {"rank", "wgan"}, default="rank"
+    objective : {"rank", "ari", "wgan"}, default="rank"
         ``"rank"``: per-task listwise softmax cross-entropy with the truth
-        as target. ``"wgan"``: the paper's Wasserstein critic with gradient
+        as target. ``"ari"``: listwise cross-entropy to soft targets
+        ``softmax(ARI / 0.1)`` over the task's candidates (each one's ARI
+        with the truth, the truth 1), so that the critic also orders the
+        imperfect partitions as their agreement with the truth does; the
+        checkpoint kept has the lowest validation selection regret.
+        ``"wgan"``: the paper's Wasserstein critic with gradient
         penalty, negatives weighted by ``1 - ARI(negative, truth)``.
+    critic_inputs : {"both", "graph", "indices"}, default="both"
+        What the critic reads. ``"both"``: the pooled graph embedding (node
+        embeddings of the graph auto-encoder, and the graph summary: log k,
+        size entropy, singleton share, mean silhouette, noise share) and
+        classical validity indices of the partition (log Calinski-Harabasz,
+        log Davies-Bouldin, log Dunn, nearest-neighbour separation).
+        ``"graph"``: without the classical indices (metrics fitted before
+        them). ``"indices"``: the graph summary and the indices only, no
+        graph auto-encoder (an ablation).
     n_tasks : int, default=200
         Training tasks drawn from the references (validation tasks: a
         third as many, from the held-out classes).
@@ -328,6 +342,10 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         Number of reference datasets.
     n_critics_ : int
         Critics in ``critic_``.
+    graph_scalars_ : tuple of str
+        The graph scalars and indices the critic reads (see ``critic_inputs``).
+    pooled_embedding_ : bool
+        Whether the critic reads the pooled node embeddings.
     labels_ : ndarray of shape (n_samples,), or list of ndarray
         The metric's own clustering of the training ``X`` (what
         :meth:`predict` returns for it, ``y`` unused); one array per
@@ -354,7 +372,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
-        "objective": [StrOptions({"rank", "wgan"})],
+        "objective": [StrOptions({"rank", "ari", "wgan"})],
+        "critic_inputs": [StrOptions({"both", "graph", "indices"})],
         "n_tasks": [Interval(Integral, 1, None, closed="left")],
         "synthetic_tasks": [Interval(Integral, 0, None, closed="left")],
         "k_range": [tuple, list],
@@ -390,6 +409,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self,
         *,
         objective="rank",
+        critic_inputs="both",
         n_tasks=200,
         synthetic_tasks=200,
         k_range=(2, 10),
@@ -421,6 +441,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         verbose=0,
     ):
         self.objective = objective
+        self.critic_inputs = critic_inputs
         self.n_tasks = n_tasks
         self.synthetic_tasks = synthetic_tasks
         self.k_range = k_range
@@ -457,7 +478,10 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         return tags
 
     def _empty_modules(self):
-        gae = GraphAutoEncoder(len(NODE_FEATURES), len(GLOBAL_FEATURES))
+        # metrics fitted before the classical indices hold the graph summary only
+        gae = GraphAutoEncoder(len(NODE_FEATURES),
+                               len(getattr(self, "graph_scalars_", GRAPH_SUMMARY)),
+                               pooled=getattr(self, "pooled_embedding_", True))
         # model files written before critic ensembles hold one critic
         n_critics = getattr(self, "n_critics_", 1)
         return {"gae_": gae, "critic_": CriticEnsemble(gae.embedding_size,
@@ -498,19 +522,30 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
             size_range=self.size_range, max_points=self.max_points, rng=rng,
             n_jobs=self.n_jobs, verbose=self.verbose)
         with seeded_torch(seed, device):
-            gae, _ = train_gae(tasks["train"], device, n_epochs=self.gae_epochs, seed=seed,
-                               verbose=self.verbose)
+            graph_scalars = GRAPH_SUMMARY if self.critic_inputs == "graph" else GLOBAL_FEATURES
+            pooled = self.critic_inputs != "indices"
+            gae, _ = train_gae(tasks["train"], device, n_epochs=self.gae_epochs if pooled else 0,
+                               seed=seed, verbose=self.verbose,
+                               n_graph_scalars=len(graph_scalars), pooled=pooled)
             embeddings = {split: [embed_task(gae, task, device) for task in items]
                           for split, items in tasks.items()}
             critic = CriticEnsemble(gae.embedding_size, tuple(self.critic_hidden),
                                     self.n_critics).to(device)
 
+            def as_tensors(arrays):
+                return [torch.as_tensor(a, dtype=torch.float32, device=device)
+                        for a in arrays]
+
             def train(critic, round_index):
-                weights = [torch.as_tensor(t["weights"][1:], dtype=torch.float32,
-                                           device=device) for t in tasks["train"]]
+                # recomputed every round: the adversarial rounds add negatives
+                weights = as_tensors(t["weights"][1:] for t in tasks["train"])
                 return train_ensemble(
                     critic, embeddings["train"], embeddings["validation"],
-                    objective=self.objective, weights=weights, n_epochs=self.critic_epochs,
+                    objective=self.objective, weights=weights,
+                    agreements=as_tensors(map(candidate_agreement, tasks["train"])),
+                    validation_agreements=[candidate_agreement(t)
+                                           for t in tasks["validation"]],
+                    n_epochs=self.critic_epochs,
                     patience=self.patience, learning_rate=self.learning_rate,
                     seed=seed + round_index, verbose=self.verbose)
 
@@ -525,6 +560,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self.history_ = history
         self.critic_history_ = critic_history
         self.validation_ = {**kept, "class_disjoint": class_disjoint}
+        self.graph_scalars_ = graph_scalars
+        self.pooled_embedding_ = pooled
         self.n_references_ = len(pairs)
         self.n_critics_ = self.n_critics
         self.device_ = device

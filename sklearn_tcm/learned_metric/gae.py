@@ -36,15 +36,22 @@ class GraphAutoEncoder(nn.Module):
     n_node_features : int
         Node features per node.
     n_graph_scalars : int
-        Graph scalars appended to the pooled embedding.
+        Graph scalars appended to the pooled embedding: the first
+        ``n_graph_scalars`` columns of the scalars it is given (metrics
+        fitted before the classical indices use the first 5).
     hidden : int, default=32
         Width of the first GCN layer.
     latent : int, default=16
         Dimension of the node embeddings ``mu``.
+    pooled : bool, default=True
+        Whether the embedding holds the pooled node embeddings; False keeps
+        the graph scalars only (the ablation "indices only").
     """
 
-    def __init__(self, n_node_features, n_graph_scalars, hidden=32, latent=16):
+    def __init__(self, n_node_features, n_graph_scalars, hidden=32, latent=16, pooled=True):
         super().__init__()
+        self.n_graph_scalars = n_graph_scalars
+        self.pooled = pooled
         self.gcn_hidden = nn.Linear(n_node_features, hidden)
         self.gcn_mu = nn.Linear(hidden, latent)
         self.gcn_log_sigma = nn.Linear(hidden, latent)
@@ -54,13 +61,14 @@ class GraphAutoEncoder(nn.Module):
         self.register_buffer("feature_std", torch.ones(n_node_features))
         self.register_buffer("scalar_mean", torch.zeros(n_graph_scalars))
         self.register_buffer("scalar_std", torch.ones(n_graph_scalars))
-        self.embedding_size = 3 * latent + n_graph_scalars
+        self.embedding_size = 3 * latent * pooled + n_graph_scalars
 
     def fit_scaling(self, features, graph_scalars):
         """Set the input standardisation from training node features and scalars."""
         flat = features.reshape(-1, features.shape[-1])
         self.feature_mean.copy_(flat.mean(dim=0))
         self.feature_std.copy_(flat.std(dim=0).clamp(min=1e-6))
+        graph_scalars = graph_scalars[..., :self.n_graph_scalars]
         self.scalar_mean.copy_(graph_scalars.mean(dim=0))
         self.scalar_std.copy_(graph_scalars.std(dim=0).clamp(min=1e-6))
 
@@ -72,8 +80,11 @@ class GraphAutoEncoder(nn.Module):
 
     def embed(self, features, adjacency, graph_scalars):
         """Fixed-size graph embeddings, shape (B, embedding_size)."""
+        scalars = (graph_scalars[..., :self.n_graph_scalars] - self.scalar_mean) \
+            / self.scalar_std
+        if not self.pooled:
+            return scalars
         mu, _ = self.encode(features, normalised_adjacency(adjacency))
-        scalars = (graph_scalars - self.scalar_mean) / self.scalar_std
         return torch.cat(
             [mu.mean(dim=1), mu.max(dim=1).values, mu.std(dim=1, unbiased=False), scalars],
             dim=-1,
@@ -113,12 +124,14 @@ def embed_task(gae, task, device):
     return gae.embed(*task_graphs(task, device))
 
 
-def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose=0):
+def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose=0,
+              n_graph_scalars=len(GLOBAL_FEATURES), pooled=True):
     """A :class:`GraphAutoEncoder` trained on the graphs of training tasks.
 
     The input standardisation is fitted on the tasks' graphs first; then
     each epoch takes one optimiser step per task (all its labellings'
-    graphs in one batch), in a seeded random order.
+    graphs in one batch), in a seeded random order. ``n_graph_scalars`` and
+    ``pooled`` are those of :class:`GraphAutoEncoder`.
 
     Returns
     -------
@@ -127,7 +140,7 @@ def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose
     history : list of dict
         Per epoch, the mean loss.
     """
-    gae = GraphAutoEncoder(len(NODE_FEATURES), len(GLOBAL_FEATURES)).to(device)
+    gae = GraphAutoEncoder(len(NODE_FEATURES), n_graph_scalars, pooled=pooled).to(device)
     graphs = [task_graphs(task, device) for task in tasks]
     gae.fit_scaling(torch.cat([f.reshape(-1, f.shape[-1]) for f, _, _ in graphs]),
                     torch.cat([s for _, _, s in graphs]))

@@ -43,15 +43,20 @@ NODE_FEATURES = (
     "local_density",  # mean distance to 10 nearest neighbours / s
     "is_noise",  # 1 for a point labelled -1 (unassigned), else 0
 )
-#: Names of the per-graph scalars appended to the pooled embedding.
+#: Names of the per-graph scalars appended to the pooled embedding: the graph's
+#: own summary, then classical validity indices of the partition (as a
+#: meta-learned selector uses them; the critic learns when each is right).
 GLOBAL_FEATURES = ("log_k", "size_entropy", "singleton_fraction", "mean_silhouette",
-                   "noise_fraction")
+                   "noise_fraction", "log_calinski_harabasz", "log_davies_bouldin",
+                   "log_dunn", "nn_separation")
+#: The scalars of metrics fitted before the classical indices were added.
+GRAPH_SUMMARY = GLOBAL_FEATURES[:5]
 
 _EDGE_NEIGHBOURS = 10
 _SELF_TUNING_NEIGHBOUR = 7
 # n x n arrays held at once by build_context / per candidate by clustering_graphs
 _CONTEXT_SQUARES = 4
-_GRAPH_SQUARES = 6
+_GRAPH_SQUARES = 9
 _SIZE_HINT = ("graphs are dense in the number of points: score fewer points "
               "(LearnedMetricClustering's max_points subsamples larger datasets).")
 
@@ -203,8 +208,14 @@ def clustering_graphs(context, labels):
     features = torch.cat([cluster_features, density.unsqueeze(-1),
                           noise.to(dtype).unsqueeze(-1)], dim=-1)
 
-    adjacency = _within_cluster_edges(context, labels, noise)
-    graph_scalars = _graph_scalars(sizes, present, silhouette, noise)
+    same_cluster = ((labels.unsqueeze(-1) == labels.unsqueeze(1))
+                    & ~noise.unsqueeze(1) & ~noise.unsqueeze(2))
+    adjacency = _within_cluster_edges(context, same_cluster)
+    graph_scalars = torch.cat([
+        _graph_scalars(sizes, present, silhouette, noise),
+        _classical_indices(context, onehot, sizes, present, own_centroid, same_cluster,
+                           noise),
+    ], dim=-1)
     return features, adjacency, graph_scalars
 
 
@@ -229,12 +240,10 @@ def _centroid_features(context, onehot, sizes, present, labels):
     return own_centroid, centroid_ratio, own_radius
 
 
-def _within_cluster_edges(context, labels, noise):
+def _within_cluster_edges(context, same_cluster):
     """Self-tuning weights on each point's kNN within its cluster; noise has no edges."""
     D = context.distances
-    n_candidates, n = labels.shape
-    same_cluster = ((labels.unsqueeze(-1) == labels.unsqueeze(1))
-                    & ~noise.unsqueeze(1) & ~noise.unsqueeze(2))
+    n_candidates, n = same_cluster.shape[:2]
     eye = torch.eye(n, dtype=torch.bool)
     masked = D.unsqueeze(0).masked_fill(~same_cluster | eye, torch.inf)
     nearest = torch.topk(masked, min(_EDGE_NEIGHBOURS, n - 1), dim=2, largest=False)
@@ -255,6 +264,64 @@ def _graph_scalars(sizes, present, silhouette, noise):
     singletons = ((sizes == 1).to(dtype) * sizes).sum(dim=1) / n
     return torch.stack([torch.log(k.clamp(min=1)), entropy, singletons, silhouette.mean(dim=1),
                         noise.to(dtype).mean(dim=1)], dim=-1)
+
+
+def _classical_indices(context, onehot, sizes, present, own_centroid, same_cluster, noise):
+    """Classical internal validity indices of each candidate, on its assigned points.
+
+    ``log_calinski_harabasz`` (log of between / within dispersion, each per
+    degree of freedom), ``log_davies_bouldin`` (log1p of the mean over
+    clusters of the worst (s_i + s_j) / d(c_i, c_j)), ``log_dunn`` (log of
+    the smallest distance between points of different clusters over the
+    largest within a cluster) and ``nn_separation`` (a density-based
+    silhouette: per point, distance to the nearest point of another cluster
+    against the distance to its nearest point in its own cluster, as
+    ``(b - a) / max(a, b)``, averaged; high for well separated clusters of
+    any shape, e.g. rings and moons, where centroid indices fail). Indices
+    undefined for fewer than two clusters are 0 (``log_k`` tells that case).
+    """
+    D = context.distances
+    dtype = D.dtype
+    assigned = (~noise).to(dtype)
+    n_assigned = assigned.sum(dim=1).clamp(min=1)
+    k = present.sum(dim=1).to(dtype)
+    defined = (k >= 2) & (k < n_assigned)
+    # Calinski-Harabasz from the centroid distances already computed
+    within = (own_centroid.pow(2) * assigned).sum(dim=1)
+    centroids = onehot.transpose(1, 2) @ context.X / torch.clamp(sizes, min=1).unsqueeze(-1)
+    grand = (assigned.unsqueeze(-1) * context.X).sum(dim=1) / n_assigned.unsqueeze(-1)
+    between = (sizes * (centroids - grand.unsqueeze(1)).pow(2).sum(dim=-1)).sum(dim=1)
+    ratio = (between / (k - 1).clamp(min=1)) / (within / (n_assigned - k).clamp(min=1)
+                                                 ).clamp(min=1e-12)
+    log_ch = torch.where(defined, torch.log(ratio.clamp(min=1e-12)), torch.zeros_like(k))
+    # Davies-Bouldin from the cluster radii (mean member-centroid distance)
+    radius = (onehot * own_centroid.unsqueeze(-1)).sum(dim=1) / torch.clamp(sizes, min=1)
+    separation = torch.cdist(centroids, centroids)
+    pair = present.unsqueeze(1) & present.unsqueeze(2)
+    pair &= ~torch.eye(pair.shape[-1], dtype=torch.bool)
+    similarity = (radius.unsqueeze(1) + radius.unsqueeze(2)) / separation.clamp(min=1e-12)
+    worst = similarity.masked_fill(~pair, -torch.inf).amax(dim=2)
+    worst = torch.where(present, worst, torch.zeros_like(worst))
+    db = worst.clamp(min=0).sum(dim=1) / k.clamp(min=1)
+    log_db = torch.where(defined, torch.log1p(db), torch.zeros_like(k))
+    # Dunn and the nearest-neighbour (density-based) separation, from point distances
+    both = ~noise.unsqueeze(1) & ~noise.unsqueeze(2)
+    other_cluster = both & ~same_cluster
+    eye = torch.eye(D.shape[0], dtype=torch.bool)
+    inside = same_cluster & ~eye
+    nearest_own = D.masked_fill(~inside, torch.inf).amin(dim=2)
+    nearest_other = D.masked_fill(~other_cluster, torch.inf).amin(dim=2)
+    diameter = D.masked_fill(~inside, 0).amax(dim=(1, 2))
+    gap = nearest_other.amin(dim=1)
+    log_dunn = torch.where(defined & torch.isfinite(gap) & (diameter > 0),
+                           torch.log(gap.clamp(min=1e-6) / diameter.clamp(min=1e-6)),
+                           torch.zeros_like(k))
+    usable = torch.isfinite(nearest_own) & torch.isfinite(nearest_other)
+    point_separation = (nearest_other - nearest_own) / torch.maximum(
+        nearest_own, nearest_other).clamp(min=1e-12)
+    point_separation = torch.where(usable, point_separation, torch.zeros_like(point_separation))
+    nn_separation = point_separation.sum(dim=1) / usable.sum(dim=1).clamp(min=1)
+    return torch.stack([log_ch, log_db, log_dunn, nn_separation], dim=-1)
 
 
 def to_networkx(X, labels):
