@@ -125,13 +125,14 @@ def embed_task(gae, task, device):
 
 
 def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose=0,
-              n_graph_scalars=len(GLOBAL_FEATURES), pooled=True):
+              n_graph_scalars=None, pooled=True):
     """A :class:`GraphAutoEncoder` trained on the graphs of training tasks.
 
     The input standardisation is fitted on the tasks' graphs first; then
     each epoch takes one optimiser step per task (all its labellings'
     graphs in one batch), in a seeded random order. ``n_graph_scalars`` and
-    ``pooled`` are those of :class:`GraphAutoEncoder`.
+    ``pooled`` are those of :class:`GraphAutoEncoder` (None: every scalar of
+    :data:`~.graph.GLOBAL_FEATURES`).
 
     Returns
     -------
@@ -140,6 +141,8 @@ def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose
     history : list of dict
         Per epoch, the mean loss.
     """
+    if n_graph_scalars is None:
+        n_graph_scalars = len(GLOBAL_FEATURES)
     gae = GraphAutoEncoder(len(NODE_FEATURES), n_graph_scalars, pooled=pooled).to(device)
     graphs = [task_graphs(task, device) for task in tasks]
     gae.fit_scaling(torch.cat([f.reshape(-1, f.shape[-1]) for f, _, _ in graphs]),
