@@ -8,6 +8,9 @@
   k), so the spectral step must find the class directions among many.
   ``dscl`` is the default (``spectral_space="auto"``), ``dscl_span`` the
   paper's step (row-normalised left singular vectors of F).
+* ``blobs4x2``: 5-D input, 4 classes each two Gaussian blobs (sizes 40 and
+  120, ``make_dscl_toy(size_ratio=3)``), the default network: ``auto``,
+  ``span`` and ``whitened`` on fresh points of the same classes.
 * ``digits_unseen`` / ``mnist_unseen``: trained on classes 0-4, the classes
   5-9 are clustered (never seen in training). Baselines: k-means on the raw
   input and on a PCA of it (n_init=10, true k). Recall@K of the learned
@@ -88,6 +91,33 @@ def run_blobs9(recorder, args, seed):
         y_test, KMeans(3, n_init=10, random_state=seed).fit_predict(X_test)))
 
 
+def clone_space(model, space):
+    """The fitted model with another spectral space (same network)."""
+    import copy
+
+    other = copy.copy(model)
+    other.spectral_space_ = space
+    return other
+
+
+def run_two_blob_classes(recorder, args, seed):
+    """4 classes, each two Gaussian blobs in 5-D (one three times the other): all spaces."""
+    toy = dict(n_classes=4, n_subclusters=2, n_features=5, size_ratio=3)
+    X, y, centers = make_dscl_toy(40, **toy, return_centers=True, random_state=seed)
+    X_test, y_test = make_dscl_toy(40, **toy, centers=centers, random_state=seed + 1000)
+    for method, space in (("dscl", "auto"), ("dscl_span", "span"),
+                          ("dscl_whitened", "whitened")):
+        with timer() as t:
+            model = DSCLClustering(4, max_iter=50 if args.smoke else 1500,
+                                   spectral_space=space, device=args.device,
+                                   random_state=seed).fit(X, y)
+        recorder.add("blobs4x2", method, seconds=t["seconds"], fit_seconds=t["seconds"],
+                     whitened_chosen=float(model.spectral_space_ == "whitened"),
+                     **scores(y_test, model.predict(X_test)))
+    recorder.add("blobs4x2", "kmeans_raw", **scores(
+        y_test, KMeans(4, n_init=10, random_state=seed).fit_predict(X_test)))
+
+
 def run_unseen(recorder, args, seed, name, X, y):
     train, test = y < 5, y >= 5
     X_train, y_train, X_test, y_test = X[train], y[train], X[test], y[test]
@@ -102,6 +132,9 @@ def run_unseen(recorder, args, seed, name, X, y):
         ).fit(X_train, y_train)
     with timer() as p:
         labels = model.predict(X_test)
+    for space in ("span", "whitened"):  # both spaces of the same network
+        recorder.add(name, f"dscl_{space}", **scores(
+            y_test, clone_space(model, space).predict(X_test)))
     recorder.add(name, "dscl", seconds=t["seconds"], fit_seconds=t["seconds"],
                  predict_seconds=p["seconds"], **scores(y_test, labels),
                  whitened_chosen=float(model.spectral_space_ == "whitened"),
@@ -129,6 +162,7 @@ def main(argv=None):
     for seed in range(args.seeds):
         run_toy(recorder, args, seed)
         run_blobs9(recorder, args, seed)
+        run_two_blob_classes(recorder, args, seed)
         for name, data in datasets:
             if data is None:
                 recorder.note(f"{name}: data file not found, skipped")
@@ -141,6 +175,8 @@ def main(argv=None):
          "peak_rss_mb"],
         preamble=(
             f"Train on classes 0-4, cluster the unseen classes 5-9 with the true k "
+            f"(`dscl`: `spectral_space='auto'`; `dscl_span` / `dscl_whitened`: the same "
+            f"network in each space) "
             f"(`dscl`) or k from the singular-value gap of the whitened representation, "
             f"k <= 10 (`dscl_k_unknown`); `whitened_chosen` is the share of fits whose "
             f"`spectral_space='auto'` chose the whitened space. NMI with "

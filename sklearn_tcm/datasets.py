@@ -221,6 +221,7 @@ def make_dscl_toy(
     n_subclusters=3,
     n_features=3,
     cluster_std=0.1,
+    size_ratio=2,
     centers=None,
     return_centers=False,
     random_state=None,
@@ -228,7 +229,7 @@ def make_dscl_toy(
     """Classes made of scattered Gaussian sub-clusters (the DSCL toy problem).
 
     Every class is a union of ``n_subclusters`` Gaussian sub-clusters of
-    sizes ``base_size * 2**s`` (T, 2T, 4T, ...), and the sub-clusters of all
+    sizes ``base_size * size_ratio**s`` (T, 2T, 4T, ... by default), and the sub-clusters of all
     classes are interleaved at random positions in ``[-1, 1]^n_features``,
     so the classes are not compact: k-means on the input does not recover
     them, while a learned representation can (Law, Urtasun & Zemel 2017).
@@ -245,6 +246,8 @@ def make_dscl_toy(
         Input dimension.
     cluster_std : float, default=0.1
         Standard deviation of each sub-cluster.
+    size_ratio : int, default=2
+        Size of each sub-cluster of a class over the previous one's.
     centers : array-like of shape (n_classes, n_subclusters, n_features), default=None
         Sub-cluster centres to sample from (e.g. those returned by an earlier
         call, to draw a test set from the same distribution). None draws new
@@ -256,7 +259,9 @@ def make_dscl_toy(
 
     Returns
     -------
-    X : ndarray of shape (n_classes * base_size * (2**n_subclusters - 1), n_features)
+    X : ndarray of shape (n_samples, n_features)
+        ``n_classes * base_size * (1 + size_ratio + ... + size_ratio**(n_subclusters - 1))``
+        samples.
     y : ndarray of shape (n_samples,)
         Class of each sample.
     centers : ndarray of shape (n_classes, n_subclusters, n_features)
@@ -295,7 +300,7 @@ def make_dscl_toy(
     X, y = [], []
     for label in range(n_classes):
         for sub in range(n_subclusters):
-            size = base_size * 2**sub
+            size = base_size * size_ratio**sub
             X.append(rng.normal(centers[label, sub], cluster_std, size=(size, n_features)))
             y.append(np.full(size, label))
     order = rng.permutation(sum(len(part) for part in y))

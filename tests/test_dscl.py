@@ -172,6 +172,23 @@ def test_classes_made_of_several_blobs_with_many_components():
     assert kmeans_acc < 0.75
 
 
+def test_auto_whitens_classes_of_two_blobs_and_keeps_span_for_digits():
+    from sklearn_tcm.datasets import make_dscl_toy
+
+    # 4 classes, each two Gaussian blobs in 5-D, one three times the other
+    toy = dict(n_classes=4, n_subclusters=2, n_features=5, size_ratio=3)
+    X, y, centers = make_dscl_toy(40, **toy, return_centers=True, random_state=0)
+    X_new, y_new = make_dscl_toy(40, **toy, centers=centers, random_state=1)
+    accs = {}
+    for space in ("auto", "span", "whitened"):
+        model = DSCLClustering(4, max_iter=1500, spectral_space=space, random_state=0)
+        model.fit(X, y)
+        accs[space] = clustering_accuracy(y_new, model.predict(X_new))
+        if space == "auto":
+            assert model.spectral_space_ == "whitened"
+    assert accs["auto"] == accs["whitened"] >= 0.95 > accs["span"]
+
+
 def test_transform_keeps_float32_and_names_its_features():
     X, y = make_dscl_toy(10, random_state=0)
     model = DSCLClustering(3, **TINY).fit(X.astype(np.float32), y)

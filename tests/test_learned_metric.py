@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
-from sklearn.metrics import silhouette_samples
+from sklearn.metrics import adjusted_rand_score, silhouette_samples
 
 from sklearn_tcm import LearnedMetricClustering
 from sklearn_tcm.learned_metric.critic import ranking_metrics
@@ -102,12 +102,18 @@ def test_seed_negatives_families_and_deduplication():
             "random", "single", "gmm_full", "dbscan_q50", "hdbscan_5", "one_cluster",
             "one_cluster_and_noise",
             "mostly_noise", "giant_and_singletons", "k_near_n"} <= families
-    kept = deduplicate(y, candidates)
+    kept, agreement = deduplicate(y, candidates)
+    np.testing.assert_allclose(agreement, [adjusted_rand_score(y, lab) for _, lab in kept])
     # degenerate partitions are kept as negatives on purpose
     assert {"one_cluster", "mostly_noise", "giant_and_singletons"} <= {f for f, _ in kept}
     assert len(kept) < len(candidates)  # well separated blobs: many equal the truth
     assert ranking_metrics([[3, 1, 2], [0, 1, 2]]) == {
         "best": 0.5, "top3": 1.0, "mrr": pytest.approx((1 + 1 / 3) / 2)}
+    # imperfect candidates: task 1 picks the 0.5 one of (0.5, 0.9), task 2 the best
+    ordered = ranking_metrics([[3, 2, 1], [0, 1, 2, 3]],
+                              [[1.0, 0.5, 0.9], [1.0, 0.1, 0.2, 0.3]])
+    assert ordered["regret"] == pytest.approx(0.2)
+    assert ordered["spearman"] == pytest.approx(1.0)  # only task 2 has > 2 negatives
 
 
 @settings(max_examples=15, deadline=None)

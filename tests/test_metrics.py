@@ -119,3 +119,25 @@ def test_non_finite_labels_are_refused(labels):
         clustering_accuracy(labels, [0, 1, 1, 1])
     with pytest.raises(ValueError, match="NaN or infinity"):
         clustering_accuracy([0, 1, 1, 1], labels)
+
+
+def test_adjusted_rand_matrix_equals_sklearn_pairwise():
+    from sklearn.metrics import adjusted_rand_score
+
+    from sklearn_tcm.metrics import adjusted_rand_matrix
+
+    rng = np.random.default_rng(0)
+    n = 60
+    labellings = np.array([rng.integers(0, k, n) for k in (1, 2, 3, 7, 30)]
+                          + [np.arange(n), np.zeros(n, int),
+                             np.where(rng.random(n) < 0.3, -1, rng.integers(0, 4, n))])
+    expected = [[adjusted_rand_score(a, b) for b in labellings] for a in labellings]
+    np.testing.assert_allclose(adjusted_rand_matrix(labellings), expected, atol=1e-12)
+    # weights: each sample stands for that many points
+    weights = rng.integers(1, 5, n)
+    points = np.repeat(np.arange(n), weights)
+    expected = [[adjusted_rand_score(a[points], b[points]) for b in labellings[4:]]
+                for a in labellings[:4]]
+    np.testing.assert_allclose(
+        adjusted_rand_matrix(labellings[:4], labellings[4:], weights=weights), expected,
+        atol=1e-12)

@@ -22,15 +22,16 @@ import time
 import numpy as np
 import torch
 from joblib import Parallel, delayed
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics import normalized_mutual_info_score
 
 from .._base import inline_task
 from .._torch import module_to_cpu
+from ..metrics import adjusted_rand_matrix
 from .critic import candidate_agreement, ranking_metrics
 from .gae import embed_task
 from .graph import build_context, clustering_graphs
 from .search import SearchSpace, evolve, select
-from .tasks import preprocess_task
+from .tasks import deduplicate, preprocess_task
 
 __all__ = [
     "CriticObjective",
@@ -43,13 +44,14 @@ __all__ = [
     "beats_truth",
 ]
 
-#: Search solutions at least this close to the truth (ARI) are not negatives.
+#: Search solutions closer than this to the truth (ARI) are not negatives. Lower
+#: than the seed negatives' 0.95 on purpose: a search that lands within 0.9 of the
+#: truth has done its job, and teaching the critic to rank such a solution below
+#: the truth would only sharpen it around the truth, not against its errors.
 NEAR_TRUTH_ARI = 0.9
 #: Rounds end after this many rounds without a lower validation beats-truth rate
 #: (measured on a few tens of searches, the rate is noisy).
 ROUND_PATIENCE = 2
-#: Candidates at least this close to one already in a task are duplicates.
-DUPLICATE_ARI = 0.99
 
 
 def beats_truth(score, truth_score, labels, truth):
@@ -59,7 +61,7 @@ def beats_truth(score, truth_score, labels, truth):
     within 1e-6 (relative) count as ties, since the search and the direct
     score may differ by rounding.
     """
-    if adjusted_rand_score(truth, labels) >= 1.0 - 1e-12:
+    if adjusted_rand_matrix(truth, labels)[0, 0] >= 1.0 - 1e-12:
         return False
     return bool(score > truth_score + 1e-6 * max(1.0, abs(truth_score)))
 
@@ -139,37 +141,29 @@ def search_tasks(gae, critic, tasks, options, device, seeds, n_jobs=None):
     )
 
 
-def _new_negatives(task, candidates):
-    """Candidates far enough from the truth and from every labelling already kept."""
-    truth = task["labels"][0]
-    kept = []
-    for labels in candidates:
-        if adjusted_rand_score(truth, labels) >= NEAR_TRUTH_ARI:
-            continue
-        others = list(task["labels"][1:]) + kept
-        if any(adjusted_rand_score(other, labels) >= DUPLICATE_ARI for other in others):
-            continue
-        kept.append(labels)
-    return kept
-
-
 def add_search_negatives(tasks, embeddings, results, gae, device):
     """Add the distinct elites of each task's search as negatives of that task.
 
-    ``tasks`` and ``embeddings`` (per task, its candidates' embeddings) are
-    updated in place. Returns the number of negatives added.
+    A find is kept when its ARI to the truth is below :data:`NEAR_TRUTH_ARI`
+    and it is no duplicate of a candidate already in the task or kept before
+    (:func:`~.tasks.deduplicate`). ``tasks`` and ``embeddings`` (per task,
+    its candidates' embeddings) are updated in place. Returns the number of
+    negatives added.
     """
     n_new = 0
     for index, result in results.items():
         task = tasks[index]
-        new = _new_negatives(task, [result.labels] + list(result.elites))
+        truth = task["labels"][0]
+        finds = [("search", labels) for labels in [result.labels] + list(result.elites)]
+        # below, not at, the threshold: deduplicate drops ARI > near_truth
+        new, agreement = deduplicate(truth, finds, existing=task["labels"][1:],
+                                     near_truth=np.nextafter(NEAR_TRUTH_ARI, 0))
         if not new:
             continue
-        truth = task["labels"][0]
+        new = [labels for _, labels in new]
         task["labels"] = np.vstack([task["labels"], np.stack(new)])
         task["families"] += ["search"] * len(new)
-        task["weights"] = np.append(task["weights"],
-                                    [1.0 - adjusted_rand_score(truth, lab) for lab in new])
+        task["weights"] = np.append(task["weights"], 1.0 - agreement)
         embeddings[index] = torch.cat(
             [embeddings[index], embed_task(gae, {"X": task["X"], "labels": np.stack(new)},
                                            device)])

@@ -40,6 +40,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from tqdm.auto import tqdm
 
+from ..metrics import adjusted_rand_matrix
 from .graph import canonical_labels
 
 __all__ = ["SearchSpace", "SearchResult", "classical_pool", "pool_similarity", "evolve",
@@ -369,10 +370,6 @@ def _mutate(space, parent, other, k_range, n_clusters, rng):
 
 
 # -------------------------------------------------------------- trust region
-def _pairs(counts):
-    return counts * (counts - 1.0) / 2.0
-
-
 def pool_similarity(space, genomes, pool):
     """Largest ARI of each genome to a member of the pool, over the points.
 
@@ -392,27 +389,7 @@ def pool_similarity(space, genomes, pool):
     -------
     similarity : ndarray of shape (B,)
     """
-    genomes, pool = np.atleast_2d(genomes), np.atleast_2d(pool)
-    weights = space.micro_counts
-    total_pairs = _pairs(weights.sum())
-    k_pool = int(pool.max()) + 1
-    pool_pairs = np.stack([_pairs(np.bincount(p, weights, minlength=k_pool)).sum()
-                           for p in pool])
-    n_pool = pool.shape[0]
-    offsets = (np.arange(n_pool) * k_pool)[:, None]
-    similarity = np.empty(genomes.shape[0])
-    for index, genome in enumerate(genomes):
-        k = int(genome.max()) + 1
-        cells = (genome[None, :] * (n_pool * k_pool) + offsets + pool).ravel()
-        table = np.bincount(cells, np.tile(weights, n_pool), minlength=k * n_pool * k_pool)
-        joint = _pairs(table).reshape(k, n_pool, k_pool).sum(axis=(0, 2))
-        own = _pairs(np.bincount(genome, weights, minlength=k)).sum()
-        expected = own * pool_pairs / total_pairs
-        top = (own + pool_pairs) / 2.0 - expected
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ari = np.where(top > 0, (joint - expected) / np.where(top > 0, top, 1.0), 1.0)
-        similarity[index] = ari.max()
-    return similarity
+    return adjusted_rand_matrix(genomes, pool, weights=space.micro_counts).max(axis=1)
 
 
 class _TrustRegion:

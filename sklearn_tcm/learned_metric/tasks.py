@@ -20,12 +20,12 @@ from sklearn.cluster import (
     SpectralClustering,
 )
 from sklearn.decomposition import PCA
-from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 
 from .._base import inline_task, split_classes
 from ..datasets import make_synthetic_tasks, sample_tasks
+from ..metrics import adjusted_rand_matrix
 from .graph import canonical_labels
 
 __all__ = [
@@ -186,29 +186,61 @@ def seed_negatives(X, truth, random_state=None):
     return candidates
 
 
-_NEAR_TRUTH_ARI = 0.95
-_DUPLICATE_ARI = 0.99
+#: Seed negatives closer than this to the truth (ARI) are dropped: they are
+#: near-copies of it, not competitors.
+NEAR_TRUTH_ARI = 0.95
+#: A candidate this close (ARI) to one already kept is a duplicate.
+DUPLICATE_ARI = 0.99
 _DEGENERATE = ("one_cluster", "one_cluster_and_noise", "mostly_noise", "giant_and_singletons",
                "k_near_n", "random")
 
 
-def deduplicate(truth, candidates):
-    """Drop near-truth candidates (ARI > 0.95) and duplicates (ARI > 0.99).
+def deduplicate(truth, candidates, existing=None, near_truth=NEAR_TRUTH_ARI):
+    """Drop near-truth candidates and duplicates; also return each kept one's ARI to the truth.
 
-    Candidates with fewer than two clusters are dropped too, except the
-    degenerate families, which are kept on purpose.
+    A candidate is dropped when its ARI to the truth is above ``near_truth``,
+    when its ARI to a candidate kept before it (or to one of ``existing``)
+    is above :data:`DUPLICATE_ARI`, and when it has fewer than two clusters
+    (except the degenerate families, kept on purpose). One function for the
+    seed negatives and the adversarial rounds' finds; only ``near_truth``
+    differs (:data:`~.adversarial.NEAR_TRUTH_ARI` for the finds, see there).
+    All ARIs come from one :func:`~sklearn_tcm.metrics.adjusted_rand_matrix`.
+
+    Parameters
+    ----------
+    truth : ndarray of shape (n,)
+    candidates : list of (family, labels)
+    existing : ndarray of shape (m, n) or None
+        Labellings already in the task (the truth excluded).
+    near_truth : float, default=NEAR_TRUTH_ARI
+
+    Returns
+    -------
+    kept : list of (family, labels)
+    agreement : ndarray of shape (len(kept),)
+        ARI of each kept candidate with the truth.
     """
+    if not candidates:
+        return [], np.empty(0)
+    labels = np.stack([lab for _, lab in candidates])
+    existing = np.empty((0, truth.size), dtype=labels.dtype) if existing is None \
+        else np.atleast_2d(existing)
+    ari = adjusted_rand_matrix(labels, np.vstack([truth[None], existing, labels]))
+    to_truth, to_existing = ari[:, 0], ari[:, 1:1 + existing.shape[0]]
+    among = ari[:, 1 + existing.shape[0]:]
+    several_truth_clusters = np.unique(truth).size >= 2
     kept = []
-    for family, labels in candidates:
-        n_clusters = np.unique(labels[labels >= 0]).size
-        if n_clusters < 2 and np.unique(truth).size >= 2 and family not in _DEGENERATE:
+    for index, (family, row) in enumerate(candidates):
+        n_clusters = np.unique(row[row >= 0]).size
+        if n_clusters < 2 and several_truth_clusters and family not in _DEGENERATE:
             continue
-        if adjusted_rand_score(truth, labels) > _NEAR_TRUTH_ARI:
+        if to_truth[index] > near_truth:
             continue
-        if any(adjusted_rand_score(other, labels) > _DUPLICATE_ARI for _, other in kept):
+        if (to_existing[index] > DUPLICATE_ARI).any() or \
+                any(among[index, other] > DUPLICATE_ARI for other in kept):
             continue
-        kept.append((family, labels))
-    return kept
+        kept.append(index)
+    return [candidates[i] for i in kept], to_truth[kept]
 
 
 def subsample(X, labels, max_points, rng):
@@ -241,10 +273,10 @@ def make_task(X, truth, max_points=300, seed=0):
     rng = np.random.default_rng(seed)
     X, truth = subsample(X, truth, max_points, rng)
     X = preprocess_task(X, random_state=seed)
-    negatives = deduplicate(truth, seed_negatives(X, truth, random_state=seed))
+    negatives, agreement = deduplicate(truth, seed_negatives(X, truth, random_state=seed))
     labels = np.stack([canonical_labels(truth)[0]] + [labels for _, labels in negatives])
     families = ["truth"] + [family for family, _ in negatives]
-    weights = np.array([1.0] + [1.0 - adjusted_rand_score(truth, lab) for _, lab in negatives])
+    weights = np.concatenate([[1.0], 1.0 - agreement])
     return {"X": X, "labels": labels, "families": families, "weights": weights}
 
 
