@@ -176,6 +176,8 @@ def _span_embedding(F, rcond=None):
 # 5-D) 0.64 vs 1.00 (+0.36), where whitened also wins on new points (ACC 1.00 vs
 # 0.80); blobs9 0.27 vs 0.73 (benchmarks/bench_dscl.py).
 _WHITENING_MARGIN = 0.2
+# ... or when "span" fails outright (held-out NMI below 0.5) and whitening does better.
+_SPAN_FAILS_BELOW_NMI = 0.5
 
 
 def _hold_out_classes(X, y_index, n_classes, validation_fraction, seed):
@@ -203,7 +205,8 @@ def _spectral_setup(F, y_index, spectral_space, rcond, n_init, seed):
 
 
 def _choose_space(F, y_index, rcond, n_init, seed, margin=_WHITENING_MARGIN):
-    """``"whitened"`` when it clusters held-out training points better by ``margin`` (NMI).
+    """``"whitened"`` when it clusters held-out training points better by ``margin`` (NMI),
+    or better at all where ``"span"`` fails (NMI below 0.5).
 
     The training points are split in two halves, stratified by class: the
     whitening is estimated on one half, and both spaces cluster the other
@@ -230,8 +233,10 @@ def _choose_space(F, y_index, rcond, n_init, seed, margin=_WHITENING_MARGIN):
             scores[space].append(normalized_mutual_info_score(y_held, labels))
     if not scores["span"]:
         return "span"
-    return "whitened" if np.mean(scores["whitened"]) > np.mean(scores["span"]) + margin \
-        else "span"
+    span, whitened = np.mean(scores["span"]), np.mean(scores["whitened"])
+    if whitened > span + margin or (span < _SPAN_FAILS_BELOW_NMI and whitened > span + 0.02):
+        return "whitened"
+    return "span"
 
 
 class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, TransformerMixin,
@@ -314,10 +319,11 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         on held-out training points (the whitening estimated on one half of
         each class, both spaces clustering the other half, and the other way
         round) and keeps ``"whitened"`` only when its NMI is higher by more
-        than 0.2: whitening is fitted to the training classes, so a small
-        gain on them does not transfer (MNIST 0-4: +0.11, yet ``"span"`` is
-        better on 5-9), a large one does (classes of two blobs: +0.36, and
-        ACC 1.00 vs 0.80 on new points). The choice is in
+        than 0.2, or higher where ``"span"`` fails (NMI below 0.5):
+        whitening is fitted to the training classes, so a small gain on them
+        does not transfer (MNIST 0-4: +0.11, yet ``"span"`` is better on
+        5-9), a large one does (classes of two blobs: +0.36, and ACC 1.00 vs
+        0.80 on new points). The choice is in
         ``spectral_space_``.
     max_clusters : int, default=10
         Largest number of clusters :meth:`estimate_n_clusters` considers

@@ -92,17 +92,30 @@ class GraphAutoEncoder(nn.Module):
 
     def loss(self, features, adjacency, generator=None):
         """Edge BCE (positive-weighted) + KL + node-feature reconstruction (MSE)."""
-        mu, log_sigma = self.encode(features, normalised_adjacency(adjacency))
+        return self.prepared_loss(self.loss_inputs(features, adjacency), generator)
+
+    @staticmethod
+    def loss_inputs(features, adjacency):
+        """What :meth:`prepared_loss` needs of a batch of graphs: the features and the
+        propagation matrix, which is constant over epochs (training computes it once
+        per task, in place of the adjacency)."""
+        return features, normalised_adjacency(adjacency)
+
+    def prepared_loss(self, inputs, generator=None):
+        """The loss of :meth:`loss` from :meth:`loss_inputs`."""
+        features, propagation = inputs
+        n = propagation.shape[-1]
+        # an edge wherever the propagation is non-zero off the diagonal (A + I > 0)
+        off_diagonal = ~torch.eye(n, dtype=torch.bool, device=propagation.device)
+        target = ((propagation > 0) & off_diagonal).to(features.dtype)
+        n_edges = target.sum(dim=(1, 2), keepdim=True).clamp(min=1)
+        pos_weight = (n * n - n_edges) / n_edges
+        edge_weight = 1 + (pos_weight - 1) * target
+        mu, log_sigma = self.encode(features, propagation)
         noise = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
         z = mu + noise * log_sigma.exp()
         logits = z @ z.transpose(1, 2)
-        target = (adjacency > 0).to(logits.dtype)
-        n_edges = target.sum(dim=(1, 2), keepdim=True).clamp(min=1)
-        n_pairs = target.shape[1] * target.shape[2]
-        pos_weight = (n_pairs - n_edges) / n_edges
-        edge_loss = F.binary_cross_entropy_with_logits(
-            logits, target, weight=1 + (pos_weight - 1) * target
-        )
+        edge_loss = F.binary_cross_entropy_with_logits(logits, target, weight=edge_weight)
         kl = -0.5 * torch.mean(
             torch.sum(1 + 2 * log_sigma - mu.pow(2) - (2 * log_sigma).exp(), dim=-1)
         ) / target.shape[1]
@@ -150,9 +163,15 @@ def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose
     optimizer = torch.optim.Adam(gae.parameters(), lr=learning_rate)
     generator = make_generator(seed)
     order_rng = np.random.default_rng(seed)
+    # propagation matrices in place of the adjacencies (one task at a time, so the
+    # memory does not double): computed once, not at every step
+    inputs = []
+    while graphs:
+        features, adjacency, _ = graphs.pop(0)
+        inputs.append(gae.loss_inputs(features, adjacency))
     history = train_epochs(
-        gae, optimizer, n_epochs, lambda epoch: order_rng.permutation(len(graphs)),
-        lambda index: gae.loss(graphs[index][0], graphs[index][1], generator=generator),
+        gae, optimizer, n_epochs, lambda epoch: order_rng.permutation(len(inputs)),
+        lambda index: gae.prepared_loss(inputs[index], generator=generator),
         desc="graph auto-encoder", verbose=verbose,
     )
     return gae.eval(), history
