@@ -13,6 +13,7 @@ import os
 import numpy as np
 import torch
 from sklearn.utils import check_random_state
+from torch import nn
 
 _MAX_SEED = 2**31 - 1
 
@@ -142,6 +143,31 @@ def check_dense_size(n_bytes, what, hint):
             f"{what} would need {n_bytes / 2**30:.1f} GiB of memory, more than the "
             f"{available / 2**30:.1f} GiB available; {hint}"
         )
+
+
+def mlp(sizes, activation=nn.ReLU, *, last_activation=False):
+    """The package's one fully connected network builder.
+
+    ``nn.Sequential`` of ``Linear(sizes[i], sizes[i + 1])`` layers with an
+    ``activation()`` module between them (and after the last one when
+    ``last_activation``). Used by DEC's autoencoder, DSCL's network and the
+    learned metric's critics; the layer indices (hence the state-dict keys)
+    are those of a plain ``nn.Sequential``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Input size, hidden sizes, output size.
+    activation : callable, default=torch.nn.ReLU
+        Makes one activation module, e.g. ``lambda: nn.LeakyReLU(0.2)``.
+    last_activation : bool, default=False
+    """
+    layers = []
+    for index, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(n_in, n_out))
+        if index < len(sizes) - 2 or last_activation:
+            layers.append(activation())
+    return nn.Sequential(*layers)
 
 
 def make_generator(seed, device="cpu"):

@@ -27,6 +27,7 @@ from ._torch import (
     inference_device,
     iter_minibatches,
     make_generator,
+    mlp,
     module_to_cpu,
     predict_batches,
     resolve_device,
@@ -36,16 +37,6 @@ from ._torch import (
 )
 
 __all__ = ["DECClustering"]
-
-
-def _mlp(sizes, *, last_activation):
-    """Linear layers with ReLU between them (and after the last if asked)."""
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2 or last_activation:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
 
 
 class _AutoEncoder(nn.Module):
@@ -60,8 +51,8 @@ class _AutoEncoder(nn.Module):
     def __init__(self, n_features, hidden_dims, n_components):
         super().__init__()
         sizes = [n_features, *hidden_dims, n_components]
-        self.encoder = _mlp(sizes, last_activation=False)
-        self.decoder = _mlp(sizes[::-1], last_activation=False)
+        self.encoder = mlp(sizes, last_activation=False)
+        self.decoder = mlp(sizes[::-1], last_activation=False)
         for module in self.modules():
             if isinstance(module, nn.Linear):
                 nn.init.xavier_uniform_(module.weight)

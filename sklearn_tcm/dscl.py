@@ -26,6 +26,7 @@ from ._torch import (
     check_layer_sizes,
     draw_seed,
     inference_device,
+    mlp,
     module_to_cpu,
     predict_batches,
     resolve_device,
@@ -96,16 +97,9 @@ def _scaled_indicators(labels, n_classes):
     return Y / Y.sum(dim=0).sqrt()
 
 
-class _MLP(nn.Sequential):
+def _MLP(n_features, hidden_layer_sizes, n_components, activation):
     """Fully connected network with a linear output layer."""
-
-    def __init__(self, n_features, hidden_layer_sizes, n_components, activation):
-        layers, size = [], n_features
-        for hidden in hidden_layer_sizes:
-            layers += [nn.Linear(size, hidden), _ACTIVATIONS[activation]()]
-            size = hidden
-        layers.append(nn.Linear(size, n_components))
-        super().__init__(*layers)
+    return mlp([n_features, *hidden_layer_sizes, n_components], _ACTIVATIONS[activation])
 
 
 def _class_batches(y_index, n_classes, classes_per_batch, samples_per_class, rng):

@@ -96,7 +96,17 @@ def test_train_epochs_stops_on_request_and_keeps_the_last_state():
 
     module = torch.nn.Linear(1, 1)
     optimizer = torch.optim.SGD(module.parameters(), lr=0.1)
+    states = []
+
+    def stop(record):
+        states.append({k: v.clone() for k, v in module.state_dict().items()})
+        return "enough" if record["epoch"] == 2 else None
+
     history = train_epochs(module, optimizer, 10, lambda epoch: [0],
-                           lambda _: module(torch.ones(1, 1)).sum(),
-                           stop=lambda record: "enough" if record["epoch"] == 2 else None)
+                           lambda _: module(torch.ones(1, 1)).sum(), stop=stop)
     assert len(history) == 3
+    # the state kept is the last epoch's (no validation: nothing to restore), and
+    # each epoch changed it
+    for key, value in module.state_dict().items():
+        torch.testing.assert_close(value, states[-1][key])
+        assert not torch.equal(states[0][key], states[-1][key])

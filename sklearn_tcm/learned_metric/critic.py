@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._torch import make_generator, train_epochs
+from .._torch import make_generator, mlp, train_epochs
 
 __all__ = [
     "Critic",
@@ -52,12 +52,7 @@ class Critic(nn.Module):
 
     def __init__(self, n_inputs, hidden=(64, 64)):
         super().__init__()
-        layers, size = [], n_inputs
-        for width in hidden:
-            layers += [nn.Linear(size, width), nn.LeakyReLU(0.2)]
-            size = width
-        layers.append(nn.Linear(size, 1))
-        self.net = nn.Sequential(*layers)
+        self.net = mlp([n_inputs, *hidden, 1], lambda: nn.LeakyReLU(0.2))
 
     def forward(self, embeddings):
         return self.net(embeddings).squeeze(-1)
