@@ -122,7 +122,9 @@ def main(argv=None):
                       extra=[("--base", {"default": None,
                                          "help": "commit to compare with (a clean worktree)"}),
                              ("--configs", {"default": "demo,default",
-                                            "help": "comma-separated: demo, default"})])
+                                            "help": "comma-separated: demo, default"}),
+                             ("--jobs", {"type": int, "default": 2,
+                                         "help": "fits run at once (default 2)"})])
     configs = args.configs.split(",")
     trees = {"current": REPO_DIR}
     if args.base:
@@ -131,8 +133,8 @@ def main(argv=None):
                         "demo: the demo's full budget; default: LearnedMetricClustering() "
                         "on bench_lmc's references; one torch thread per fit")
     jobs = [(name, tree, config) for config in configs for name, tree in trees.items()]
-    # fits run two at a time: the same machine, side by side, one thread each
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    # fits run --jobs at a time on the same machine, one thread each
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         outcomes = dict(zip(jobs, pool.map(lambda job: _run(job[1], job[2], args.smoke),
                                            jobs)))
     for (name, _, config), outcome in outcomes.items():
@@ -152,8 +154,8 @@ def main(argv=None):
     recorder.write(
         "Fit time of the learned metric, stage by stage",
         [f"{stage}_seconds" for stage in STAGES] + ["peak_rss_mb", "validation_best"],
-        preamble="Seconds per stage of one fit (one process, one torch thread, two fits "
-                 "side by side on the 2-core machine); rows `speed-up` divide the base "
+        preamble="Seconds per stage of one fit (one process, one torch thread and one "
+                 "OpenMP thread per fit, on the 2-core machine); rows `speed-up` divide the base "
                  "commit's seconds by this tree's. `adversarial_searches` excludes the "
                  "validation searches (in `validation`); `labels` is the final clustering "
                  "of the references; `fit` is the whole fit.")
