@@ -298,10 +298,11 @@ DEMO_BUDGETS = {
 }
 
 
-def run_demo(quick=False, seed=0, verbose=0):
+def run_demo(quick=False, seed=0, verbose=0, n_jobs=-1):
     """The demo's work: learn on digits 0-4, cluster digits 5-9 with k unknown.
 
-    Returns a dict with the fitted ``model``, the unseen data ``X_new`` /
+    ``n_jobs`` is the model's (all cores by default). Returns a dict with the
+    fitted ``model``, the unseen data ``X_new`` /
     ``y_new``, the ``rows`` of the result table (name, labels), the k-means
     labels and silhouettes by k, and the timings. ``benchmarks/bench_demo.py``
     records what it returns.
@@ -319,8 +320,9 @@ def run_demo(quick=False, seed=0, verbose=0):
     start = time.perf_counter()
     # five reference classes are too few to hold some out and still train on
     # tasks with up to five clusters: validation tasks come from the same classes
+    # n_jobs=-1: tasks and searches on every core (the results do not depend on it)
     model = LearnedMetricClustering(validation_fraction=0.0, k_range=(2, 5), max_clusters=10,
-                                    random_state=seed, verbose=verbose,
+                                    random_state=seed, verbose=verbose, n_jobs=n_jobs,
                                     **DEMO_BUDGETS["quick" if quick else "full"])
     model.fit(X[reference], y[reference])
     fit_seconds = time.perf_counter() - start

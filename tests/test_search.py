@@ -250,3 +250,23 @@ def test_predict_errors(fitted):
     fitted.set_params(n_clusters=None)
     with pytest.raises(ValueError):
         fitted.predict(np.full((10, 2), np.nan))
+
+
+def test_linkage_pool_equals_agglomerative_clustering_at_every_k():
+    from sklearn.cluster import AgglomerativeClustering
+
+    from sklearn_tcm.learned_metric.graph import canonical_labels
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 5))
+    X[:100] += 4
+    space = SearchSpace(X, n_micro=80, random_state=0)
+    linkages = ("ward", "average", "complete", "single")
+    pool = classical_pool(space, (2, 9), random_state=0, families=linkages)
+    expected = {}
+    for k in range(2, 10):
+        for method in linkages:
+            genome = canonical_labels(AgglomerativeClustering(k, linkage=method)
+                                      .fit_predict(space.micro_centers))[0]
+            expected.setdefault(genome.tobytes(), genome)
+    assert [g.tobytes() for g in pool] == list(expected)

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.cluster import hierarchy
 from sklearn.cluster import (
     DBSCAN,
     HDBSCAN,
-    AgglomerativeClustering,
     KMeans,
     MiniBatchKMeans,
     SpectralClustering,
@@ -243,15 +243,17 @@ def classical_pool(space, k_range, random_state=None, families=None):
         )
     seed = int(np.random.default_rng(random_state).integers(2**31 - 1))
     centers, counts = space.micro_centers, space.micro_counts
+    # one tree per linkage, cut at every k (the partitions AgglomerativeClustering
+    # gives for each k, without building the tree again for each)
+    trees = {method: hierarchy.linkage(centers, method=method)
+             for method in _LINKAGES if method in families and space.n_micro >= 2}
     genomes = []
     for k in range(k_range[0], min(k_range[1], space.n_micro) + 1):
         if "kmeans" in families:
             genomes.append(KMeans(k, n_init=3, random_state=seed).fit(
                 centers, sample_weight=counts).labels_)
-        for linkage in _LINKAGES:
-            if linkage in families:
-                genomes.append(AgglomerativeClustering(k, linkage=linkage)
-                               .fit_predict(centers))
+        for tree in trees.values():
+            genomes.append(hierarchy.fcluster(tree, k, criterion="maxclust") - 1)
         if "gmm" in families and space.n_micro > 2 * k:
             gmm = GaussianMixture(k, covariance_type="diag", reg_covar=1e-4,
                                   random_state=seed).fit(centers)
