@@ -5,7 +5,8 @@ Every benchmark script writes
 * its section of ``benchmarks/RESULTS.md`` (between ``<!-- NAME:start -->`` and
   ``<!-- NAME:end -->`` markers, so scripts do not overwrite each other), and
 * ``benchmarks/results/NAME.json``: a list of records in the format of
-  DESIGN §7 (one per dataset, method and metric; ``value`` is the mean over
+  the developer guide (``doc/guide/developers.rst``, one per dataset, method
+  and metric; ``value`` is the mean over
   ``n_runs`` seeds).
 
 ``--smoke`` runs a tiny budget and writes into a temporary directory (or
@@ -139,7 +140,7 @@ class Recorder:
         """One task's figures under independent run (fit) ``run``.
 
         The record's ``value`` is the mean over runs of each run's mean over
-        its tasks, ``std`` the spread over runs (DESIGN §7), and ``task_std``
+        its tasks, ``std`` the spread over runs (the record format), and ``task_std``
         / ``n_tasks`` the spread over all tasks, kept apart.
         """
         for metric, value in metrics.items():

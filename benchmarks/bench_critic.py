@@ -1,6 +1,6 @@
 """Benchmark of the learned clustering metric (the critic) against classical indices.
 
-Protocol of DESIGN §5: on held-out tasks, the candidate set is the truth plus
+Protocol (user guide, learned metric): on held-out tasks, the candidate set is the truth plus
 the seed-negative families; *best* is the share of tasks where the truth
 scores highest, *top3* where it is among the three highest, *mrr* the mean
 reciprocal rank of the truth; ``beats_truth_rate`` per family is the share

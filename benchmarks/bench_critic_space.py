@@ -1,7 +1,7 @@
 """Probe: is the truth the most compact clustering of unseen classes in a learned space?
 
 The critic is geometry-only, so it cannot rank a truth first that the
-geometry contradicts. DESIGN §5 names computing the scores in a
+geometry contradicts. The design names computing the scores in a
 representation learned on the references as the promising route. This
 probe measures its premise without a critic: a
 :class:`~sklearn_tcm.DSCLClustering` (MLP 256-128-32, Adam 1e-4, 1 000

@@ -11,7 +11,7 @@ end after ``ROUND_PATIENCE`` rounds without a new lowest rate), up to a
 cap; the round kept is the one whose search, in the mode ``predict`` uses,
 clusters the class-disjoint validation tasks best.
 
-The search's objective is the critic ensemble's conservative score
+The search's objective is the critic ensemble's score
 (:class:`.critic.CriticEnsemble`: mean minus ``caution`` times the spread
 of its members), the same in training, validation and ``predict``.
 """
@@ -67,7 +67,7 @@ def beats_truth(score, truth_score, labels, truth):
 
 
 class CriticObjective:
-    """Batched conservative critic scores of labellings of fixed subsamples.
+    """Batched critic-ensemble scores of labellings of fixed subsamples.
 
     ``contexts`` are the :class:`~.graph.DatasetContext` of each scoring
     subsample; calling the objective with one ``(B, n_j)`` label array per
@@ -187,7 +187,7 @@ def validate_round(gae, critic, tasks, embeddings, options, device, seeds, n_sea
     """Ranking and search figures of the critic on validation tasks.
 
     Returns a dict: ``best``, ``top3``, ``mrr`` (the truth among each
-    task's candidates, under the conservative score), then for the
+    task's candidates, under the ensemble's score), then for the
     evolutionary search on the first ``n_searches`` tasks ``evolve_nmi``,
     ``evolve_k_error`` and ``beats_truth_rate`` (share of searches whose
     result scores above the truth), and ``search_nmi`` /

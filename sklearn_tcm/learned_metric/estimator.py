@@ -322,7 +322,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         Per round (0 = warm start, then each adversarial round) on the
         validation tasks: ``best``, ``top3``, ``mrr`` (share of tasks where
         the truth ranks first / in the top three among its candidates, mean
-        reciprocal rank, under the conservative score); for the
+        reciprocal rank, under the ensemble's score); for the
         evolutionary search ``evolve_nmi``, ``evolve_k_error`` and
         ``beats_truth_rate`` (share of searches whose result scores above
         the truth); ``search_nmi``, ``search_k_error`` and
