@@ -23,3 +23,18 @@ def test_readme_quick_start_runs():
         exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
     assert namespace["pipe"][-1].n_clusters_ == 3
     assert namespace["search"].best_params_["n_clusters"] == 3
+
+
+def test_readme_demo_figures_are_those_of_the_bench_demo_record():
+    import json
+    import sys
+
+    bench_dir = README.parent / "benchmarks"
+    sys.path.insert(0, str(bench_dir))
+    try:
+        from render_readme import render
+    finally:
+        sys.path.remove(str(bench_dir))
+    records = json.loads((bench_dir / "results" / "bench_demo.json").read_text())
+    text = README.read_text(encoding="utf-8")
+    assert render(text, records) == text, "run python benchmarks/render_readme.py"
