@@ -166,9 +166,9 @@ def _span_embedding(F, rcond=None):
 # clear margin. Whitening is fitted to the training classes, so it always looks
 # somewhat better on them; only a large gain has transferred. Measured NMI on the
 # training classes, span vs whitened: MNIST 0-4 0.83 vs 0.94 (+0.11), yet span
-# transferred better to MNIST 5-9 (ACC 0.77 vs 0.70); classes of two blobs (4 x 2 in
-# 5-D) 0.64 vs 1.00 (+0.36), where whitened also wins on new points (ACC 1.00 vs
-# 0.80); blobs9 0.27 vs 0.73 (benchmarks/bench_dscl.py).
+# transferred better to MNIST 5-9 (ACC 0.77 vs 0.70); blobs9 0.27 vs 0.73. On classes
+# of two blobs (blobs4x2) whitened wins on new points, ACC 1.00 vs 0.80
+# (benchmarks/bench_dscl.py).
 _WHITENING_MARGIN = 0.2
 # ... or when "span" fails outright (held-out NMI below 0.5) and whitening does better.
 _SPAN_FAILS_BELOW_NMI = 0.5
@@ -316,8 +316,8 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         than 0.2, or higher where ``"span"`` fails (NMI below 0.5):
         whitening is fitted to the training classes, so a small gain on them
         does not transfer (MNIST 0-4: +0.11, yet ``"span"`` is better on
-        5-9), a large one does (classes of two blobs: +0.36, and ACC 1.00 vs
-        0.80 on new points). The choice is in
+        5-9); on classes of two blobs whitened wins (ACC 1.00 vs 0.80 on new
+        points, *bench_dscl*). The choice is in
         ``spectral_space_``.
     max_clusters : int, default=10
         Largest number of clusters :meth:`estimate_n_clusters` considers

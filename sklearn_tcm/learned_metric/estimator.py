@@ -608,10 +608,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         labellings of the same** ``X`` **compare**: the higher one is the
         partition the metric prefers, and a larger gap is a more confident
         preference. Scores of different datasets (or of one dataset after a
-        different preprocessing) are not comparable. In practice the
-        shipped metric gives degenerate partitions (one cluster, mostly
-        noise) scores far below sensible ones, tens of units apart; close
-        candidates differ by a few units.
+        different preprocessing) are not comparable.
 
         Parameters
         ----------
