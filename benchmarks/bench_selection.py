@@ -54,7 +54,7 @@ from sklearn.metrics import (
 )
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors, kneighbors_graph
-from train_pretrained import BUDGET, SMOKE_BUDGET, WIDE, load_clustbench, references, train
+from train_pretrained import BUDGET, SMOKE_BUDGET, load_clustbench, references, train
 
 from sklearn_tcm import load, pretrained_metric, sample_tasks
 from sklearn_tcm.learned_metric.tasks import preprocess_task
@@ -182,12 +182,12 @@ def lobo_metric(battery, out, budget, smoke, seed=0):
     path = Path(out) / f"lobo_{battery}.tcm"
     if path.is_file():
         return load(path)
-    battery = battery.removesuffix("_wide")
 
     def unseen(y):
         return y < (10 if y.max() >= 19 else 5)  # COIL-20 keeps 0-9, the others 0-4
 
-    reference_sets = references(exclude_battery=battery, image_classes=unseen, seed=seed)
+    reference_sets = references(exclude_family=battery, image_classes=unseen, seed=seed,
+                                n_prior=4 if smoke else 200)
     if smoke:
         reference_sets = [(n, X[:200], y[:200]) for n, X, y in reference_sets[:3]]
     metric = train(reference_sets, budget, seed=seed, verbose=0)
@@ -212,11 +212,8 @@ def image_tasks(n_tasks, seed):
 
 
 def main(argv=None):
-    args = parse_args(__doc__.splitlines()[0], argv, default_seeds=1,
-                      extra=[("--wide", dict(action="store_true",
-                                             help="metrics trained on tasks with up to 30 "
-                                                  "clusters (train_pretrained.WIDE)"))])
-    budget = SMOKE_BUDGET if args.smoke else {**BUDGET, **(WIDE if args.wide else {})}
+    args = parse_args(__doc__.splitlines()[0], argv, default_seeds=1)
+    budget = SMOKE_BUDGET if args.smoke else BUDGET
     recorder = Recorder("bench_selection", args, "smoke" if args.smoke else
                         f"leave-one-battery-out metrics: {budget}")
     Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -225,8 +222,7 @@ def main(argv=None):
     if args.smoke:  # the two smallest sets
         suite = dict(sorted(suite.items(), key=lambda item: item[1][0].shape[0])[:2])
     start = time.perf_counter()
-    metrics = {battery: lobo_metric(f"{battery}_wide" if args.wide else battery, args.out,
-                                    budget, args.smoke)
+    metrics = {battery: lobo_metric(battery, args.out, budget, args.smoke)
                for battery in BATTERIES}
     recorder.note(f"Three leave-one-battery-out metrics fitted (or loaded) in "
                   f"{time.perf_counter() - start:.0f} s.")

