@@ -86,9 +86,23 @@ else:
                  adversarial_rounds=1, adversarial_tasks=2, validation_searches=2)
     model = estimator.LearnedMetricClustering(random_state=0, **(small if smoke else {}))
     args = (X_train, y_train)
+profile_path = sys.argv[5] if len(sys.argv) > 5 else ""
+if profile_path:
+    import cProfile
+    profiler = cProfile.Profile()
+    profiler.enable()
 start = time.perf_counter()
 model.fit(*args)
 seconds["fit"] = time.perf_counter() - start
+if profile_path:
+    profiler.disable()
+    import io, pstats
+    for order in ("tottime", "cumulative"):
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).strip_dirs().sort_stats(order).print_stats(30)
+        with open(profile_path, "a") as out:
+            out.write(f"### {config}: top 30 functions by {order}\n\n```\n"
+                      + text.getvalue().strip().split("\n", 3)[-1] + "\n```\n\n")
 print(json.dumps({"seconds": seconds, "package": sklearn_tcm.__file__,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "validation_best": model.validation_["best"],
@@ -105,16 +119,44 @@ def _worktree(commit):
     return path
 
 
-def _run(tree, config, smoke):
-    """Stage timings of one fit with the package of ``tree``, in a fresh process."""
+def _run(tree, config, smoke, profile=""):
+    """Stage timings of one fit with the package of ``tree``, in a fresh process.
+
+    With ``profile`` (a file path), the fit runs under cProfile and its top
+    functions by own and by cumulative time are appended to that file.
+    """
     bench_dir = Path(__file__).resolve().parent
     result = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(tree), str(bench_dir), config, str(int(smoke))],
+        [sys.executable, "-c", _CHILD, str(tree), str(bench_dir), config, str(int(smoke)),
+         str(profile)],
         capture_output=True, text=True, env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                                               "PATH": "/usr/bin:/bin"})
     if result.returncode != 0:
         raise RuntimeError(f"{config} fit at {tree} failed:\n{result.stderr[-3000:]}")
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def _profile(args, configs):
+    """Profile summary of this tree's fits: where the time goes, function by function."""
+    import datetime
+
+    from _harness import _commit
+
+    path = Path(args.out) / "results" / "bench_speed_profile.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        f"# Profile of the learned metric's fit\n\nCommand: `python benchmarks/bench_speed.py "
+        f"--profile --configs {','.join(configs)}{' --smoke' if args.smoke else ''}` · commit "
+        f"{_commit()} · {datetime.date.today().isoformat()} · one torch thread, one fit at a "
+        "time (cProfile adds its own overhead; read shares, not seconds).\n\n")
+    for config in configs:
+        outcome = _run(REPO_DIR, config, args.smoke, profile=path)
+        stages = ", ".join(f"{stage} {outcome['seconds'].get(stage, 0.0):.1f} s"
+                           for stage in STAGES)
+        with open(path, "a") as out:
+            out.write(f"Stages of the profiled {config} fit: {stages}.\n\n")
+    print(f"wrote {path}")
+    return path
 
 
 def main(argv=None):
@@ -124,8 +166,14 @@ def main(argv=None):
                              ("--configs", {"default": "demo,default",
                                             "help": "comma-separated: demo, default"}),
                              ("--jobs", {"type": int, "default": 2,
-                                         "help": "fits run at once (default 2)"})])
+                                         "help": "fits run at once (default 2)"}),
+                             ("--profile", {"action": "store_true",
+                                            "help": "profile this tree's fits (cProfile) "
+                                                    "into results/bench_speed_profile.md "
+                                                    "instead of timing"})])
     configs = args.configs.split(",")
+    if args.profile:
+        return _profile(args, configs)
     trees = {"current": REPO_DIR}
     if args.base:
         trees[f"base {args.base}"] = _worktree(args.base)

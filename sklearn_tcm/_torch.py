@@ -244,6 +244,18 @@ def module_to_cpu(module):
     return module
 
 
+def _finite_gradients(module):
+    """Whether every gradient of ``module`` is finite: one fused norm, one sync.
+
+    (A finite gradient so large that its norm overflows counts as not finite.)
+    """
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return True
+    norms = torch._foreach_norm(grads)
+    return bool(torch.isfinite(torch.stack(norms)).all())
+
+
 def _one_epoch(module, optimizer, batches, step):
     """Optimiser steps over one epoch's batches: (mean loss stepped, batches skipped)."""
     module.train()
@@ -258,8 +270,7 @@ def _one_epoch(module, optimizer, batches, step):
             skipped += 1
             continue
         loss.backward()
-        if not all(torch.isfinite(p.grad).all() for p in module.parameters()
-                   if p.grad is not None):
+        if not _finite_gradients(module):
             optimizer.zero_grad()
             skipped += 1
             continue

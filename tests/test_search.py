@@ -270,3 +270,15 @@ def test_linkage_pool_equals_agglomerative_clustering_at_every_k():
                                       .fit_predict(space.micro_centers))[0]
             expected.setdefault(genome.tobytes(), genome)
     assert [g.tobytes() for g in pool] == list(expected)
+
+
+def test_two_means_splits_two_groups_as_kmeans_does():
+    from sklearn_tcm.learned_metric.search import _two_means
+
+    rng = np.random.default_rng(0)
+    points = np.vstack([rng.normal(0, 0.3, (20, 3)), rng.normal(4, 0.3, (30, 3))])
+    weights = rng.integers(1, 5, size=50)
+    halves = _two_means(points, weights, rng)
+    reference = KMeans(2, n_init=1, random_state=0).fit(points, sample_weight=weights).labels_
+    assert adjusted_rand_score(reference, halves) == 1.0
+    assert not _two_means(np.ones((5, 2)), np.ones(5), rng).any()  # nothing to split

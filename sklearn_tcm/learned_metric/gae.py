@@ -160,7 +160,7 @@ def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose
     graphs = [task_graphs(task, device) for task in tasks]
     gae.fit_scaling(torch.cat([f.reshape(-1, f.shape[-1]) for f, _, _ in graphs]),
                     torch.cat([s for _, _, s in graphs]))
-    optimizer = torch.optim.Adam(gae.parameters(), lr=learning_rate)
+    optimizer = torch.optim.Adam(gae.parameters(), lr=learning_rate, foreach=True)
     generator = make_generator(seed)
     order_rng = np.random.default_rng(seed)
     # propagation matrices in place of the adjacencies (one task at a time, so the

@@ -304,6 +304,31 @@ def _merge(space, genome, rng):
     return np.where(genome == b, a, genome)
 
 
+def _two_means(points, weights, rng, n_iter=10):
+    """Weighted 2-means (k-means++ seeding, Lloyd steps): labels 0 / 1 of the points.
+
+    The search splits clusters thousands of times; this is scikit-learn's
+    ``KMeans(2, n_init=1)`` without its per-call validation overhead.
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    first = points[rng.choice(points.shape[0], p=weights / weights.sum())]
+    d2 = weights * np.sum((points - first) ** 2, axis=1)
+    if d2.sum() <= 0:
+        return np.zeros(points.shape[0], dtype=np.int64)
+    centres = np.stack([first, points[rng.choice(points.shape[0], p=d2 / d2.sum())]])
+    labels = None
+    for _ in range(n_iter):
+        distances = ((points[:, None] - centres[None]) ** 2).sum(axis=-1)
+        new = distances.argmin(axis=1)
+        if labels is not None and np.array_equal(new, labels):
+            break
+        labels = new
+        for c in (0, 1):
+            if (labels == c).any():
+                centres[c] = np.average(points[labels == c], axis=0, weights=weights[labels == c])
+    return labels
+
+
 def _split(space, genome, rng):
     k = int(genome.max()) + 1
     members = [np.flatnonzero(genome == c) for c in range(k)]
@@ -317,8 +342,7 @@ def _split(space, genome, rng):
         return genome
     cluster = rng.choice(k, p=spread / spread.sum())
     idx = members[cluster]
-    halves = KMeans(2, n_init=1, random_state=int(rng.integers(2**31 - 1))).fit(
-        space.micro_centers[idx], sample_weight=space.micro_counts[idx]).labels_
+    halves = _two_means(space.micro_centers[idx], space.micro_counts[idx], rng)
     child = genome.copy()
     child[idx[halves == 1]] = k
     return child
