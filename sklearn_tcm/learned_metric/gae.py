@@ -14,7 +14,13 @@ from torch import nn
 from torch.nn import functional as F
 
 from .._torch import make_generator, train_epochs
-from .graph import GLOBAL_FEATURES, NODE_FEATURES, build_context, clustering_graphs
+from .graph import (
+    GLOBAL_FEATURES,
+    GRAPH_SUMMARY,
+    NODE_FEATURES,
+    build_context,
+    clustering_graphs,
+)
 
 __all__ = ["GraphAutoEncoder", "normalised_adjacency", "task_graphs", "embed_task",
            "train_gae"]
@@ -124,17 +130,22 @@ class GraphAutoEncoder(nn.Module):
         return edge_loss + kl + feature_loss
 
 
-def task_graphs(task, device):
+def needs_indices(n_graph_scalars):
+    """Whether a model using ``n_graph_scalars`` scalars needs the classical indices."""
+    return n_graph_scalars > len(GRAPH_SUMMARY)
+
+
+def task_graphs(task, device, indices=True):
     """Graphs of every labelling of a task: (features, adjacency, scalars) on ``device``."""
     context = build_context(task["X"], dtype=torch.float32)
-    features, adjacency, scalars = clustering_graphs(context, task["labels"])
+    features, adjacency, scalars = clustering_graphs(context, task["labels"], indices)
     return features.to(device), adjacency.to(device), scalars.to(device)
 
 
 @torch.no_grad()
 def embed_task(gae, task, device):
     """Graph embeddings of every labelling of a task, shape (n_labellings, size)."""
-    return gae.embed(*task_graphs(task, device))
+    return gae.embed(*task_graphs(task, device, needs_indices(gae.n_graph_scalars)))
 
 
 def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose=0,
@@ -157,7 +168,7 @@ def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose
     if n_graph_scalars is None:
         n_graph_scalars = len(GLOBAL_FEATURES)
     gae = GraphAutoEncoder(len(NODE_FEATURES), n_graph_scalars, pooled=pooled).to(device)
-    graphs = [task_graphs(task, device) for task in tasks]
+    graphs = [task_graphs(task, device, needs_indices(n_graph_scalars)) for task in tasks]
     gae.fit_scaling(torch.cat([f.reshape(-1, f.shape[-1]) for f, _, _ in graphs]),
                     torch.cat([s for _, _, s in graphs]))
     optimizer = torch.optim.Adam(gae.parameters(), lr=learning_rate, foreach=True)

@@ -137,7 +137,7 @@ def _one_hot(labels, n_clusters, dtype):
     return torch.nn.functional.one_hot(labels, n_clusters).to(dtype)
 
 
-def clustering_graphs(context, labels):
+def clustering_graphs(context, labels, indices=True):
     """Node features, within-cluster adjacency and graph scalars of candidates.
 
     Parameters
@@ -145,6 +145,10 @@ def clustering_graphs(context, labels):
     context : DatasetContext
     labels : array-like of shape (n_candidates, n) or (n,)
         Candidate labellings of the context's points (any integer labels).
+    indices : bool, default=True
+        Whether to compute the classical indices (the scalars after
+        :data:`GRAPH_SUMMARY`); without them ``graph_scalars`` holds the
+        summary only (a model that does not use them is spared their cost).
 
     Returns
     -------
@@ -154,6 +158,7 @@ def clustering_graphs(context, labels):
         each point to its 10 nearest neighbours in its cluster (clusters of
         up to 11 points are cliques); no self-loops.
     graph_scalars : tensor of shape (n_candidates, len(GLOBAL_FEATURES))
+        (``len(GRAPH_SUMMARY)`` columns when ``indices=False``)
     """
     labels = torch.as_tensor(canonical_labels(labels))
     dtype = context.distances.dtype
@@ -211,11 +216,10 @@ def clustering_graphs(context, labels):
     same_cluster = ((labels.unsqueeze(-1) == labels.unsqueeze(1))
                     & ~noise.unsqueeze(1) & ~noise.unsqueeze(2))
     adjacency = _within_cluster_edges(context, same_cluster)
-    graph_scalars = torch.cat([
-        _graph_scalars(sizes, present, silhouette, noise),
-        _classical_indices(context, onehot, sizes, present, own_centroid, same_cluster,
-                           noise),
-    ], dim=-1)
+    graph_scalars = _graph_scalars(sizes, present, silhouette, noise)
+    if indices:
+        graph_scalars = torch.cat([graph_scalars, _classical_indices(
+            context, onehot, sizes, present, own_centroid, same_cluster, noise)], dim=-1)
     return features, adjacency, graph_scalars
 
 
