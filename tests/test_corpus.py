@@ -117,3 +117,12 @@ def test_stratified_indices_keep_every_cluster_and_its_share():
     np.testing.assert_array_equal(stratified_indices(labels[:50], 300, rng), np.arange(50))
     many = np.arange(1000)  # more clusters than half the budget: uniform
     assert stratified_indices(many, 300, rng).size == 300
+
+
+def test_stratified_indices_never_ask_more_than_a_cluster_has():
+    rng = np.random.default_rng(0)
+    for seed in range(20):
+        labels = np.random.default_rng(seed).integers(0, 40, size=500) ** 3 % 97
+        rows = stratified_indices(labels, 300, rng)
+        assert rows.size == 300 and np.unique(rows).size == 300
+        assert set(labels[rows]) == set(labels)

@@ -275,11 +275,11 @@ def stratified_indices(labels, max_points, rng):
     if values.size > max_points // 2:
         return np.sort(rng.choice(labels.size, size=max_points, replace=False))
     quota = counts * max_points / labels.size
-    take = np.maximum(np.floor(quota).astype(int), 1)
-    order = np.argsort(-(quota - np.floor(quota)))
-    surplus = max_points - take.sum()
-    if surplus > 0:
-        take[order[:surplus]] += 1
+    take = np.minimum(np.maximum(np.floor(quota).astype(int), 1), counts)
+    while take.sum() < max_points:  # largest remainders first, never above a cluster's size
+        room = np.flatnonzero(take < counts)
+        room = room[np.argsort(-(quota[room] - take[room]), kind="stable")]
+        take[room[:max_points - take.sum()]] += 1
     while take.sum() > max_points:  # clusters raised to one point: trim the largest
         take[np.argmax(take)] -= 1
     members = np.argsort(inverse, kind="stable")
