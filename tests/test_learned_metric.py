@@ -182,6 +182,19 @@ def test_several_references_of_different_dimensions(references):
                                grouped.score_clustering(X2, y2))
 
 
+def test_compute_labels_false_skips_the_clustering_of_the_references(references):
+    X, y = references
+    params = dict(n_tasks=4, synthetic_tasks=3, size_range=(10, 15), gae_epochs=1,
+                  critic_epochs=2, adversarial_rounds=0, random_state=0)
+    quiet = LearnedMetricClustering(compute_labels=False, **params).fit(X, y)
+    assert not hasattr(quiet, "labels_")
+    full = LearnedMetricClustering(**params).fit(X, y)
+    assert quiet.score_clustering(X, y) == full.score_clustering(X, y)
+    # fit_predict returns the labels all the same
+    again = LearnedMetricClustering(compute_labels=False, **params)
+    np.testing.assert_array_equal(again.fit_predict(X, y), full.labels_)
+
+
 def test_large_dataset_is_subsampled(fitted):
     X, y = make_blobs(n_samples=1000, centers=3, random_state=0)
     score = fitted.score_clustering(X, y)

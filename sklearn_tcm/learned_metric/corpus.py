@@ -334,12 +334,15 @@ def _stratified(y, n, rng):
     return np.sort(np.concatenate(keep))
 
 
-def training_corpus(n_prior=200, *, keel=True, digits=True, extra=(), random_state=None):
+def training_corpus(n_prior=200, *, keel=True, digits=True, extra=(), raw_too=False,
+                    random_state=None):
     """The learned metric's training corpus: ``[(family, name, X, y)]``.
 
     Each dataset is shown under one of :data:`PREPROCESSINGS`, drawn at
     random (its name ends with it); the synthetic prior's datasets also
-    carry their own raw feature scales.
+    carry their own raw feature scales. With ``raw_too``, each real table
+    (KEEL, digits) is shown twice: as it comes and under one of the other
+    preprocessings.
 
     Parameters
     ----------
@@ -351,6 +354,8 @@ def training_corpus(n_prior=200, *, keel=True, digits=True, extra=(), random_sta
         Include scikit-learn's digits (pixels / 16 before the preprocessing).
     extra : iterable of (family, name, X, y), default=()
         Further labelled datasets (e.g. image sets), added as they are.
+    raw_too : bool, default=False
+        Show every real table raw and under one other preprocessing.
     random_state : int, RandomState instance or None, default=None
 
     Returns
@@ -367,8 +372,12 @@ def training_corpus(n_prior=200, *, keel=True, digits=True, extra=(), random_sta
         found.append(("digits", "digits", X / 16.0, y))
     corpus = []
     for family, name, X, y in found:
-        how = str(rng.choice(PREPROCESSINGS))
-        corpus.append((family, f"{name}_{how}", preprocess(X, how, rng.randint(2**31)), y))
+        if raw_too and family != "prior":
+            choices = ["raw", str(rng.choice(PREPROCESSINGS[1:]))]
+        else:
+            choices = [str(rng.choice(PREPROCESSINGS))]
+        for how in choices:
+            corpus.append((family, f"{name}_{how}", preprocess(X, how, rng.randint(2**31)), y))
     corpus += list(extra)
     check_exclusions(name for _, name, _, _ in corpus)
     return corpus

@@ -315,6 +315,12 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         negatives teach the critic everywhere). It may be changed after
         fitting. 0.85 measured as well as or better than no trust region on
         five of six families of unseen data (*bench_search_budget*).
+    compute_labels : bool, default=True
+        Whether :meth:`fit` ends by clustering its training ``X`` into
+        ``labels_`` (one search per reference dataset; with hundreds of
+        references this takes longer than the training). False leaves
+        ``labels_`` unset, as ``MiniBatchKMeans(compute_labels=False)``
+        does; :meth:`fit_predict` computes them all the same.
     n_jobs : int or None, default=None
         Parallel jobs (joblib) for building tasks, for the searches of the
         adversarial rounds and for restarts. Works with any joblib backend,
@@ -364,7 +370,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
     labels_ : ndarray of shape (n_samples,), or list of ndarray
         The metric's own clustering of the training ``X`` (what
         :meth:`predict` returns for it, ``y`` unused); one array per
-        reference when ``X`` is a list.
+        reference when ``X`` is a list. Only with ``compute_labels=True``.
     device_ : torch.device
         Device training ran on.
 
@@ -414,6 +420,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         "n_generations": [Interval(Integral, 0, None, closed="left")],
         "n_restarts": [Interval(Integral, 1, None, closed="left")],
         "trust_region": [Interval(Real, 0, 1, closed="both")],
+        "compute_labels": ["boolean"],
         "n_jobs": [Integral, None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
@@ -450,6 +457,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         n_generations=30,
         n_restarts=1,
         trust_region=0.85,
+        compute_labels=True,
         n_jobs=None,
         device="auto",
         random_state=None,
@@ -482,6 +490,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self.n_generations = n_generations
         self.n_restarts = n_restarts
         self.trust_region = trust_region
+        self.compute_labels = compute_labels
         self.n_jobs = n_jobs
         self.device = device
         self.random_state = random_state
@@ -584,11 +593,15 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self.n_critics_ = self.n_critics
         self.device_ = device
         self._seed = seed
-        if isinstance(X, list | tuple):
-            self.labels_ = [self.predict(Xr) for Xr, _ in pairs]
-        else:
-            self.labels_ = self.predict(pairs[0][0] if len(pairs) == 1 else check_array(X))
+        if self.compute_labels:
+            self.labels_ = self._training_labels(X, pairs)
         return self
+
+    def _training_labels(self, X, pairs):
+        """The metric's clustering of its training ``X`` (one array per reference)."""
+        if isinstance(X, list | tuple):
+            return [self.predict(Xr) for Xr, _ in pairs]
+        return self.predict(pairs[0][0] if len(pairs) == 1 else check_array(X))
 
     def _search_options(self, n_clusters=None):
         k_high = self.max_clusters if self.max_clusters is not None else self.k_range[1]
@@ -740,7 +753,10 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        return self.fit(X, y, groups=groups).labels_
+        self.fit(X, y, groups=groups)
+        if self.compute_labels:
+            return self.labels_
+        return self._training_labels(X, _split_references(X, y, groups))
 
 
 def with_untrained_critic(metric, random_state=None):
