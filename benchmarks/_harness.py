@@ -101,6 +101,17 @@ def _commit():
         return "unknown"
 
 
+def _dirty():
+    """Whether the package or the benchmarks differ from the commit (uncommitted edits)."""
+    try:
+        return bool(subprocess.run(
+            ["git", "status", "--porcelain", "--", "sklearn_tcm", "benchmarks/*.py"],
+            cwd=REPO_DIR, capture_output=True, text=True, check=True,
+        ).stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
 class Recorder:
     """Collects per-seed measurements and writes the records and the report."""
 
@@ -185,6 +196,8 @@ class Recorder:
             "device": device,
             "threads": torch.get_num_threads(),
             "commit": _commit(),
+            "dirty": _dirty(),
+            "n_seeds": self.args.seeds,
             "date": datetime.date.today().isoformat(),
             "budget": self.budget,
         }
