@@ -152,7 +152,9 @@ def main(argv=None):
     for name, metric in learned.items():
         metrics[f"{name}_untrained"] = with_untrained_critic(metric, random_state=0)
     datasets = DATASETS[:2] if args.smoke else DATASETS
-    recorder = Recorder("bench_user_grids", args, "grids of 57 partitions; predict defaults")
+    recorder = Recorder("bench_user_grids", args, "smoke" if args.smoke else
+                        f"grids of 57 partitions; {args.image_tasks} image tasks per set "
+                        "and seed; predict with each metric's own parameters")
     for seed in range(args.seeds):
         per_grid = []
         for dataset in datasets:

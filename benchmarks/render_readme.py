@@ -1,10 +1,14 @@
-"""Render the README's demo sentence and demo row from ``results/bench_demo.json``.
+"""Render the README's figures from their records (``results/*.json``).
 
-The README quotes the demo's timings and figures; this writes them from the
-record, between the ``<!-- demo:start -->`` / ``<!-- demo:end -->`` markers
-and in the results table's row that starts with ``| `sklearn-tcm demo```, and
-``tests/test_docs.py`` checks that the README says what the record says.
-Run ``python benchmarks/render_readme.py`` after ``bench_demo.py``.
+* the demo sentence and row from ``bench_demo.json`` (between the
+  ``<!-- demo:start -->`` / ``<!-- demo:end -->`` markers and the results
+  table's row that starts with ``| `sklearn-tcm demo```);
+* the user-grid row from ``bench_user_grids.json`` (the row that starts
+  with :data:`GRID_PREFIX`), the shipped metric being the record's method
+  :data:`SHIPPED_METHOD`.
+
+``tests/test_docs.py`` checks that the README says what the records say.
+Run ``python benchmarks/render_readme.py`` after those benchmarks.
 """
 
 import json
@@ -53,21 +57,58 @@ def demo_row(records):
 
 
 ROW_PREFIX = "| `sklearn-tcm demo`: metric learned"
+GRID_PREFIX = "| Picking one partition of a user's grid"
+#: The method of bench_user_grids' record that is the metric shipped now, and
+#: the one shipped before it.
+SHIPPED_METHOD, PREVIOUS_METHOD = "rank_graph", "previous_shipped"
 
 
-def render(text, records):
+def grid_row(records):
+    values = {(r["dataset"], r["method"], r["metric"]): r for r in records}
+    first = next(iter(records))
+
+    def figure(method, metric, dataset="all grids", digits=3):
+        return f"{values[(dataset, method, metric)]['value']:.{digits}f}"
+
+    k_errors = ", ".join(
+        f"{name} {figure(SHIPPED_METHOD, 'k_error', dataset, 1)}"
+        for dataset, name in (("blobs3", "three blobs"), ("moons", "moons"),
+                              ("circles", "circles"), ("noisy_blobs", "noisy blobs")))
+    return (
+        f"{GRID_PREFIX} (57 partitions: KMeans k 2-10, DBSCAN over eps, 4 linkages x k, "
+        f"HDBSCAN) of three blobs, moons, circles, noisy blobs, digits in [0, 1] and "
+        f"standardised: regret = best ARI of the grid - ARI of the pick (*bench_user_grids*, "
+        f"{first['n_runs']} seeds x 6 grids, commit {first['commit']}) "
+        f"| shipped metric {figure(SHIPPED_METHOD, 'regret')}, not worse than silhouette's "
+        f"pick on {100 * float(figure(SHIPPED_METHOD, 'not_worse')):.0f} % of grids, "
+        f"degenerate picks {figure(SHIPPED_METHOD, 'degenerate', digits=2)}; its `predict` "
+        f"k error {k_errors}; the metric shipped before "
+        f"{figure(PREVIOUS_METHOD, 'regret')}; the same critic untrained "
+        f"{figure(SHIPPED_METHOD + '_untrained', 'regret')} "
+        f"| silhouette {figure('silhouette', 'regret')}, Calinski-Harabasz "
+        f"{figure('calinski_harabasz', 'regret')}, Davies-Bouldin "
+        f"{figure('davies_bouldin', 'regret')} |")
+
+
+def render(text, records, grid_records=None):
     start, end = "<!-- demo:start -->", "<!-- demo:end -->"
     before, rest = text.split(start, 1)
     text = before + start + "\n" + demo_sentence(records) + "\n" + end + rest.split(end, 1)[1]
     lines = [demo_row(records) if line.startswith(ROW_PREFIX) else line
              for line in text.split("\n")]
+    if grid_records is not None:
+        lines = [grid_row(grid_records) if line.startswith(GRID_PREFIX) else line
+                 for line in lines]
     return "\n".join(lines)
 
 
 def main():
     records = json.loads((BENCH_DIR / "results" / "bench_demo.json").read_text())
-    README.write_text(render(README.read_text(encoding="utf-8"), records), encoding="utf-8")
-    print(f"rendered the demo figures of {README}")
+    grids = BENCH_DIR / "results" / "bench_user_grids.json"
+    grid_records = json.loads(grids.read_text()) if grids.is_file() else None
+    README.write_text(render(README.read_text(encoding="utf-8"), records, grid_records),
+                      encoding="utf-8")
+    print(f"rendered the record figures of {README}")
 
 
 if __name__ == "__main__":

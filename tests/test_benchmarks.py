@@ -10,7 +10,8 @@ import pytest
 BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 SCRIPTS = sorted([*BENCH_DIR.glob("bench_*.py"), *BENCH_DIR.glob("train_*.py")])
 RECORD_KEYS = {"benchmark", "dataset", "method", "metric", "value", "std", "n_runs",
-               "seconds", "device", "threads", "commit", "date", "budget"}
+               "seconds", "device", "threads", "commit", "dirty", "n_seeds", "date",
+               "budget"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])

@@ -36,5 +36,6 @@ def test_readme_demo_figures_are_those_of_the_bench_demo_record():
     finally:
         sys.path.remove(str(bench_dir))
     records = json.loads((bench_dir / "results" / "bench_demo.json").read_text())
+    grids = json.loads((bench_dir / "results" / "bench_user_grids.json").read_text())
     text = README.read_text(encoding="utf-8")
-    assert render(text, records) == text, "run python benchmarks/render_readme.py"
+    assert render(text, records, grids) == text, "run python benchmarks/render_readme.py"
