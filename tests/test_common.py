@@ -57,14 +57,13 @@ PER_ESTIMATOR_XFAIL_CHECKS = {
     },
 }
 
-
-# Checks whose outcome is not fixed across runs of the suite (it passes when the names
-# happen to agree): not strict expected failures, but each with its reason.
-NON_STRICT = {
-    (L2CClustering, "check_methods_sample_order_invariance"): (
-        "the BiLSTM set encoder is order-dependent: a permuted input may be clustered "
-        "differently (averaging n_orders random orders reduces, not removes, this)"),
-    (LearnedMetricClustering, "check_methods_sample_order_invariance"): _ORDER_NAMES,
+# Checks that assert more than holds, replaced by a test of what does hold.
+NARROWED = {
+    (LearnedMetricClustering, "check_methods_sample_order_invariance"): (
+        _ORDER_NAMES + "; whether the names agree depends on float rounding (torch "
+        "threads), so the check passes or fails by chance: "
+        "tests/test_learned_metric.py::test_predict_gives_the_same_partition_of_permuted_points "
+        "asserts the partition"),
 }
 
 
@@ -75,11 +74,9 @@ def _expected_failed_checks(estimator):
 @parametrize_with_checks([cls(**params) for cls, params in INIT_PARAMS.items()],
                          expected_failed_checks=_expected_failed_checks, xfail_strict=True)
 def test_sklearn_compatible_estimator(estimator, check):
-    reason = NON_STRICT.get((type(estimator), getattr(check, "func", check).__name__))
-    if reason is None:
-        check(estimator)
-        return
-    try:
-        check(estimator)
-    except AssertionError:
-        pytest.xfail(reason)
+    # every other check is deterministic at these seeds: it passes, or it is a strict
+    # expected failure above
+    reason = NARROWED.get((type(estimator), getattr(check, "func", check).__name__))
+    if reason is not None:
+        pytest.skip(reason)
+    check(estimator)

@@ -116,6 +116,16 @@ def test_seed_negatives_families_and_deduplication():
     assert ordered["spearman"] == pytest.approx(1.0)  # only task 2 has > 2 negatives
 
 
+def test_predict_gives_the_same_partition_of_permuted_points(fitted, new_dataset):
+    # what holds of scikit-learn's sample-order check (skipped in test_common): the
+    # partition of a permuted input is the same, only the cluster names may differ
+    X, _ = new_dataset
+    labels = fitted.predict(X)
+    for seed in range(3):
+        perm = np.random.default_rng(seed).permutation(X.shape[0])
+        assert adjusted_rand_score(labels[perm], fitted.predict(X[perm])) == 1.0
+
+
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 1000), scale=st.floats(0.1, 10), shift=st.floats(-5, 5))
 def test_score_invariances(fitted, new_dataset, seed, scale, shift):
