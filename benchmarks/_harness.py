@@ -124,6 +124,8 @@ class Recorder:
         self.seconds = {}  # (dataset, method) -> list of seconds
         self.notes = []
         self.kept = []  # records of an earlier run, for datasets not rerun
+        # the code measured is the code at the start (a long run may outlive a commit)
+        self.commit, self.dirty = _commit(), _dirty()
 
     def keep_earlier(self, datasets_rerun):
         """Keep the committed records of the datasets this run does not redo.
@@ -195,8 +197,8 @@ class Recorder:
             "benchmark": self.benchmark,
             "device": device,
             "threads": torch.get_num_threads(),
-            "commit": _commit(),
-            "dirty": _dirty(),
+            "commit": self.commit,
+            "dirty": self.dirty,
             "n_seeds": self.args.seeds,
             "date": datetime.date.today().isoformat(),
             "budget": self.budget,
@@ -257,7 +259,8 @@ class Recorder:
         section = [
             f"## {title}",
             "",
-            f"Command: `{command.strip()}` · commit {_commit()} · "
+            f"Command: `{command.strip()}` · commit {self.commit}"
+            f"{' (uncommitted edits)' if self.dirty else ''} · "
             f"{datetime.date.today().isoformat()} · device {self.args.device} · "
             f"torch threads {torch.get_num_threads()} · {platform.machine()}"
             f" · seeds {self.args.seeds} · budget: {self.budget}",

@@ -60,7 +60,7 @@ ROW_PREFIX = "| `sklearn-tcm demo`: metric learned"
 GRID_PREFIX = "| Picking one partition of a user's grid"
 #: The method of bench_user_grids' record that is the metric shipped now, and
 #: the one shipped before it.
-SHIPPED_METHOD, PREVIOUS_METHOD = "rank_graph", "previous_shipped"
+SHIPPED_METHOD, PREVIOUS_METHOD = "ari_both", "previous_shipped"
 
 
 def grid_row(records):
@@ -69,6 +69,13 @@ def grid_row(records):
 
     def figure(method, metric, dataset="all grids", digits=3):
         return f"{values[(dataset, method, metric)]['value']:.{digits}f}"
+
+    sets = [d.removeprefix("images ") for d in dict.fromkeys(r["dataset"] for r in records)
+            if d.startswith("images ")]
+    images = " / ".join(sets)
+
+    def image_figures(method):
+        return " / ".join(figure(method, "regret", f"images {name}") for name in sets)
 
     k_errors = ", ".join(
         f"{name} {figure(SHIPPED_METHOD, 'k_error', dataset, 1)}"
@@ -84,7 +91,10 @@ def grid_row(records):
         f"degenerate picks {figure(SHIPPED_METHOD, 'degenerate', digits=2)}; its `predict` "
         f"k error {k_errors}; the metric shipped before "
         f"{figure(PREVIOUS_METHOD, 'regret')}; the same critic untrained "
-        f"{figure(SHIPPED_METHOD + '_untrained', 'regret')} "
+        f"{figure(SHIPPED_METHOD + '_untrained', 'regret')}. Same record, ~90-partition pools "
+        f"of image tasks ({images}, classes all metrics here were trained on): shipped "
+        f"{image_figures(SHIPPED_METHOD)}, the metric shipped before "
+        f"{image_figures(PREVIOUS_METHOD)}, silhouette {image_figures('silhouette')} "
         f"| silhouette {figure('silhouette', 'regret')}, Calinski-Harabasz "
         f"{figure('calinski_harabasz', 'regret')}, Davies-Bouldin "
         f"{figure('davies_bouldin', 'regret')} |")

@@ -27,6 +27,8 @@ def _result(labels, elites):
 class _CountingGAE:
     """Stands in for the graph auto-encoder: one embedding row per labelling."""
 
+    n_graph_scalars = 5  # the graph summary only
+
     def embed(self, features, adjacency, scalars):
         return torch.zeros(features.shape[0], 3)
 
