@@ -54,11 +54,19 @@ PER_ESTIMATOR_XFAIL_CHECKS = {
         "check_methods_subset_invariance": _ONE_SAMPLE_SET,
         "check_n_features_in": _DIMENSION_FREE,
         "check_n_features_in_after_fitting": _DIMENSION_FREE,
+        # run because the estimator has compute_labels; it fits without y
+        "check_clusterer_compute_labels_predict": _NEEDS_Y,
     },
 }
 
 # Checks that assert more than holds, replaced by a test of what does hold.
 NARROWED = {
+    (L2CClustering, "check_methods_sample_order_invariance"): (
+        "the default BiLSTM set encoder reads a set in order (n_orders averages random "
+        "orders), so a permuted input may be clustered differently, and whether it is "
+        "depends on float rounding (torch threads): the check passes or fails by chance. "
+        "The attention encoder is order-independent: tests/test_l2c.py::"
+        "test_attention_network_is_order_independent"),
     (LearnedMetricClustering, "check_methods_sample_order_invariance"): (
         _ORDER_NAMES + "; whether the names agree depends on float rounding (torch "
         "threads), so the check passes or fails by chance: "

@@ -119,13 +119,19 @@ def test_pretrained_metric_loads_fast_and_scores_without_cuda(tmp_path):
         metric = pretrained_metric()
         X, y = make_blobs(300, centers=3, random_state=1)
         scores = metric.score_clustering(X, np.stack([y, np.zeros(300, int), np.full(300, -1)]))
-        print(metric.device_, int(np.argmax(scores)), metric.training_data_["references"][0])
+        from sklearn_tcm.learned_metric.corpus import check_exclusions
+        references = metric.training_data_["references"]
+        check_exclusions(references)  # never trained on a set kept for evaluation
+        print(metric.device_, int(np.argmax(scores)), references[0],
+              metric.get_params()["verbose"], metric.critic_.n_members == metric.n_critics)
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr
-    _, best, first_reference = result.stdout.split()
-    assert best == "0" and first_reference == "digits"
+    _, best, first_reference, verbose, real_ensemble = result.stdout.split()
+    assert best == "0" and first_reference.startswith("prior_")
+    # the file stores its real parameters (#27.5)
+    assert verbose == "0" and real_ensemble == "True"
 
 
 def test_pretrained_file_is_a_small_safe_model_file():
