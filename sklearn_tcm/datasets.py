@@ -437,23 +437,33 @@ def _task_sizes(k, size_range, imbalance, rng, minimum=2):
     return np.maximum(sizes, minimum)
 
 
-def _gaussian_mixture_task(sizes, rng):
-    """Points of a Gaussian mixture with random dimension, shapes and overlap."""
-    k = sizes.size
-    n_features = int(rng.integers(2, 21))
-    # centre spread relative to the unit cluster scale: from overlapping
-    # (about 1.5 cluster widths between centres) to well separated (about 8)
-    spread = np.exp(rng.uniform(np.log(1.0), np.log(6.0)))
-    centres = rng.normal(scale=spread, size=(k, n_features))
+def gaussian_clusters(sizes, n_features, spread, width, rng):
+    """Points of Gaussian clusters around centres drawn with scale ``spread``.
+
+    Each cluster has its own random rotation, anisotropy (log axis scales
+    within a shared random bound up to 1.5) and width (a log factor uniform
+    in ``[-width, width]``). Shared by the synthetic tasks and the learned
+    metric's training prior.
+    """
+    centres = rng.normal(scale=spread, size=(sizes.size, n_features))
     anisotropy = rng.uniform(0.0, 1.5)
     X = []
     for size in sizes:
         rotation, _ = np.linalg.qr(rng.normal(size=(n_features, n_features)))
         scales = np.exp(rng.uniform(-anisotropy, anisotropy, size=n_features))
-        scales *= np.exp(rng.uniform(-0.5, 0.5))  # clusters of different widths
+        scales *= np.exp(rng.uniform(-width, width))  # clusters of different widths
         X.append((rng.normal(size=(size, n_features)) * scales) @ rotation.T)
-    X = np.concatenate(X) + np.repeat(centres, sizes, axis=0)
-    return X, np.repeat(np.arange(k), sizes)
+    return np.concatenate(X) + np.repeat(centres, sizes, axis=0)
+
+
+def _gaussian_mixture_task(sizes, rng):
+    """Points of a Gaussian mixture with random dimension, shapes and overlap."""
+    n_features = int(rng.integers(2, 21))
+    # centre spread relative to the unit cluster scale: from overlapping
+    # (about 1.5 cluster widths between centres) to well separated (about 8)
+    spread = np.exp(rng.uniform(np.log(1.0), np.log(6.0)))
+    X = gaussian_clusters(sizes, n_features, spread, 0.5, rng)
+    return X, np.repeat(np.arange(sizes.size), sizes)
 
 
 @validate_params(

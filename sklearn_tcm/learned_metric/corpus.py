@@ -32,6 +32,8 @@ from sklearn.decomposition import PCA
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 from sklearn.utils import check_random_state
 
+from ..datasets import gaussian_clusters
+
 __all__ = [
     "EVALUATION_EXCLUSIONS",
     "PREPROCESSINGS",
@@ -104,17 +106,8 @@ def _cluster_sizes(k, rng):
 
 def _gaussian(sizes, d, rng):
     """Anisotropic Gaussian clusters of different widths, from overlapping to apart."""
-    k = sizes.size
-    spread = np.exp(rng.uniform(np.log(1.5), np.log(8.0))) * max(1.0, k ** (1 / d))
-    centres = rng.normal(scale=spread, size=(k, d))
-    anisotropy = rng.uniform(0.0, 1.5)
-    parts = []
-    for size in sizes:
-        rotation, _ = np.linalg.qr(rng.normal(size=(d, d)))
-        scales = np.exp(rng.uniform(-anisotropy, anisotropy, size=d))
-        scales *= np.exp(rng.uniform(-0.7, 0.7))  # varying density
-        parts.append((rng.normal(size=(size, d)) * scales) @ rotation.T)
-    return np.concatenate(parts) + np.repeat(centres, sizes, axis=0)
+    spread = np.exp(rng.uniform(np.log(1.5), np.log(8.0))) * max(1.0, sizes.size ** (1 / d))
+    return gaussian_clusters(sizes, d, spread, 0.7, rng)  # widths vary: varying density
 
 
 def _warp(X, rng):
