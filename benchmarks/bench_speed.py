@@ -180,6 +180,8 @@ def main(argv=None):
     recorder = Recorder("bench_speed", args, "smoke" if args.smoke else
                         "demo: the demo's full budget; default: LearnedMetricClustering() "
                         "on bench_lmc's references; one torch thread per fit")
+    if not args.smoke:  # a run of some configs keeps the others' records
+        recorder.keep_earlier(configs)
     jobs = [(name, tree, config) for config in configs for name, tree in trees.items()]
     # fits run --jobs at a time on the same machine, one thread each
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
