@@ -71,6 +71,17 @@ def _classes_of(y):
     return y[y >= 0] if y.dtype.kind in "iuf" else y
 
 
+def _scoring_subsets(labels, n_rounds, max_points, rng):
+    """``(rows, labellings)`` pairs to score: all rows at once, or per round each
+    labelling on its own subsample, stratified by its clusters."""
+    if n_rounds == 1:
+        yield np.arange(labels.shape[1]), np.arange(labels.shape[0])
+        return
+    for _ in range(n_rounds):
+        for index, row in enumerate(labels):
+            yield stratified_indices(row, max_points, rng), [index]
+
+
 _DENSE_HINT = ("the learned metric works on dense points: pass fewer samples or "
                "features (e.g. TruncatedSVD), or subsample.")
 
@@ -682,20 +693,12 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         critic = copy.deepcopy(self.critic_).to(device)
         total = np.zeros(labels.shape[0])
         with torch.no_grad():
-            for _ in range(n_rounds):
-                if n_rounds == 1:
-                    subsets = [(np.arange(X.shape[0]), np.arange(labels.shape[0]))]
-                else:  # each labelling on its own subsample, stratified by its clusters
-                    subsets = [(stratified_indices(row, self.max_points, rng), [index])
-                               for index, row in enumerate(labels)]
-                for rows, which in subsets:
-                    X_sub = X[rows]
-                    if sp.issparse(X_sub):
-                        X_sub = X_sub.toarray()
-                    task = {"X": preprocess_task(X_sub, random_state=self._seed),
-                            "labels": labels[which][:, rows]}
-                    total[which] += critic(embed_task(gae, task, device),
-                                           self.caution).cpu().numpy()
+            for rows, which in _scoring_subsets(labels, n_rounds, self.max_points, rng):
+                X_sub = X[rows].toarray() if sp.issparse(X) else X[rows]
+                task = {"X": preprocess_task(X_sub, random_state=self._seed),
+                        "labels": labels[which][:, rows]}
+                total[which] += critic(embed_task(gae, task, device),
+                                       self.caution).cpu().numpy()
         scores = total / n_rounds
         return np.float64(scores[0]) if single else scores
 
