@@ -1,14 +1,14 @@
 """Render the README's figures from their records (``results/*.json``).
 
-* the demo sentence and row from ``bench_demo.json`` (between the
-  ``<!-- demo:start -->`` / ``<!-- demo:end -->`` markers and the results
-  table's row that starts with ``| `sklearn-tcm demo```);
-* the user-grid row from ``bench_user_grids.json`` (the row that starts
-  with :data:`GRID_PREFIX`), the shipped metric being the record's method
-  :data:`SHIPPED_METHOD`.
+* the demo sentence (between the ``<!-- demo:start -->`` /
+  ``<!-- demo:end -->`` markers) from ``bench_demo.json``;
+* every row of the results table (between ``<!-- results:start -->`` /
+  ``<!-- results:end -->``), each from the record it names, with that
+  record's commit, seeds (or fits) and threads; a record marked stale by
+  ``benchmarks/provenance.py --mark`` is called stale in its row.
 
 ``tests/test_docs.py`` checks that the README says what the records say.
-Run ``python benchmarks/render_readme.py`` after those benchmarks.
+Run ``python benchmarks/render_readme.py`` after a benchmark.
 """
 
 import json
@@ -18,65 +18,97 @@ BENCH_DIR = Path(__file__).resolve().parent
 README = BENCH_DIR.parent / "README.md"
 
 
-def demo_figures(records):
-    """``{(budget or row, metric): value}`` and the record's commit and threads."""
-    values = {(r["method"], r["metric"]): r["value"] for r in records}
-    return values, records[0]["commit"], records[0]["threads"]
+class Record:
+    """The rows of one benchmark record, looked up by (dataset, method, metric)."""
+
+    def __init__(self, name, rows=None):
+        self.name = name
+        self.rows = rows if rows is not None else json.loads(
+            (BENCH_DIR / "results" / f"{name}.json").read_text())
+        self.by_key = {(r["dataset"], r["method"], r["metric"]): r for r in self.rows}
+
+    def row(self, dataset, method, metric):
+        return self.by_key[(dataset, method, metric)]
+
+    def value(self, dataset, method, metric):
+        return self.row(dataset, method, metric)["value"]
+
+    def __call__(self, dataset, method, metric, digits=3, spread=True):
+        """``mean ± std`` (over the row's runs, when there are several) or ``mean``."""
+        row = self.row(dataset, method, metric)
+        text = f"{row['value']:.{digits}f}"
+        if spread and row["n_runs"] > 1:
+            text += f" ± {row['std']:.{digits}f}"
+        return text
+
+    def source(self, runs=None):
+        """``*name*, <runs>, <threads> thread(s), commit <c>`` and, if so, that it is stale."""
+        commits = ", ".join(dict.fromkeys(str(r["commit"]) for r in self.rows))
+        threads = ", ".join(dict.fromkeys(str(r["threads"]) for r in self.rows))
+        text = f"*{self.name}*, " + (f"{runs}, " if runs else "")
+        text += f"torch threads {threads}, commit {commits}"
+        stale = sorted({r["stale_since"] for r in self.rows if r.get("stale_since")})
+        if stale:
+            text += f"; **stale record**: the code it measures changed at {', '.join(stale)}"
+        return text
 
 
-def demo_sentence(records):
-    values, commit, threads = demo_figures(records)
+def _reduction(ours, best):
+    return f"{100 * (ours - best) / best:+.0f} %".replace("-", "−")
 
+
+def demo_sentence(demo):
     def run(budget):
         method = f"{budget}: learned metric (select)"
-        return (f"{values[(method, 'demo_seconds')]:.0f} s (fit "
-                f"{values[(method, 'fit_seconds')]:.0f} s) and printed ACC "
-                f"{values[(method, 'acc')]:.3f} / NMI {values[(method, 'nmi')]:.3f}, k = "
-                f"{values[(method, 'n_clusters')]:.0f}")
+        return (f"{demo.value('digits_unseen', method, 'demo_seconds'):.0f} s (fit "
+                f"{demo.value('digits_unseen', method, 'fit_seconds'):.0f} s) and printed ACC "
+                f"{demo('digits_unseen', method, 'acc')} / NMI "
+                f"{demo('digits_unseen', method, 'nmi')}, k = "
+                f"{demo.value('digits_unseen', method, 'n_clusters'):.0f}")
 
     def best(budget):
-        return f"{100 * values[(f'{budget}: learned metric (select)', 'validation_best')]:.0f} %"
+        value = demo.value("digits_unseen", f"{budget}: learned metric (select)",
+                           "validation_best")
+        return f"{100 * value:.0f} %"
 
     return (f"On the 2-core machine of the record the demo took {run('full')}; "
             f"`sklearn-tcm demo --quick` took {run('quick')} "
-            f"(`benchmarks/RESULTS.md`, section *bench_demo*: seed 0, torch threads "
-            f"{threads}, commit {commit}). The critics of the two budgets differ in how "
-            f"well they rank (the truth first in {best('full')} of the full budget's "
-            f"validation tasks, {best('quick')} of the quick one's: the record's "
-            f"`validation_best`).")
+            f"(`benchmarks/RESULTS.md`, section {demo.source('seed 0')}). The critics of "
+            f"the two budgets differ in how well they rank (the truth first in {best('full')} "
+            f"of the full budget's validation tasks, {best('quick')} of the quick one's: the "
+            f"record's `validation_best`).")
 
 
-def demo_row(records):
-    values, commit, threads = demo_figures(records)
+def demo_row(demo):
     full, untrained = "full: learned metric (select)", "full: untrained critic (select)"
-    kmeans = next(m for m, _ in values if m.startswith("k-means, true k"))
-    silhouette = next(m for m, _ in values if m.startswith("k-means, silhouette"))
+    methods = dict.fromkeys(r["method"] for r in demo.rows)
+    kmeans = next(m for m in methods if m.startswith("k-means, true k"))
+    silhouette = next(m for m in methods if m.startswith("k-means, silhouette"))
 
     def cell(method):
-        return (f"{values[(method, 'acc')]:.3f} / {values[(method, 'nmi')]:.3f}"
-                f" (k = {values[(method, 'n_clusters')]:.0f})")
+        # one deterministic run per budget: no spread to show
+        return (f"{demo('digits_unseen', method, 'acc', spread=False)} / "
+                f"{demo('digits_unseen', method, 'nmi', spread=False)}"
+                f" (k = {demo.value('digits_unseen', method, 'n_clusters'):.0f})")
 
     return (f"| `sklearn-tcm demo`: metric learned on digits 0-4, all of digits 5-9 clustered, "
-            f"k unknown (ACC / NMI; *bench_demo*, seed 0, {threads} threads, commit {commit}) "
+            f"k unknown (ACC / NMI; {demo.source('seed 0')}) "
             f"| {cell(full)}; the same search under an untrained critic {cell(untrained)} "
             f"| {kmeans}: {cell(kmeans)}; {silhouette}: {cell(silhouette)} |")
 
 
-ROW_PREFIX = "| `sklearn-tcm demo`: metric learned"
-GRID_PREFIX = "| Picking one partition of a user's grid"
 #: The method of bench_user_grids' record that is the metric shipped now, and
 #: the one shipped before it.
 SHIPPED_METHOD, PREVIOUS_METHOD = "ari_both", "previous_shipped"
 
 
-def grid_row(records):
-    values = {(r["dataset"], r["method"], r["metric"]): r for r in records}
-    first = next(iter(records))
+def grid_row(grids):
+    n_seeds = grids.row("all grids", SHIPPED_METHOD, "regret")["n_runs"]
 
     def figure(method, metric, dataset="all grids", digits=3):
-        return f"{values[(dataset, method, metric)]['value']:.{digits}f}"
+        return grids(dataset, method, metric, digits, spread=False)
 
-    sets = [d.removeprefix("images ") for d in dict.fromkeys(r["dataset"] for r in records)
+    sets = [d.removeprefix("images ") for d in dict.fromkeys(r["dataset"] for r in grids.rows)
             if d.startswith("images ")]
     images = " / ".join(sets)
 
@@ -87,16 +119,17 @@ def grid_row(records):
         f"{name} {figure(SHIPPED_METHOD, 'k_error', dataset, 1)}"
         for dataset, name in (("blobs3", "three blobs"), ("moons", "moons"),
                               ("circles", "circles"), ("noisy_blobs", "noisy blobs")))
+    not_worse = 100 * grids.value("all grids", SHIPPED_METHOD, "not_worse")
     return (
-        f"{GRID_PREFIX} (57 partitions: KMeans k 2-10, DBSCAN over eps, 4 linkages x k, "
-        f"HDBSCAN) of three blobs, moons, circles, noisy blobs, digits in [0, 1] and "
-        f"standardised: regret = best ARI of the grid - ARI of the pick (*bench_user_grids*, "
-        f"{first['n_runs']} seeds x 6 grids, commit {first['commit']}) "
-        f"| shipped metric {figure(SHIPPED_METHOD, 'regret')}, not worse than silhouette's "
-        f"pick on {100 * float(figure(SHIPPED_METHOD, 'not_worse')):.0f} % of grids, "
+        f"| Picking one partition of a user's grid (57 partitions: KMeans k 2-10, DBSCAN over "
+        f"eps, 4 linkages x k, HDBSCAN) of three blobs, moons, circles, noisy blobs, digits in "
+        f"[0, 1] and standardised: regret = best ARI of the grid - ARI of the pick "
+        f"({grids.source(f'{n_seeds} seeds x 6 grids')}) "
+        f"| shipped metric {grids('all grids', SHIPPED_METHOD, 'regret')}, not worse than "
+        f"silhouette's pick on {not_worse:.0f} % of grids, "
         f"degenerate picks {figure(SHIPPED_METHOD, 'degenerate', digits=2)}; its `predict` "
         f"k error {k_errors}; the metric shipped before "
-        f"{figure(PREVIOUS_METHOD, 'regret')}; the same critic untrained "
+        f"{grids('all grids', PREVIOUS_METHOD, 'regret')}; the same critic untrained "
         f"{figure(SHIPPED_METHOD + '_untrained', 'regret')}. Same record, ~90-partition pools "
         f"of image tasks ({images}, classes all metrics here were trained on): shipped "
         f"{image_figures(SHIPPED_METHOD)}, the metric shipped before "
@@ -106,23 +139,164 @@ def grid_row(records):
         f"{figure('davies_bouldin', 'regret')} |")
 
 
-def render(text, records, grid_records=None):
-    start, end = "<!-- demo:start -->", "<!-- demo:end -->"
+def selection_rows(selection):
+    def regret(dataset, method, spread=False):
+        return selection(dataset, method, "regret", spread=spread)
+
+    def best_index(dataset):
+        return min(selection.value(dataset, m, "regret")
+                   for m in ("silhouette", "calinski_harabasz", "davies_bouldin"))
+
+    fits = selection.row("images", "learned_metric", "regret")["n_runs"]
+    images = (
+        f"| Picking one partition among ~70-200 (k-means, linkages, GMM, spectral over k; "
+        f"DBSCAN over eps; HDBSCAN): regret = best ARI in the pool − ARI of the pick, unseen "
+        f"classes of digits, MNIST, USPS, COIL-20 ({selection.source()}) "
+        f"| the shipped metric of that commit {regret('images', 'pretrained')} "
+        f"({_reduction(selection.value('images', 'pretrained', 'regret'), best_index('images'))}"
+        f" vs the best classical index); metrics trained without those classes "
+        f"{regret('images', 'learned_metric', True)} over {fits} fits "
+        f"({_reduction(selection.value('images', 'learned_metric', 'regret'), best_index('images'))})"
+        f" | Calinski-Harabasz {regret('images', 'calinski_harabasz')}, silhouette "
+        f"{regret('images', 'silhouette')}, random {regret('images', 'random')} |")
+    degenerate = selection.value("suite", "learned_metric", "degenerate_pick")
+    suite = (
+        f"| Same, 38 sets of a public clustering benchmark suite (fcps, graves, sipu), each "
+        f"metric trained without the set's battery ({selection.source('one fit per battery')})"
+        f" | {regret('suite', 'learned_metric')} "
+        f"({_reduction(selection.value('suite', 'learned_metric', 'regret'), best_index('suite'))}"
+        f"); all-noise or one-cluster picks: {100 * degenerate:.0f} % "
+        f"| silhouette {regret('suite', 'silhouette')}, Calinski-Harabasz "
+        f"{regret('suite', 'calinski_harabasz')}, random {regret('suite', 'random')} |")
+    return [images, suite]
+
+
+def objective_row(objective):
+    fits = objective.row("images", "rank_graph", "regret")["n_runs"]
+
+    def both(method, spread=True):
+        return " / ".join(objective(d, method, "regret", spread=spread)
+                          for d in ("images", "suite"))
+
+    ch = [objective.value(d, "calinski_harabasz", "regret") for d in ("images", "suite")]
+    ours = [objective.value(d, "rank_graph", "regret") for d in ("images", "suite")]
+    return (
+        f"| Same protocol, metrics trained on image classes 0-4 (COIL-20 0-14) only "
+        f"({objective.source(f'{fits} fits each')}): unseen image classes / the 38 suite sets "
+        f"(a family never seen, ≤ 1 000 points) | default metric (listwise \"truth first\", "
+        f"graph embedding) {both('rank_graph')} ({_reduction(ours[0], ch[0])} / "
+        f"{_reduction(ours[1], ch[1])} vs Calinski-Harabasz); soft ARI targets with classical "
+        f"indices {both('ari_both')}; the same search under an untrained critic "
+        f"{both('untrained', False)} | Calinski-Harabasz {both('calinski_harabasz')}, silhouette "
+        f"{both('silhouette')}; a gradient-boosted regressor on the indices "
+        f"{both('gbr_indices', False)} |")
+
+
+_LMC_SETS = (("digits_unseen", "digits 5-9"), ("mnist_unseen", "MNIST 5-9"), ("usps", "USPS"),
+             ("coil20_unseen", "COIL-20 15-19"))
+
+
+def lmc_row(lmc):
+    fits = lmc.row("digits_unseen", "select", "acc")["n_runs"]
+    ours = "; ".join(
+        f"{name} " + " / ".join(lmc(d, m, "acc", spread=False)
+                                for m in ("select", "evolve", "evolve_untrained"))
+        for d, name in _LMC_SETS)
+
+    def baseline(method):
+        return ", ".join(lmc(d, method, "acc", spread=False) for d, _ in _LMC_SETS)
+
+    return (
+        f"| Clustering unseen data with k unknown, `search=\"select\"` (default) / `\"evolve\"` "
+        f"/ evolve under an untrained critic (ACC; {lmc.source(f'{fits} fits')}) | {ours} "
+        f"| k-means with the silhouette k: {baseline('kmeans_silhouette_k')}; given the true k: "
+        f"{baseline('kmeans_true_k')} |")
+
+
+def dscl_rows(dscl):
+    seeds = dscl.row("mnist_unseen", "dscl", "nmi")["n_runs"]
+    return [
+        f"| DSCL, MNIST classes 5-9 never seen in training (NMI; {dscl.source(f'{seeds} seeds')})"
+        f" | {dscl('mnist_unseen', 'dscl', 'nmi')} | k-means on pixels "
+        f"{dscl('mnist_unseen', 'kmeans_raw', 'nmi', spread=False)} |",
+        f"| DSCL, classes made of three separated blobs each, default network (ACC; "
+        f"{dscl.source(f'{seeds} seeds')}) | {dscl('blobs9', 'dscl', 'acc')} | k-means "
+        f"{dscl('blobs9', 'kmeans_raw', 'acc', spread=False)}; the paper's spectral step "
+        f"{dscl('blobs9', 'dscl_span', 'acc', spread=False)} |",
+    ]
+
+
+def dec_rows(dec):
+    seeds = dec.row("digits", "dec", "acc")["n_runs"]
+    return [
+        f"| DEC, sklearn digits (ACC; {dec.source(f'{seeds} seeds')}) | "
+        f"{dec('digits', 'dec', 'acc')} | k-means {dec('digits', 'kmeans_raw', 'acc', spread=False)} |",
+        f"| DEC / IDEC, MNIST test set, 100 pretraining epochs (ACC; "
+        f"{dec.source(f'{seeds} seeds')}) | {dec('mnist_test', 'dec', 'acc')} / "
+        f"{dec('mnist_test', 'idec', 'acc')} | k-means "
+        f"{dec('mnist_test', 'kmeans_raw', 'acc', spread=False)} (papers: 0.843 / 0.881 on "
+        f"70k images with longer pretraining) |",
+    ]
+
+
+def l2c_row(l2c):
+    sets = l2c.row("points2d", "l2c_small", "mr")["n_runs"]
+    minutes = l2c.value("points2d", "l2c_small", "fit_seconds") / 60
+
+    def pair(method):
+        return " / ".join(l2c("points2d", method, m, spread=False) for m in ("mr", "nmi"))
+
+    k_found = 100 * l2c.value("points2d", "l2c_small", "k_accuracy")
+    return (
+        f"| L2C, 2-D shape sets, k unknown (MR / NMI; one fit of {minutes:.0f} minutes, "
+        f"{sets} test sets; {l2c.source()}) | {pair('l2c_small')} (k found in {k_found:.0f} % "
+        f"of sets) | DBSCAN tuned {pair('dbscan')}; k-means given k {pair('kmeans_true_k')} "
+        f"(paper's L2C: 0.004 / 0.993) |")
+
+
+def memory_row(memory):
+    def gb(method):
+        return f"{memory.value('rows_70000', method, 'peak_rss_mb') / 1024:.1f}"
+
+    square = 70_000 ** 2 * 8 / 2**30
+    return (
+        f"| Peak memory of `predict` on 70 000 x 784 (DEC / learned metric; "
+        f"{memory.source()}) | {gb('dec')} / {gb('learned metric, search=select')} GB "
+        f"| an n x n matrix: {square:.1f} GiB |")
+
+
+def results_table(records):
+    rows = [grid_row(records["bench_user_grids"]), *selection_rows(records["bench_selection"]),
+            objective_row(records["bench_objective"]), demo_row(records["bench_demo"]),
+            lmc_row(records["bench_lmc"]), *dscl_rows(records["bench_dscl"]),
+            *dec_rows(records["bench_dec"]), l2c_row(records["bench_l2c"]),
+            memory_row(records["bench_memory"])]
+    return "\n".join(["| what | ours | what users would pick instead |", "|---|---|---|", *rows])
+
+
+#: The records the README renders from.
+RECORDS = ("bench_demo", "bench_user_grids", "bench_selection", "bench_objective", "bench_lmc",
+           "bench_dscl", "bench_dec", "bench_l2c", "bench_memory")
+
+
+def _between(text, name, body):
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
     before, rest = text.split(start, 1)
-    text = before + start + "\n" + demo_sentence(records) + "\n" + end + rest.split(end, 1)[1]
-    lines = [demo_row(records) if line.startswith(ROW_PREFIX) else line
-             for line in text.split("\n")]
-    if grid_records is not None:
-        lines = [grid_row(grid_records) if line.startswith(GRID_PREFIX) else line
-                 for line in lines]
-    return "\n".join(lines)
+    return before + start + "\n" + body + "\n" + end + rest.split(end, 1)[1]
+
+
+def render(text, records):
+    """The README ``text`` with its figures rendered from ``records`` ({name: Record})."""
+    text = _between(text, "demo", demo_sentence(records["bench_demo"]))
+    return _between(text, "results", results_table(records))
+
+
+def load_records():
+    return {name: Record(name) for name in RECORDS}
 
 
 def main():
-    records = json.loads((BENCH_DIR / "results" / "bench_demo.json").read_text())
-    grids = BENCH_DIR / "results" / "bench_user_grids.json"
-    grid_records = json.loads(grids.read_text()) if grids.is_file() else None
-    README.write_text(render(README.read_text(encoding="utf-8"), records, grid_records),
+    README.write_text(render(README.read_text(encoding="utf-8"), load_records()),
                       encoding="utf-8")
     print(f"rendered the record figures of {README}")
 

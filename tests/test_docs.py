@@ -25,17 +25,14 @@ def test_readme_quick_start_runs():
     assert namespace["search"].best_params_["n_clusters"] == 3
 
 
-def test_readme_demo_figures_are_those_of_the_bench_demo_record():
-    import json
+def test_readme_figures_are_those_of_their_records():
     import sys
 
     bench_dir = README.parent / "benchmarks"
     sys.path.insert(0, str(bench_dir))
     try:
-        from render_readme import render
+        from render_readme import load_records, render
     finally:
         sys.path.remove(str(bench_dir))
-    records = json.loads((bench_dir / "results" / "bench_demo.json").read_text())
-    grids = json.loads((bench_dir / "results" / "bench_user_grids.json").read_text())
     text = README.read_text(encoding="utf-8")
-    assert render(text, records, grids) == text, "run python benchmarks/render_readme.py"
+    assert render(text, load_records()) == text, "run python benchmarks/render_readme.py"

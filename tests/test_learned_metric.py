@@ -7,7 +7,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.cluster import KMeans
-from sklearn.datasets import make_blobs
+from sklearn.datasets import make_blobs, make_moons
 from sklearn.metrics import adjusted_rand_score, silhouette_samples
 
 from sklearn_tcm import LearnedMetricClustering
@@ -82,6 +82,27 @@ def test_noise_is_unassigned_in_graph_and_features():
     # a noise point never counts as a same-cluster neighbour
     purity = features[1, 20:, NODE_FEATURES.index("knn_purity_10")].numpy()
     assert purity.max() <= 1 and (purity < features[0, 20:, 4].numpy() + 1e-12).all()
+
+
+def test_density_validity_prefers_whole_manifolds_and_costs_nothing_unasked():
+    X, y = make_moons(300, noise=0.05, random_state=0)
+    merged = np.zeros(300, dtype=int)
+    halves = np.where(X[:, 0] < 0.5, 0, 1)  # a straight cut: each cluster two moon pieces
+    pieces = KMeans(8, n_init=2, random_state=0).fit_predict(X)
+    noisy = y.copy()
+    noisy[:60] = -1
+    labels = np.stack([y, halves, pieces, merged, noisy, np.arange(300) % 2])
+    context = build_context(X)
+    _, _, scalars = clustering_graphs(context, labels)
+    density = scalars[:, GLOBAL_FEATURES.index("density_validity")].numpy()
+    assert density[0] > 0 and density[0] > density[1] + 0.3 and density[0] > density[2] + 0.3
+    assert density[3] == 0  # one cluster: undefined, 0
+    assert density[5] < -0.5  # a random labelling
+    assert np.all(np.abs(density) <= 1)
+    # models that read fewer scalars get exactly the columns they read
+    for n_scalars in (5, 9):
+        _, _, fewer = clustering_graphs(context, labels, n_scalars)
+        torch.testing.assert_close(fewer, scalars[:, :n_scalars])
 
 
 def test_canonical_labels_and_networkx_export():

@@ -28,7 +28,7 @@ from .._base import inline_task
 from .._torch import module_to_cpu
 from ..metrics import adjusted_rand_matrix
 from .critic import candidate_agreement, ranking_metrics
-from .gae import embed_task, needs_indices
+from .gae import embed_task
 from .graph import build_context, clustering_graphs
 from .search import SearchSpace, evolve, select
 from .tasks import deduplicate, preprocess_task
@@ -89,7 +89,7 @@ class CriticObjective:
             scores = []
             for start in range(0, labels.shape[0], self.batch_size):
                 graphs = clustering_graphs(context, labels[start:start + self.batch_size],
-                                           needs_indices(self.gae.n_graph_scalars))
+                                           self.gae.n_graph_scalars)
                 embedding = self.gae.embed(*(part.to(self.device) for part in graphs))
                 scores.append(self.critic(embedding, self.caution).cpu().numpy())
             total = total + np.concatenate(scores).astype(np.float64)

@@ -201,7 +201,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         size entropy, singleton share, mean silhouette, noise share).
         ``"both"``: that and classical validity indices of the partition
         (log Calinski-Harabasz, log Davies-Bouldin, log Dunn,
-        nearest-neighbour separation). ``"indices"``: the graph summary and
+        nearest-neighbour separation, a DBCV-like density validity). ``"indices"``: the graph summary and
         the indices only, no graph auto-encoder (an ablation). Measured by
         selection regret on data never seen (3 fits, *bench_objective*):
         ``"both"`` with ``objective="ari"`` picked better on unseen image

@@ -16,7 +16,6 @@ from torch.nn import functional as F
 from .._torch import make_generator, train_epochs
 from .graph import (
     GLOBAL_FEATURES,
-    GRAPH_SUMMARY,
     NODE_FEATURES,
     build_context,
     clustering_graphs,
@@ -130,22 +129,17 @@ class GraphAutoEncoder(nn.Module):
         return edge_loss + kl + feature_loss
 
 
-def needs_indices(n_graph_scalars):
-    """Whether a model using ``n_graph_scalars`` scalars needs the classical indices."""
-    return n_graph_scalars > len(GRAPH_SUMMARY)
-
-
-def task_graphs(task, device, indices=True):
+def task_graphs(task, device, n_scalars=None):
     """Graphs of every labelling of a task: (features, adjacency, scalars) on ``device``."""
     context = build_context(task["X"], dtype=torch.float32)
-    features, adjacency, scalars = clustering_graphs(context, task["labels"], indices)
+    features, adjacency, scalars = clustering_graphs(context, task["labels"], n_scalars)
     return features.to(device), adjacency.to(device), scalars.to(device)
 
 
 @torch.no_grad()
 def embed_task(gae, task, device):
     """Graph embeddings of every labelling of a task, shape (n_labellings, size)."""
-    return gae.embed(*task_graphs(task, device, needs_indices(gae.n_graph_scalars)))
+    return gae.embed(*task_graphs(task, device, gae.n_graph_scalars))
 
 
 def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose=0,
@@ -168,7 +162,7 @@ def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose
     if n_graph_scalars is None:
         n_graph_scalars = len(GLOBAL_FEATURES)
     gae = GraphAutoEncoder(len(NODE_FEATURES), n_graph_scalars, pooled=pooled).to(device)
-    graphs = [task_graphs(task, device, needs_indices(n_graph_scalars)) for task in tasks]
+    graphs = [task_graphs(task, device, n_graph_scalars) for task in tasks]
     gae.fit_scaling(torch.cat([f.reshape(-1, f.shape[-1]) for f, _, _ in graphs]),
                     torch.cat([s for _, _, s in graphs]))
     optimizer = torch.optim.Adam(gae.parameters(), lr=learning_rate, foreach=True)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.sparse.csgraph import minimum_spanning_tree
 
 from .._torch import check_dense_size
 
@@ -48,9 +49,11 @@ NODE_FEATURES = (
 #: meta-learned selector uses them; the critic learns when each is right).
 GLOBAL_FEATURES = ("log_k", "size_entropy", "singleton_fraction", "mean_silhouette",
                    "noise_fraction", "log_calinski_harabasz", "log_davies_bouldin",
-                   "log_dunn", "nn_separation")
+                   "log_dunn", "nn_separation", "density_validity")
 #: The scalars of metrics fitted before the classical indices were added.
 GRAPH_SUMMARY = GLOBAL_FEATURES[:5]
+#: The scalars of metrics fitted before the density-based index was added.
+CLASSICAL_INDICES = GLOBAL_FEATURES[:9]
 
 _EDGE_NEIGHBOURS = 10
 _SELF_TUNING_NEIGHBOUR = 7
@@ -137,7 +140,7 @@ def _one_hot(labels, n_clusters, dtype):
     return torch.nn.functional.one_hot(labels, n_clusters).to(dtype)
 
 
-def clustering_graphs(context, labels, indices=True):
+def clustering_graphs(context, labels, n_scalars=None):
     """Node features, within-cluster adjacency and graph scalars of candidates.
 
     Parameters
@@ -145,10 +148,12 @@ def clustering_graphs(context, labels, indices=True):
     context : DatasetContext
     labels : array-like of shape (n_candidates, n) or (n,)
         Candidate labellings of the context's points (any integer labels).
-    indices : bool, default=True
-        Whether to compute the classical indices (the scalars after
-        :data:`GRAPH_SUMMARY`); without them ``graph_scalars`` holds the
-        summary only (a model that does not use them is spared their cost).
+    n_scalars : int, default=None
+        How many of :data:`GLOBAL_FEATURES` the caller reads (``None``: all).
+        The classical indices are computed only when it asks for more than
+        :data:`GRAPH_SUMMARY`, the density-based index only when it asks for
+        more than :data:`CLASSICAL_INDICES`: a model fitted before either
+        existed is spared its cost.
 
     Returns
     -------
@@ -157,8 +162,9 @@ def clustering_graphs(context, labels, indices=True):
         Symmetric weights ``exp(-d_ij^2 / (sigma_i sigma_j))`` on edges from
         each point to its 10 nearest neighbours in its cluster (clusters of
         up to 11 points are cliques); no self-loops.
-    graph_scalars : tensor of shape (n_candidates, len(GLOBAL_FEATURES))
-        (``len(GRAPH_SUMMARY)`` columns when ``indices=False``)
+    graph_scalars : tensor of shape (n_candidates, n_columns)
+        The first ``n_columns >= min(n_scalars, len(GLOBAL_FEATURES))`` of
+        :data:`GLOBAL_FEATURES`.
     """
     labels = torch.as_tensor(canonical_labels(labels))
     dtype = context.distances.dtype
@@ -216,11 +222,14 @@ def clustering_graphs(context, labels, indices=True):
     same_cluster = ((labels.unsqueeze(-1) == labels.unsqueeze(1))
                     & ~noise.unsqueeze(1) & ~noise.unsqueeze(2))
     adjacency = _within_cluster_edges(context, same_cluster)
-    graph_scalars = _graph_scalars(sizes, present, silhouette, noise)
-    if indices:
-        graph_scalars = torch.cat([graph_scalars, _classical_indices(
-            context, onehot, sizes, present, own_centroid, same_cluster, noise)], dim=-1)
-    return features, adjacency, graph_scalars
+    n_scalars = len(GLOBAL_FEATURES) if n_scalars is None else n_scalars
+    graph_scalars = [_graph_scalars(sizes, present, silhouette, noise)]
+    if n_scalars > len(GRAPH_SUMMARY):
+        graph_scalars.append(_classical_indices(
+            context, onehot, sizes, present, own_centroid, same_cluster, noise))
+    if n_scalars > len(CLASSICAL_INDICES):
+        graph_scalars.append(_density_validity(context, labels, sizes, same_cluster, noise))
+    return features, adjacency, torch.cat(graph_scalars, dim=-1)
 
 
 def _centroid_features(context, onehot, sizes, present, labels):
@@ -366,3 +375,42 @@ def to_networkx(X, labels):
         (int(i), int(j), float(adjacency[0, i, j])) for i, j in zip(rows, cols)
     )
     return graph
+
+
+def _density_validity(context, labels, sizes, same_cluster, noise):
+    """A density-based validity index (after DBCV, Moulavi et al., SDM 2014).
+
+    Distances are mutual reachability distances ``max(d_ij, core_i, core_j)``
+    with the self-tuning bandwidth as core distance. A cluster's *sparseness*
+    is the longest edge of its minimum spanning tree (a cluster made of two
+    groups has a long one), its *separation* the shortest distance to a point
+    of another cluster (a manifold cut in pieces has a short one); its
+    validity is ``(separation - sparseness) / max(separation, sparseness)``
+    in [-1, 1]. The index is the mean validity weighted by cluster size over
+    all points, so that noise counts as unexplained; single-point clusters
+    count 0; fewer than two clusters give 0 (``log_k`` tells that case).
+    Returns a tensor of shape (n_candidates, 1).
+    """
+    D = context.distances
+    core = context.sigma
+    reach = torch.maximum(D, torch.maximum(core[:, None], core[None, :]))
+    n_candidates, n = labels.shape
+    assigned = ~noise
+    other_cluster = assigned.unsqueeze(1) & assigned.unsqueeze(2) & ~same_cluster
+    nearest_other = reach.masked_fill(~other_cluster, torch.inf).amin(dim=2)
+    separation = torch.full(sizes.shape, torch.inf, dtype=D.dtype).scatter_reduce(
+        1, labels, nearest_other.masked_fill(noise, torch.inf), "amin")
+    sparseness = torch.zeros(sizes.shape, dtype=D.dtype)
+    eye = torch.eye(n, dtype=torch.bool)
+    within = torch.where(same_cluster & ~eye, reach.unsqueeze(0), torch.zeros((), dtype=D.dtype))
+    for row in range(n_candidates):
+        if sizes[row].gt(0).sum() < 2:
+            continue
+        tree = minimum_spanning_tree(within[row].numpy()).tocoo()  # one tree per cluster
+        edges = torch.as_tensor(tree.data, dtype=D.dtype)
+        owner = labels[row, torch.as_tensor(tree.row, dtype=torch.long)]
+        sparseness[row].scatter_reduce_(0, owner, edges, "amax")
+    validity = (separation - sparseness) / torch.maximum(separation, sparseness).clamp(min=1e-12)
+    counted = (sizes > 1) & torch.isfinite(separation)
+    validity = torch.where(counted, validity, torch.zeros_like(validity))
+    return ((sizes * validity).sum(dim=1) / n).unsqueeze(-1)

@@ -1,0 +1,149 @@
+"""Which benchmark records still measure today's code.
+
+Each record in ``benchmarks/results/<name>.json`` names the commit it was
+measured at (per row: a rerun of some datasets keeps the other rows of an
+earlier run). :data:`SOURCES` lists, in one place, the files each benchmark
+measures: the package modules it runs and its own script. A row is *fresh*
+when its commit contains the last commit that changed any of those files,
+and *stale* otherwise.
+
+A stale record is rerun, or marked: ``python benchmarks/provenance.py --mark``
+writes ``stale_since`` (the commit of the change) into its stale rows and a
+line saying so at the top of its ``RESULTS.md`` section; anything rendered
+from it into the docs says "stale". ``tests/test_records.py`` (fast, run by
+CI) fails on a stale row that is not marked, so no figure silently outlives
+the code it measured. ``python benchmarks/provenance.py`` prints the state
+of every record.
+"""
+
+import argparse
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+BENCH_DIR = Path(__file__).resolve().parent
+REPO_DIR = BENCH_DIR.parent
+RESULTS_DIR = BENCH_DIR / "results"
+
+_COMMON = ("sklearn_tcm/_base.py", "sklearn_tcm/_torch.py", "sklearn_tcm/metrics.py",
+           "benchmarks/_harness.py")
+_METRIC = _COMMON + ("sklearn_tcm/learned_metric", "sklearn_tcm/datasets.py")
+
+#: The files each benchmark measures (package paths and its own script; a
+#: folder stands for every file in it). Every record must be listed here.
+SOURCES = {
+    "bench_critic": _METRIC,
+    "bench_critic_space": _COMMON + ("sklearn_tcm/dscl.py", "sklearn_tcm/datasets.py"),
+    "bench_dec": _COMMON + ("sklearn_tcm/dec.py",),
+    "bench_dec_init": _COMMON + ("sklearn_tcm/dec.py",),
+    "bench_demo": _METRIC + ("sklearn_tcm/cli.py",),
+    "bench_dscl": _COMMON + ("sklearn_tcm/dscl.py", "sklearn_tcm/datasets.py"),
+    "bench_faults": _COMMON + ("sklearn_tcm", "tests/test_faults.py", "tests/test_dask.py"),
+    "bench_fooled_blobs": _METRIC,
+    "bench_l2c": _COMMON + ("sklearn_tcm/l2c.py", "sklearn_tcm/datasets.py"),
+    "bench_lmc": _METRIC,
+    "bench_memory": _METRIC + ("sklearn_tcm/dec.py",),
+    "bench_objective": _METRIC,
+    "bench_score_curve": _METRIC,
+    "bench_search_budget": _METRIC,
+    "bench_selection": _METRIC + ("benchmarks/train_pretrained.py",),
+    "bench_speed": _METRIC + ("sklearn_tcm/cli.py",),
+    "bench_synthetic": _METRIC,
+    "bench_user_grids": _METRIC,
+    "train_pretrained": _METRIC,
+}
+
+
+def _git(*args):
+    return subprocess.run(["git", *args], cwd=REPO_DIR, capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def has_history():
+    """Whether this checkout has the git history the check needs."""
+    try:
+        return _git("rev-parse", "--is-inside-work-tree") == "true" and bool(
+            _git("log", "-1", "--format=%H"))
+    except (OSError, subprocess.CalledProcessError):
+        return False
+
+
+def last_change(name):
+    """The last commit that changed a file benchmark ``name`` measures."""
+    paths = SOURCES[name] + (f"benchmarks/{name}.py",)
+    return _git("log", "-1", "--format=%h", "--", *paths)
+
+
+@functools.lru_cache(maxsize=None)
+def contains(commit, ancestor):
+    """Whether ``commit`` has ``ancestor`` in its history (or is it)."""
+    result = subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, commit],
+                            cwd=REPO_DIR, capture_output=True)
+    return result.returncode == 0
+
+
+def load_rows(name):
+    return json.loads((RESULTS_DIR / f"{name}.json").read_text())
+
+
+def check(name):
+    """``(change, stale_rows, unmarked_rows)`` of one record.
+
+    ``change`` is the last commit that changed what it measures; a row is
+    stale when its commit does not contain ``change``, unmarked when it is
+    stale and carries no ``stale_since``.
+    """
+    change = last_change(name)
+    stale = [row for row in load_rows(name)
+             if not contains(str(row.get("commit", "unknown")), change)]
+    return change, stale, [row for row in stale if not row.get("stale_since")]
+
+
+def mark(name, change):
+    """Write ``stale_since`` into the stale rows of a record and note it in RESULTS.md."""
+    rows = load_rows(name)
+    commits = set()
+    for row in rows:
+        if not contains(str(row.get("commit", "unknown")), change):
+            row["stale_since"] = change
+            commits.add(str(row["commit"]))
+    (RESULTS_DIR / f"{name}.json").write_text(json.dumps(rows, indent=1) + "\n")
+    results = BENCH_DIR / "RESULTS.md"
+    text = results.read_text()
+    start = f"<!-- {name}:start -->\n"
+    if start not in text:
+        return
+    head, body = text.split(start, 1)
+    lines = body.split("\n")
+    lines = [line for line in lines if not line.startswith("**Stale record.**")]
+    notice = (f"**Stale record.** Measured at {', '.join(sorted(commits))}; the code it "
+              f"measures changed at {change}. Rerun the command below to refresh it.")
+    lines.insert(2 if lines and lines[0].startswith("## ") else 0, notice + "\n")
+    results.write_text(head + start + "\n".join(lines))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mark", action="store_true",
+                        help="mark every stale, unmarked record as stale")
+    args = parser.parse_args(argv)
+    if not has_history():
+        sys.exit("no git history: the check needs the repository's commits")
+    for path in sorted(RESULTS_DIR.glob("*.json")):
+        name = path.stem
+        if name not in SOURCES:
+            print(f"{name}: not listed in SOURCES")
+            continue
+        change, stale, unmarked = check(name)
+        state = "fresh" if not stale else (
+            f"STALE ({len(stale)} rows; {len(unmarked)} unmarked)")
+        print(f"{name:22s} last change {change}  {state}")
+        if unmarked and args.mark:
+            mark(name, change)
+            print(f"{'':22s} marked")
+
+
+if __name__ == "__main__":
+    main()

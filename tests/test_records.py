@@ -1,0 +1,62 @@
+"""Benchmark records still measure today's code, or say they do not.
+
+See ``benchmarks/provenance.py``: a record older than the last commit that
+changed the code it measures must be rerun or marked stale, and the docs
+rendered from it then say so.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
+sys.path.insert(0, str(BENCH_DIR))
+try:
+    import provenance
+finally:
+    sys.path.remove(str(BENCH_DIR))
+
+RECORDS = sorted(p.stem for p in (BENCH_DIR / "results").glob("*.json"))
+
+
+def test_every_record_names_the_code_it_measures():
+    assert set(RECORDS) <= set(provenance.SOURCES), "add the benchmark to SOURCES"
+    for name, paths in provenance.SOURCES.items():
+        assert (BENCH_DIR / f"{name}.py").is_file(), name
+        for path in paths:
+            assert (BENCH_DIR.parent / path).exists(), (name, path)
+
+
+@pytest.mark.parametrize("name", RECORDS)
+def test_record_rows_name_commit_seeds_and_threads(name):
+    rows = json.loads((BENCH_DIR / "results" / f"{name}.json").read_text())
+    assert rows
+    for row in rows:
+        assert {"commit", "threads", "n_runs"} <= set(row), (name, row)
+
+
+@pytest.mark.skipif(not provenance.has_history(), reason="needs the git history")
+@pytest.mark.parametrize("name", RECORDS)
+def test_stale_records_are_marked(name):
+    change, stale, unmarked = provenance.check(name)
+    assert not unmarked, (
+        f"{name}: {len(unmarked)} rows measured before {change} changed the code they "
+        f"measure: rerun the benchmark or run python benchmarks/provenance.py --mark")
+    if stale:
+        section = (BENCH_DIR / "RESULTS.md").read_text().split(f"<!-- {name}:start -->")[1]
+        assert section.split(f"<!-- {name}:end -->")[0].count("**Stale record.**") == 1
+
+
+@pytest.mark.skipif(not provenance.has_history(), reason="needs the git history")
+def test_a_change_to_measured_code_makes_a_record_stale(tmp_path, monkeypatch):
+    # the oldest commit that contains the change is fresh; its parent is stale
+    change = provenance.last_change("bench_dec")
+    parent = provenance._git("rev-parse", "--short", f"{change}^")
+    rows = [dict(commit=change, threads=1, n_runs=1), dict(commit=parent, threads=1, n_runs=1)]
+    monkeypatch.setattr(provenance, "load_rows", lambda name: rows)
+    _, stale, unmarked = provenance.check("bench_dec")
+    assert [row["commit"] for row in stale] == [parent] and unmarked == stale
+    rows[1]["stale_since"] = change
+    assert provenance.check("bench_dec")[2] == []
