@@ -76,7 +76,7 @@ def last_change(name):
     return _git("log", "-1", "--format=%h", "--", *paths)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def contains(commit, ancestor):
     """Whether ``commit`` has ``ancestor`` in its history (or is it)."""
     result = subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, commit],
@@ -112,16 +112,16 @@ def mark(name, change):
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(rows, indent=1) + "\n")
     results = BENCH_DIR / "RESULTS.md"
     text = results.read_text()
-    start = f"<!-- {name}:start -->\n"
+    start, end = f"<!-- {name}:start -->\n", f"<!-- {name}:end -->"
     if start not in text:
         return
-    head, body = text.split(start, 1)
-    lines = body.split("\n")
-    lines = [line for line in lines if not line.startswith("**Stale record.**")]
+    head, rest = text.split(start, 1)
+    section, tail = rest.split(end, 1)
+    lines = [line for line in section.split("\n") if not line.startswith("**Stale record.**")]
     notice = (f"**Stale record.** Measured at {', '.join(sorted(commits))}; the code it "
               f"measures changed at {change}. Rerun the command below to refresh it.")
     lines.insert(2 if lines and lines[0].startswith("## ") else 0, notice + "\n")
-    results.write_text(head + start + "\n".join(lines))
+    results.write_text(head + start + "\n".join(lines) + end + tail)
 
 
 def main(argv=None):
