@@ -16,6 +16,14 @@ def split_classes(y, validation_fraction, rng, *, n_min=1, at_least=0):
     stopping, L2C's validation sets and the learned metric's validation
     tasks.
 
+    This is what :class:`sklearn.model_selection.GroupShuffleSplit` does with
+    ``groups=y`` and ``test_size=n_val``, but it returns the held-out
+    *values* rather than sample indices (the callers need the classes: to
+    hold out a reference's classes before drawing tasks, or L2C's sets), it
+    keeps ``n_min`` / ``at_least``, and it draws from the caller's
+    :class:`numpy.random.Generator`, so that one ``random_state`` seeds one
+    stream of draws through a fit.
+
     Parameters
     ----------
     y : array-like

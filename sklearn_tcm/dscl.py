@@ -339,12 +339,14 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
     n_iter_ : int
         Mini-batch updates run (fewer than ``max_iter`` when early stopping
         stopped training).
-    history_ : dict
-        ``loss`` (per iteration), ``rank_deficient_batches`` (batches whose
-        ``F`` was not of full rank: their pseudo-inverse dropped directions)
-        and ``skipped_batches`` (batches with a non-finite gradient, not
-        applied); with ``early_stopping`` also ``validation_nmi`` (list of
-        ``(iteration, NMI)``) and ``best_iteration`` (the kept network).
+    history_ : list of dict
+        One record per ``validation_interval`` mini-batch updates (as in the
+        other estimators): ``iteration`` (updates run by its end), ``loss``
+        (their mean), ``rank_deficient`` (batches whose ``F`` was not of full
+        rank: their pseudo-inverse dropped directions), ``skipped`` (batches
+        with a non-finite gradient, not applied) and, with
+        ``early_stopping``, ``validation_nmi``; the network kept is that of
+        the record with the highest ``validation_nmi``.
     classes_ : ndarray
         Classes seen in ``y``.
     spectral_space_ : {"span", "whitened"}
@@ -556,11 +558,9 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         X_tensor = to_tensor(X, device)
         optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate,
                                      weight_decay=self.weight_decay)
-        history = {"loss": [], "rank_deficient_batches": 0, "skipped_batches": 0}
-        if validation is not None:
-            history["validation_nmi"] = []
         interval = self.validation_interval
         n_chunks = -(-self.max_iter // interval)  # an "epoch" = one validation interval
+        rank_deficient = np.zeros(n_chunks, dtype=int)
 
         def iterations(chunk):
             return range(chunk * interval, min((chunk + 1) * interval, self.max_iter))
@@ -571,17 +571,12 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
             J = _scaled_indicators(torch.as_tensor(labels, device=device), m)
             with torch.no_grad():
                 loss, gradient, full_rank = spectral_loss_and_gradient(F, J, self.rcond)
-            history["rank_deficient_batches"] += int(not full_rank)
-            history["loss"].append(float(loss))
+            rank_deficient[iteration // interval] += int(not full_rank)
             # follow the closed-form dL/dF; no autograd through the SVD
             return (F * gradient).sum(), float(loss)
 
         def validate(chunk):
-            n_iter = iterations(chunk).stop
             score = self._validation_nmi(module, validation, device, seed)
-            history["validation_nmi"].append((n_iter, score))
-            if score > max((s for _, s in history["validation_nmi"][:-1]), default=-np.inf):
-                history["best_iteration"] = n_iter
             return {"validation_nmi": score}, score
 
         epochs = train_epochs(
@@ -590,8 +585,11 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
             patience=self.n_iter_no_change if validation is not None else None,
             desc="DSCL", verbose=self.verbose,
             postfix=lambda record: {"loss": f"{record['loss']:.4f}"})
-        history["skipped_batches"] = sum(epoch["skipped"] for epoch in epochs)
-        return history, len(history["loss"])
+        history = [{"iteration": iterations(record["epoch"]).stop,
+                    "rank_deficient": int(rank_deficient[record["epoch"]]),
+                    **{key: value for key, value in record.items() if key != "epoch"}}
+                   for record in epochs]
+        return history, history[-1]["iteration"] if history else 0
 
     def _features(self, X):
         """Validated ``X`` and its representation ``F`` (float64, plain array)."""

@@ -60,7 +60,8 @@ def test_toy_is_separated_where_kmeans_fails():
     model = DSCLClustering(3, **{**TINY, "max_iter": 1000}).fit(X, y)
     assert clustering_accuracy(y_test, model.predict(X_test)) >= 0.95
     assert kmeans_acc < 0.8
-    assert model.history_["loss"][-1] < model.history_["loss"][0]
+    assert model.history_[-1]["loss"] < model.history_[0]["loss"]
+    assert sum(record["skipped"] for record in model.history_) == 0
 
 
 def test_transform_embedding_and_estimated_k():
@@ -127,10 +128,12 @@ def test_early_stopping_on_held_out_classes():
                            early_stopping=True, validation_fraction=0.34,
                            validation_interval=20, n_iter_no_change=2,
                            random_state=0).fit(X, y)
-    checks = model.history_["validation_nmi"]
-    assert checks and all(0 <= nmi <= 1 for _, nmi in checks)
-    assert model.n_iter_ == len(model.history_["loss"]) <= 400
-    assert model.history_["best_iteration"] == max(checks, key=lambda c: c[1])[0]
+    checks = [record["validation_nmi"] for record in model.history_]
+    assert checks and all(0 <= nmi <= 1 for nmi in checks)
+    iterations = [record["iteration"] for record in model.history_]
+    assert iterations == list(range(20, 20 * len(iterations) + 1, 20))
+    assert model.n_iter_ == iterations[-1] <= 400
+    assert {"loss", "rank_deficient", "skipped"} <= set(model.history_[0])
     assert model.labels_.shape == y.shape
     with pytest.raises(ValueError, match="early_stopping"):
         DSCLClustering(3, early_stopping=True, **TINY).fit(*make_dscl_toy(5))
