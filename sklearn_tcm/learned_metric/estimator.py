@@ -571,25 +571,10 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
             critic = CriticEnsemble(gae.embedding_size, tuple(self.critic_hidden),
                                     self.n_critics).to(device)
 
-            def as_tensors(arrays):
-                return [torch.as_tensor(a, dtype=torch.float32, device=device)
-                        for a in arrays]
-
-            def train(critic, round_index):
-                # recomputed every round: the adversarial rounds add negatives
-                weights = as_tensors(t["weights"][1:] for t in tasks["train"])
-                return train_ensemble(
-                    critic, embeddings["train"], embeddings["validation"],
-                    objective=self.objective, weights=weights,
-                    agreements=as_tensors(map(candidate_agreement, tasks["train"])),
-                    validation_agreements=[candidate_agreement(t)
-                                           for t in tasks["validation"]],
-                    n_epochs=self.critic_epochs,
-                    patience=self.patience, learning_rate=self.learning_rate,
-                    seed=seed + round_index, verbose=self.verbose)
-
             history, critic_history, kept = run_rounds(
-                gae, critic, tasks, embeddings, train, options=self._search_options(),
+                gae, critic, tasks, embeddings,
+                self._critic_trainer(tasks, embeddings, device, seed),
+                options=self._search_options(),
                 max_rounds=self.adversarial_rounds, n_search_tasks=self.adversarial_tasks,
                 n_validation_searches=min(self.validation_searches,
                                           len(tasks["validation"])),
@@ -608,6 +593,25 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         if self.compute_labels:
             self.labels_ = self._training_labels(X, pairs)
         return self
+
+    def _critic_trainer(self, tasks, embeddings, device, seed):
+        """``train(critic, round_index)``: one training of the critics, as each round runs it."""
+        def as_tensors(arrays):
+            return [torch.as_tensor(a, dtype=torch.float32, device=device) for a in arrays]
+
+        def train(critic, round_index):
+            # recomputed every round: the adversarial rounds add negatives
+            weights = as_tensors(t["weights"][1:] for t in tasks["train"])
+            return train_ensemble(
+                critic, embeddings["train"], embeddings["validation"],
+                objective=self.objective, weights=weights,
+                agreements=as_tensors(map(candidate_agreement, tasks["train"])),
+                validation_agreements=[candidate_agreement(t) for t in tasks["validation"]],
+                n_epochs=self.critic_epochs, patience=self.patience,
+                learning_rate=self.learning_rate, seed=seed + round_index,
+                verbose=self.verbose)
+
+        return train
 
     def _training_labels(self, X, pairs):
         """The metric's clustering of its training ``X`` (one array per reference)."""

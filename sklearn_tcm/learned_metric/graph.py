@@ -183,21 +183,9 @@ def clustering_graphs(context, labels, n_scalars=None):
     present = sizes > 0
     own = labels.unsqueeze(-1)  # (B, n, 1)
 
-    # a(i), b(i) and the silhouette, from per-cluster sums of distances.
-    cluster_sums = D.unsqueeze(0) @ onehot  # (B, n, K)
     own_size = torch.gather(sizes, 1, labels)  # (B, n)
-    own_sum = torch.gather(cluster_sums, 2, own).squeeze(-1)
-    intra = own_sum / torch.clamp(own_size - 1, min=1)
-    other_means = cluster_sums / torch.clamp(sizes, min=1).unsqueeze(1)
-    other_means = other_means.masked_fill(~present.unsqueeze(1), torch.inf)
-    other_means = other_means.scatter(2, own, torch.inf)
-    nearest_other = other_means.min(dim=2).values
-    single_cluster = ~torch.isfinite(nearest_other)
-    nearest_other = torch.where(single_cluster, intra, nearest_other)
-    denominator = torch.clamp(torch.maximum(intra, nearest_other), min=1e-12)
-    silhouette = (nearest_other - intra) / denominator
-    silhouette = torch.where((own_size <= 1) | single_cluster | noise,
-                             torch.zeros_like(silhouette), silhouette)
+    intra, nearest_other, silhouette = _silhouettes(D, onehot, sizes, present, labels,
+                                                    own_size, noise)
 
     # Neighbourhood purity: share of the k nearest points in the same cluster
     # (a noise neighbour is never in the same cluster).
@@ -230,6 +218,25 @@ def clustering_graphs(context, labels, n_scalars=None):
     if n_scalars > len(CLASSICAL_INDICES):
         graph_scalars.append(_density_validity(context, labels, sizes, same_cluster, noise))
     return features, adjacency, torch.cat(graph_scalars, dim=-1)
+
+
+def _silhouettes(D, onehot, sizes, present, labels, own_size, noise):
+    """a(i), b(i) and the silhouette of each point, from per-cluster sums of distances."""
+    own = labels.unsqueeze(-1)
+    cluster_sums = D.unsqueeze(0) @ onehot  # (B, n, K)
+    own_sum = torch.gather(cluster_sums, 2, own).squeeze(-1)
+    intra = own_sum / torch.clamp(own_size - 1, min=1)
+    other_means = cluster_sums / torch.clamp(sizes, min=1).unsqueeze(1)
+    other_means = other_means.masked_fill(~present.unsqueeze(1), torch.inf)
+    other_means = other_means.scatter(2, own, torch.inf)
+    nearest_other = other_means.min(dim=2).values
+    single_cluster = ~torch.isfinite(nearest_other)
+    nearest_other = torch.where(single_cluster, intra, nearest_other)
+    denominator = torch.clamp(torch.maximum(intra, nearest_other), min=1e-12)
+    silhouette = (nearest_other - intra) / denominator
+    silhouette = torch.where((own_size <= 1) | single_cluster | noise,
+                             torch.zeros_like(silhouette), silhouette)
+    return intra, nearest_other, silhouette
 
 
 def _centroid_features(context, onehot, sizes, present, labels):
