@@ -58,11 +58,14 @@ from train_pretrained import BUDGET, SMOKE_BUDGET, load_clustbench, references, 
 
 from sklearn_tcm import load, pretrained_metric, sample_tasks
 from sklearn_tcm.learned_metric.tasks import preprocess_task
+from sklearn_tcm.metrics import density_validity_score
 
 BATTERIES = ("fcps", "graves", "sipu")
 MAX_POINTS = 5000
 IMAGE_SETS = {"digits": 5, "mnist_test": 5, "usps": 5, "coil20": 10}  # first unseen class
-CLASSICAL = ("silhouette", "calinski_harabasz", "davies_bouldin")
+CLASSICAL = ("silhouette", "calinski_harabasz", "davies_bouldin", "density_validity")
+#: Points the density-based index scores (it needs their n x n distances).
+DENSITY_POINTS = 1000
 
 
 # ------------------------------------------------------------------ pools
@@ -123,14 +126,15 @@ def reference_ari(y, labels):
 
 
 def classical_scores(X, labels, seed):
-    """Silhouette, CH and DB (as "higher is better") of a labelling, as users compute them.
+    """Silhouette, CH, DB and a DBCV-like density index ("higher is better") of a labelling.
 
     The labels go to scikit-learn's functions as they come: DBSCAN's noise
     label -1 counts as one more cluster, which is what ``silhouette_score(X,
     dbscan.labels_)`` does. (Leaving noise points out instead lets a
     labelling that calls most points noise score highest on the few it
     keeps.) Silhouette uses a fixed random sample of 2 000 points on larger
-    sets.
+    sets, the density index (:func:`sklearn_tcm.metrics.density_validity_score`,
+    which takes -1 as noise, as DBCV does) one of :data:`DENSITY_POINTS`.
     """
     n_labels = np.unique(labels).size
     if n_labels < 2 or n_labels >= labels.size:
@@ -144,7 +148,9 @@ def classical_scores(X, labels, seed):
     silhouette = silhouette_score(Xs, ls) if 2 <= n_sampled < ls.size else -np.inf
     return {"silhouette": silhouette,
             "calinski_harabasz": calinski_harabasz_score(X, labels),
-            "davies_bouldin": -davies_bouldin_score(X, labels)}
+            "davies_bouldin": -davies_bouldin_score(X, labels),
+            "density_validity": density_validity_score(
+                X, labels, sample_size=min(DENSITY_POINTS, X.shape[0]), random_state=seed)}
 
 
 def degenerate(labels):

@@ -12,8 +12,9 @@ moons, two circles, three blobs (one elongated) with 5 % uniform noise,
 
 Selectors: each learned metric given (the shipped one by default, and any
 ``--model`` files), the same metric with an untrained critic (the
-ablation), silhouette, Calinski-Harabasz and Davies-Bouldin (as users
-compute them, noise as one more cluster). Per dataset and selector:
+ablation), silhouette, Calinski-Harabasz, Davies-Bouldin (as users
+compute them, noise as one more cluster) and a DBCV-like density index
+(noise as noise). Per dataset and selector:
 ``picked_ari``, ``regret`` (best ARI in the grid - the pick's),
 ``not_worse`` (1 when the pick's ARI is at least silhouette's),
 ``degenerate`` (1 when the pick is one cluster or all noise although the

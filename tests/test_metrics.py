@@ -141,3 +141,21 @@ def test_adjusted_rand_matrix_equals_sklearn_pairwise():
     np.testing.assert_allclose(
         adjusted_rand_matrix(labellings[:4], labellings[4:], weights=weights), expected,
         atol=1e-12)
+
+
+def test_density_validity_score_prefers_whole_moons_and_subsamples():
+    from sklearn.datasets import make_moons
+
+    from sklearn_tcm.metrics import density_validity_score
+
+    X, y = make_moons(300, noise=0.05, random_state=0)
+    pieces = KMeans(6, n_init=3, random_state=0).fit_predict(X)
+    whole = density_validity_score(X, y)
+    assert -1 <= density_validity_score(X, pieces) < whole - 0.3 <= 1
+    assert density_validity_score(X, np.zeros(300, dtype=int)) == 0
+    # invariant to how the clusters are named and to the units of X
+    assert np.isclose(density_validity_score(1000 * X, 7 - y), whole)
+    sampled = density_validity_score(X, y, sample_size=200, random_state=0)
+    assert sampled == density_validity_score(X, y, sample_size=200, random_state=0)
+    with pytest.raises(ValueError, match="shape"):
+        density_validity_score(X, y[:10])

@@ -27,6 +27,7 @@ __all__ = [
     "build_context",
     "canonical_labels",
     "clustering_graphs",
+    "density_validity",
     "to_networkx",
 ]
 
@@ -216,7 +217,7 @@ def clustering_graphs(context, labels, n_scalars=None):
         graph_scalars.append(_classical_indices(
             context, onehot, sizes, present, own_centroid, same_cluster, noise))
     if n_scalars > len(CLASSICAL_INDICES):
-        graph_scalars.append(_density_validity(context, labels, sizes, same_cluster, noise))
+        graph_scalars.append(density_validity(context, labels.masked_fill(noise, -1)))
     return features, adjacency, torch.cat(graph_scalars, dim=-1)
 
 
@@ -384,7 +385,7 @@ def to_networkx(X, labels):
     return graph
 
 
-def _density_validity(context, labels, sizes, same_cluster, noise):
+def density_validity(context, labels):
     """A density-based validity index (after DBCV, Moulavi et al., SDM 2014).
 
     Distances are mutual reachability distances ``max(d_ij, core_i, core_j)``
@@ -396,17 +397,34 @@ def _density_validity(context, labels, sizes, same_cluster, noise):
     in [-1, 1]. The index is the mean validity weighted by cluster size over
     all points, so that noise counts as unexplained; single-point clusters
     count 0; fewer than two clusters give 0 (``log_k`` tells that case).
-    Returns a tensor of shape (n_candidates, 1).
+
+    Parameters
+    ----------
+    context : DatasetContext
+    labels : tensor of shape (n_candidates, n)
+        Canonical labels (:func:`canonical_labels`), -1 for noise.
+
+    Returns
+    -------
+    index : tensor of shape (n_candidates, 1)
     """
+    labels = torch.as_tensor(labels)
+    noise = labels < 0
     D = context.distances
+    n_candidates, n = labels.shape
+    clusters = labels.clamp(min=0)
+    n_clusters = max(int(labels.max()) + 1, 1)
+    assigned = ~noise
+    sizes = (_one_hot(clusters, n_clusters, D.dtype)
+             * assigned.to(D.dtype).unsqueeze(-1)).sum(dim=1)
+    same_cluster = ((clusters.unsqueeze(-1) == clusters.unsqueeze(1))
+                    & ~noise.unsqueeze(1) & ~noise.unsqueeze(2))
     core = context.sigma
     reach = torch.maximum(D, torch.maximum(core[:, None], core[None, :]))
-    n_candidates, n = labels.shape
-    assigned = ~noise
     other_cluster = assigned.unsqueeze(1) & assigned.unsqueeze(2) & ~same_cluster
     nearest_other = reach.masked_fill(~other_cluster, torch.inf).amin(dim=2)
     separation = torch.full(sizes.shape, torch.inf, dtype=D.dtype).scatter_reduce(
-        1, labels, nearest_other.masked_fill(noise, torch.inf), "amin")
+        1, clusters, nearest_other.masked_fill(noise, torch.inf), "amin")
     sparseness = torch.zeros(sizes.shape, dtype=D.dtype)
     eye = torch.eye(n, dtype=torch.bool)
     within = torch.where(same_cluster & ~eye, reach.unsqueeze(0), torch.zeros((), dtype=D.dtype))
@@ -415,7 +433,7 @@ def _density_validity(context, labels, sizes, same_cluster, noise):
             continue
         tree = minimum_spanning_tree(within[row].numpy()).tocoo()  # one tree per cluster
         edges = torch.as_tensor(tree.data, dtype=D.dtype)
-        owner = labels[row, torch.as_tensor(tree.row, dtype=torch.long)]
+        owner = clusters[row, torch.as_tensor(tree.row, dtype=torch.long)]
         sparseness[row].scatter_reduce_(0, owner, edges, "amax")
     validity = (separation - sparseness) / torch.maximum(separation, sparseness).clamp(min=1e-12)
     counted = (sizes > 1) & torch.isfinite(separation)
