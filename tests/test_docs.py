@@ -25,14 +25,29 @@ def test_readme_quick_start_runs():
     assert namespace["search"].best_params_["n_clusters"] == 3
 
 
-def test_readme_figures_are_those_of_their_records():
+def _render_docs():
     import sys
 
     bench_dir = README.parent / "benchmarks"
     sys.path.insert(0, str(bench_dir))
     try:
-        from render_readme import load_records, render
+        import render_docs
     finally:
         sys.path.remove(str(bench_dir))
+    return render_docs
+
+
+def test_readme_figures_are_those_of_their_records():
+    render_docs = _render_docs()
     text = README.read_text(encoding="utf-8")
-    assert render(text, load_records()) == text, "run python benchmarks/render_readme.py"
+    assert render_docs.render(text, render_docs.load_records()) == text, (
+        "run python benchmarks/render_docs.py")
+
+
+def test_guide_tables_are_those_of_their_records():
+    render_docs = _render_docs()
+    records = render_docs.load_records()
+    for guide in dict.fromkeys(file for file, _ in render_docs.GUIDE_TABLES):
+        text = (render_docs.DOC_DIR / guide).read_text(encoding="utf-8")
+        assert render_docs.render_guide(text, guide, records) == text, (
+            f"{guide}: run python benchmarks/render_docs.py")

@@ -1,14 +1,17 @@
-"""Render the README's figures from their records (``results/*.json``).
+"""Render the figures of the README and the guides from their records (``results/*.json``).
 
-* the demo sentence (between the ``<!-- demo:start -->`` /
-  ``<!-- demo:end -->`` markers) from ``bench_demo.json``;
-* every row of the results table (between ``<!-- results:start -->`` /
-  ``<!-- results:end -->``), each from the record it names, with that
-  record's commit, seeds (or fits) and threads; a record marked stale by
-  ``benchmarks/provenance.py --mark`` is called stale in its row.
+* README: the demo sentence (between the ``<!-- demo:start -->`` /
+  ``<!-- demo:end -->`` markers) from ``bench_demo.json``, and every row of
+  the results table (between ``<!-- results:start -->`` /
+  ``<!-- results:end -->``), each from the record it names;
+* the guides' tables (:data:`GUIDE_TABLES`), each between the comments
+  ``.. rendered from <record>: start`` / ``.. rendered from <record>: end``,
+  with a line naming the record.
 
-``tests/test_docs.py`` checks that the README says what the records say.
-Run ``python benchmarks/render_readme.py`` after a benchmark.
+Each names its record's commit, seeds (or fits) and threads; a record
+marked stale by ``benchmarks/provenance.py --mark`` is called stale there.
+``tests/test_docs.py`` checks that the docs say what the records say. Run
+``python benchmarks/render_docs.py`` after a benchmark.
 """
 
 import json
@@ -276,10 +279,6 @@ def results_table(records):
     return "\n".join(["| what | ours | what users would pick instead |", "|---|---|---|", *rows])
 
 
-#: The records the README renders from.
-RECORDS = ("bench_demo", "bench_user_grids", "bench_selection", "bench_objective", "bench_lmc",
-           "bench_dscl", "bench_dec", "bench_l2c", "bench_memory")
-
 
 def _between(text, name, body):
     start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
@@ -293,14 +292,161 @@ def render(text, records):
     return _between(text, "results", results_table(records))
 
 
+# ------------------------------------------------------------------ guide tables
+def rst_table(header, rows):
+    """A simple reStructuredText table: ``header`` and ``rows`` are lists of cells."""
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    rule = "  ".join("=" * w for w in widths)
+
+    def line(cells):
+        return "  ".join(str(c).ljust(w) for c, w in zip(cells, widths)).rstrip()
+
+    return "\n".join([rule, line(header), rule, *map(line, rows), rule])
+
+
+def _caption(record, what, runs=None):
+    return f"{what} ({record.source(runs)}):"
+
+
+def objective_table(objective):
+    fits = objective.row("images", "rank_graph", "regret")["n_runs"]
+    labels = {"rank_graph": "``rank``, graph (the default)", "ari_graph": "``ari``, graph",
+              "ari_both": "``ari``, graph + indices", "ari_indices": "``ari``, indices only",
+              "untrained": "untrained critic (ablation)",
+              "gbr_indices": "regressor of ARI on the indices"}
+    rows = [[label] + [objective(d, method, "regret") for d in ("images", "suite")]
+            for method, label in labels.items()]
+    rows.append(["Calinski-Harabasz / silhouette"] + [
+        f"{objective(d, 'calinski_harabasz', 'regret', spread=False)} / "
+        f"{objective(d, 'silhouette', 'regret', spread=False)}" for d in ("images", "suite")])
+    return "\n".join([_caption(objective, "Selection regret", f"{fits} fits"), "",
+                      rst_table(["selector", "unseen image classes", "benchmark suite"], rows)])
+
+
+def selection_table(selection):
+    fits = selection.row("images", "learned_metric", "regret")["n_runs"]
+    names = {"silhouette": "silh.", "calinski_harabasz": "CH", "davies_bouldin": "DB",
+             "density_validity": "density"}
+    rows = []
+    for dataset, label in (("images", "unseen image classes"),
+                           ("suite", "suite, 38 sets (battery left out)")):
+        present = [m for m in names if (dataset, m, "regret") in selection.by_key]
+        best = min(present, key=lambda m: selection.value(dataset, m, "regret"))
+        rows.append([label, selection(dataset, "learned_metric", "regret"),
+                     selection(dataset, "pretrained", "regret", spread=False),
+                     f"{selection(dataset, best, 'regret', spread=False)} ({names[best]})",
+                     selection(dataset, "random", "regret", spread=False)])
+    return "\n".join([
+        _caption(selection, "Selection regret", f"learned metric: {fits} fits on images, "
+                 "one per battery on the suite"), "",
+        rst_table(["data", "learned metric", "shipped metric", "best classical", "random"],
+                  rows)])
+
+
+_LMC_GUIDE_SETS = _LMC_SETS + (("blobs", "Gaussian blobs"), ("moons", "moons + blobs"),
+                               ("suite", "suite, 38 sets"), ("mnist_test_whole", "MNIST test, all"),
+                               ("usps_whole", "USPS, all"))
+
+
+def lmc_table(lmc):
+    fits = lmc.row("digits_unseen", "select", "acc")["n_runs"]
+    methods = ("evolve", "select", "evolve_untrained", "kmeans_true_k", "kmeans_silhouette_k",
+               "hdbscan")
+    rows = [[label] + [lmc(d, m, "acc", spread=False) for m in methods]
+            for d, label in _LMC_GUIDE_SETS]
+    return "\n".join([_caption(lmc, "Mean ACC over the fits", f"{fits} fits"), "",
+                      rst_table(["dataset", "evolve", "select", "evolve, untrained",
+                                 "k-means, true k", "k-means, silhouette k", "HDBSCAN"],
+                                rows)])
+
+
+def search_budget_table(budget):
+    fits = budget.row("blobs", "select", "acc")["n_runs"]
+    datasets = ("unseen_images", "coil20_unseen", "blobs", "moons", "suite", "whole")
+    methods = [m for m in dict.fromkeys(r["method"] for r in budget.rows)
+               if all((d, m, "acc") in budget.by_key for d in datasets)]
+    rows = [[f"``{m}``"] + [budget(d, m, "acc", spread=False) for d in datasets]
+            for m in methods]
+    return "\n".join([_caption(budget, "Mean ACC over the fits", f"{fits} fits"), "",
+                      rst_table(["setting", "images", "COIL", "blobs", "moons", "suite", "whole"],
+                                rows)])
+
+
+def critic_table(critic):
+    datasets = (("digits_unseen", "digits 5-9"), ("mnist_unseen", "MNIST 5-9"),
+                ("usps", "USPS"), ("coil20", "COIL-20"), ("blobs", "Gaussian blobs"))
+
+    def cell(dataset, method):
+        return (f"{critic(dataset, method, 'best', spread=False)} / "
+                f"{critic(dataset, method, 'top3', spread=False)}")
+
+    rows = [[label] + [cell(d, m) for m in ("rank", "wgan", "silhouette")]
+            for d, label in datasets]
+    return "\n".join([_caption(critic, "Best / Top-3", "one fit per objective"), "",
+                      rst_table(["test tasks", "rank (default)", "wgan", "silhouette"], rows)])
+
+
+def l2c_table(l2c):
+    def iterations(method):
+        row = l2c.by_key.get(("points2d", method, "n_iter"))
+        return f"{row['value']:,.0f}".replace(",", " ") if row else "--"
+
+    def k_found(method):
+        return f"{100 * l2c.value('points2d', method, 'k_accuracy'):.0f} %"
+
+    labels = {"l2c_small": '``"small"``', "l2c_paper": '``"paper"``',
+              "kmeans_true_k": "k-means, true k", "kmeans_silhouette_k": "k-means, silhouette k",
+              "dbscan": "DBSCAN, tuned"}
+    rows = [[label, iterations(m), l2c("points2d", m, "mr", spread=False),
+             l2c("points2d", m, "nmi", spread=False),
+             "(given)" if m == "kmeans_true_k" else k_found(m)] for m, label in labels.items()]
+    sets = l2c.row("points2d", "l2c_small", "mr")["n_runs"]
+    return "\n".join([_caption(l2c, "Test sets", f"one fit per preset, {sets} test sets"), "",
+                      rst_table(["model", "iterations", "MR", "NMI", "k found exactly"], rows)])
+
+
+DOC_DIR = BENCH_DIR.parent / "doc" / "guide"
+#: (guide file, record) -> function rendering the table from the record.
+GUIDE_TABLES = {
+    ("learned_metric.rst", "bench_objective"): objective_table,
+    ("learned_metric.rst", "bench_selection"): selection_table,
+    ("learned_metric.rst", "bench_lmc"): lmc_table,
+    ("learned_metric.rst", "bench_search_budget"): search_budget_table,
+    ("learned_metric.rst", "bench_critic"): critic_table,
+    ("l2c.rst", "bench_l2c"): l2c_table,
+}
+
+
+def render_guide(text, guide, records):
+    """A guide's ``text`` with each of its tables rendered from its record."""
+    for (file, name), table in GUIDE_TABLES.items():
+        if file != guide:
+            continue
+        start, end = f".. rendered from {name}: start", f".. rendered from {name}: end"
+        before, rest = text.split(start, 1)
+        text = (before + start + "\n\n" + table(records[name]) + "\n\n" + end
+                + rest.split(end, 1)[1])
+    return text
+
+
+#: The records the README and the guides render from.
+RECORDS = ("bench_demo", "bench_user_grids", "bench_selection", "bench_objective", "bench_lmc",
+           "bench_dscl", "bench_dec", "bench_l2c", "bench_memory", "bench_search_budget",
+           "bench_critic")
+
+
 def load_records():
     return {name: Record(name) for name in RECORDS}
 
 
 def main():
-    README.write_text(render(README.read_text(encoding="utf-8"), load_records()),
-                      encoding="utf-8")
-    print(f"rendered the record figures of {README}")
+    records = load_records()
+    README.write_text(render(README.read_text(encoding="utf-8"), records), encoding="utf-8")
+    for guide in dict.fromkeys(file for file, _ in GUIDE_TABLES):
+        path = DOC_DIR / guide
+        path.write_text(render_guide(path.read_text(encoding="utf-8"), guide, records),
+                        encoding="utf-8")
+    print("rendered the record figures of the README and the guides")
 
 
 if __name__ == "__main__":
