@@ -310,3 +310,36 @@ def test_predict_returns_the_score_of_the_labels_it_returns(fitted, new_dataset)
             labels, score = model.predict(X, return_score=True)
             assert score == pytest.approx(model.score_clustering(X, labels), abs=1e-9)
     fitted.set_params(search="select")
+
+
+@pytest.mark.parametrize("objective", ["rank", "ari"])
+def test_batched_critic_loss_is_the_mean_of_task_losses_and_trains(objective):
+    from sklearn_tcm.learned_metric.critic import (
+        Critic,
+        ari_loss,
+        batch_loss,
+        rank_loss,
+        train_critic,
+    )
+
+    generator = torch.Generator().manual_seed(0)
+    critic = Critic(6)
+
+    def task(n):  # the truth (row 0) lies along +x, the others are random
+        embeddings = torch.randn(n, 6, generator=generator)
+        embeddings[0, 0] += 3.0
+        return embeddings
+
+    tasks = [task(n) for n in (3, 7, 2, 5) * 6]
+    agreements = [torch.cat([torch.ones(1), torch.rand(e.shape[0] - 1, generator=generator) / 2])
+                  for e in tasks]
+    loss = batch_loss(critic, tasks[:4], objective, agreements[:4])
+    single = [rank_loss(critic(e)) if objective == "rank" else ari_loss(critic(e), a)
+              for e, a in zip(tasks[:4], agreements[:4])]
+    torch.testing.assert_close(loss, torch.stack(single).mean())
+    loss.backward()
+    assert all(torch.isfinite(p.grad).all() for p in critic.parameters())
+    history = train_critic(critic, tasks[:16], tasks[16:], objective=objective,
+                           agreements=agreements[:16], validation_agreements=agreements[16:],
+                           n_epochs=20, patience=20, learning_rate=1e-2, batch_size=4, seed=0)
+    assert max(h["best"] for h in history) >= 7 / 8 and history[-1]["loss"] < history[0]["loss"]

@@ -132,6 +132,29 @@ def ari_loss(scores, agreement, temperature=ARI_TEMPERATURE):
     return -(target * F.log_softmax(scores, dim=0)).sum()
 
 
+def _padded(values, lengths):
+    """Per-task vectors of different lengths, concatenated in ``values``, as (tasks, longest)."""
+    lengths = torch.as_tensor(lengths, device=values.device)
+    mask = torch.arange(int(lengths.max()), device=values.device) < lengths.unsqueeze(1)
+    padded = values.new_full(mask.shape, -torch.inf).masked_scatter(mask, values)
+    return padded, mask
+
+
+def batch_loss(critic, embeddings, objective, agreements=None):
+    """Mean listwise loss (``"rank"`` or ``"ari"``) of several tasks in one forward pass.
+
+    The tasks' candidates (each task's truth first) are scored together and
+    their scores padded with -inf, which the softmax gives no weight.
+    """
+    lengths = [e.shape[0] for e in embeddings]
+    scores, mask = _padded(critic(torch.cat(embeddings)), lengths)
+    log_p = F.log_softmax(scores, dim=1)
+    if objective == "rank":
+        return -log_p[:, 0].mean()
+    target = F.softmax(_padded(torch.cat(agreements), lengths)[0] / ARI_TEMPERATURE, dim=1)
+    return -torch.where(mask, target * log_p, torch.zeros_like(log_p)).sum(dim=1).mean()
+
+
 def candidate_agreement(task):
     """ARI with the truth of each candidate of a task (the truth first, with 1)."""
     weights = np.asarray(task["weights"], dtype=np.float64)
@@ -187,8 +210,8 @@ def ranking_metrics(scores_per_task, agreements=None, spearman=True):
 
 def train_critic(critic, train_embeddings, validation_embeddings, *, objective="rank",
                  weights=None, agreements=None, validation_agreements=None,
-                 task_counts=None, n_epochs=150, patience=30, learning_rate=1e-3, seed=0,
-                 verbose=0, desc="critic"):
+                 task_counts=None, n_epochs=150, patience=30, learning_rate=1e-3,
+                 batch_size=1, seed=0, verbose=0, desc="critic"):
     """Train (or continue training) one :class:`Critic`; keep its best validation epoch.
 
     Parameters
@@ -211,6 +234,9 @@ def train_critic(critic, train_embeddings, validation_embeddings, *, objective="
         resample); None uses each once.
     n_epochs, patience : int
     learning_rate : float
+    batch_size : int, default=1
+        Tasks per optimiser step (``"rank"`` and ``"ari"``: one forward pass
+        for all, :func:`batch_loss`; ``"wgan"``: the mean of their losses).
     seed : int
         Seed of the task order and the gradient-penalty interpolation.
     verbose : int
@@ -236,11 +262,26 @@ def train_critic(critic, train_embeddings, validation_embeddings, *, objective="
         raise ValueError("objective='ari' needs the candidates' agreements.")
 
     def step(index):
+        if batch_size > 1:
+            return batched_step(index)
         if objective == "rank":
             return rank_loss(critic(train_embeddings[index]))
         if objective == "ari":
             return ari_loss(critic(train_embeddings[index]), agreements[index])
         return wgan_loss(critic, train_embeddings[index], weights[index], generator=generator)
+
+    def batched_step(indices):
+        if objective == "wgan":
+            return torch.stack([wgan_loss(critic, train_embeddings[i], weights[i],
+                                          generator=generator) for i in indices]).mean()
+        return batch_loss(critic, [train_embeddings[i] for i in indices], objective,
+                          None if agreements is None else [agreements[i] for i in indices])
+
+    def batches(epoch):
+        order = order_rng.permutation(schedule)
+        if batch_size == 1:
+            return order
+        return np.array_split(order, max(1, -(-order.size // batch_size)))
 
     def validate(epoch):
         with torch.no_grad():
@@ -254,7 +295,7 @@ def train_critic(critic, train_embeddings, validation_embeddings, *, objective="
         return metrics, (metrics["mrr"], metrics["log_p_truth"])
 
     return train_epochs(
-        critic, optimizer, n_epochs, lambda epoch: order_rng.permutation(schedule), step,
+        critic, optimizer, n_epochs, batches, step,
         validate=validate, patience=patience, desc=desc, verbose=verbose,
         postfix=lambda r: {"best": f"{r['best']:.2f}", "mrr": f"{r['mrr']:.3f}"},
     )

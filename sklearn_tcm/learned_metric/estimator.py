@@ -250,6 +250,10 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         Hidden layers of the critic MLP.
     learning_rate : float, default=1e-3
         Adam learning rate of the critic (the GAE uses 1e-2).
+    critic_batch_size : int, default=1
+        Training tasks per optimiser step of a critic. 1: one step per task
+        (the listwise loss of one task's candidates); more: the mean loss of
+        that many tasks, scored in one forward pass (fewer, cheaper steps).
     patience : int, default=30
         Stop critic training after this many epochs without a better
         validation MRR; the best checkpoint is kept.
@@ -418,6 +422,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         "critic_epochs": [Interval(Integral, 1, None, closed="left")],
         "critic_hidden": ["array-like"],
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "critic_batch_size": [Interval(Integral, 1, None, closed="left")],
         "patience": [Interval(Integral, 1, None, closed="left")],
         "n_critics": [Interval(Integral, 1, None, closed="left")],
         "caution": [Interval(Real, 0, None, closed="left")],
@@ -455,6 +460,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         critic_epochs=150,
         critic_hidden=(64, 64),
         learning_rate=1e-3,
+        critic_batch_size=1,
         patience=30,
         n_critics=3,
         caution=0.0,
@@ -488,6 +494,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self.critic_epochs = critic_epochs
         self.critic_hidden = critic_hidden
         self.learning_rate = learning_rate
+        self.critic_batch_size = critic_batch_size
         self.patience = patience
         self.n_critics = n_critics
         self.caution = caution
@@ -608,7 +615,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
                 agreements=as_tensors(map(candidate_agreement, tasks["train"])),
                 validation_agreements=[candidate_agreement(t) for t in tasks["validation"]],
                 n_epochs=self.critic_epochs, patience=self.patience,
-                learning_rate=self.learning_rate, seed=seed + round_index,
+                learning_rate=self.learning_rate, batch_size=self.critic_batch_size,
+                seed=seed + round_index,
                 verbose=self.verbose)
 
         return train
