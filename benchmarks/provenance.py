@@ -35,6 +35,7 @@ _METRIC = _COMMON + ("sklearn_tcm/learned_metric", "sklearn_tcm/datasets.py")
 #: folder stands for every file in it). Every record must be listed here.
 SOURCES = {
     "bench_critic": _METRIC,
+    "bench_critic_batch": _METRIC,
     "bench_critic_space": _COMMON + ("sklearn_tcm/dscl.py", "sklearn_tcm/datasets.py"),
     "bench_dec": _COMMON + ("sklearn_tcm/dec.py",),
     "bench_dec_init": _COMMON + ("sklearn_tcm/dec.py",),
