@@ -64,7 +64,8 @@ def main(argv=None):
                 n_jobs=1, critic_batch_size=batch, learning_rate=rate, compute_labels=False,
                 **budget)
             start = time.perf_counter()
-            critic_seconds = timed_critics(lambda: model.fit(X[reference], y[reference]))
+            critic_seconds = timed_critics(lambda model=model: model.fit(X[reference],
+                                                                         y[reference]))
             fit_seconds = time.perf_counter() - start
             labels = model.predict(X[new])
             validation = model.validation_

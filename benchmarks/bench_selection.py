@@ -35,6 +35,14 @@ ARI against the reference.
 
 Run ``python benchmarks/bench_selection.py`` (``--smoke``: 3 suite sets, 2
 image tasks, tiny metrics). Fitted metrics are cached in ``--out``/lobo_*.tcm.
+
+Also a MetaIVM-style baseline, ``gbr_indices``: a gradient-boosted regressor
+of a partition's ARI on the indices the learned metric reads (graph
+summary, classical indices, the density index), trained leave-one-battery-out
+on tasks drawn from the same references with the same budget. Suite rows
+``suite_clusters`` / ``suite_not_clusters`` split the sets by whether some
+partition of the pool reaches ARI :data:`CLUSTERED` (classes that are
+clusters, or not).
 """
 
 import time
@@ -45,6 +53,7 @@ import numpy as np
 from _harness import Recorder, load_dataset, parse_args
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
+from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.manifold import spectral_embedding
 from sklearn.metrics import (
     adjusted_rand_score,
@@ -57,11 +66,16 @@ from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 from train_pretrained import BUDGET, SMOKE_BUDGET, load_clustbench, references, train
 
 from sklearn_tcm import load, pretrained_metric, sample_tasks
-from sklearn_tcm.learned_metric.tasks import preprocess_task
+from sklearn_tcm._base import split_classes
+from sklearn_tcm.learned_metric.critic import candidate_agreement
+from sklearn_tcm.learned_metric.graph import build_context, clustering_graphs
+from sklearn_tcm.learned_metric.tasks import draw_tasks, preprocess_task
 from sklearn_tcm.metrics import density_validity_score
 
 BATTERIES = ("fcps", "graves", "sipu")
 MAX_POINTS = 5000
+#: A suite set's classes "are clusters" when some partition of its pool reaches this ARI.
+CLUSTERED = 0.5
 IMAGE_SETS = {"digits": 5, "mnist_test": 5, "usps": 5, "coil20": 10}  # first unseen class
 CLASSICAL = ("silhouette", "calinski_harabasz", "davies_bouldin", "density_validity")
 #: Points the density-based index scores (it needs their n x n distances).
@@ -159,8 +173,12 @@ def degenerate(labels):
 
 
 # ------------------------------------------------------------- selection
-def evaluate_dataset(X, y, metrics, seed):
-    """Regret and degeneracy of each selector's pick on one dataset."""
+def evaluate_dataset(X, y, metrics, seed, regressors=()):
+    """Regret and degeneracy of each selector's pick on one dataset.
+
+    ``metrics``: {name: learned metric}; ``regressors``: {name: regressor of a
+    partition's ARI on its :func:`index_features`}.
+    """
     k_true = np.unique(y[y >= 0]).size
     pool = partition_pool(X, k_true, seed)
     names = [name for name, _ in pool]
@@ -173,6 +191,10 @@ def evaluate_dataset(X, y, metrics, seed):
         picks[index] = int(np.argmax([scores[index] for scores in classical]))
     for name, metric in metrics.items():
         picks[name] = int(np.argmax(metric.score_clustering(X, labellings)))
+    if regressors:
+        features = index_features(X, labellings, seed)
+        for name, regressor in dict(regressors).items():
+            picks[name] = int(np.argmax(regressor.predict(features)))
     results = {selector: {"regret": best - aris[i], "picked_ari": aris[i],
                           "degenerate_pick": float(degenerate(labellings[i])),
                           "pick": names[i]}
@@ -183,12 +205,60 @@ def evaluate_dataset(X, y, metrics, seed):
     return results, best, len(pool)
 
 
-def lobo_metric(battery, out, budget, smoke, seed=0):
-    """The metric trained without ``battery`` (cached as ``out/lobo_<battery>.tcm``)."""
-    path = Path(out) / f"lobo_{battery}.tcm"
-    if path.is_file():
-        return load(path)
+# --------------------------------------------- the meta-learned baseline
+#: Points the regressor's indices are computed on (as the learned metric's graphs).
+INDEX_POINTS = 400
 
+
+def index_features(X, labellings, seed, max_points=INDEX_POINTS):
+    """The learned metric's graph scalars (graph summary, classical and density indices).
+
+    Computed as the metric computes them: on one subsample of ``max_points``
+    points, preprocessed like a task (:func:`preprocess_task`).
+    """
+    if X.shape[0] > max_points:
+        keep = np.sort(np.random.default_rng(seed).choice(X.shape[0], max_points,
+                                                          replace=False))
+        X, labellings = X[keep], labellings[:, keep]
+    context = build_context(preprocess_task(X, random_state=seed))
+    return np.concatenate([clustering_graphs(context, labellings[i:i + 32])[2].numpy()
+                           for i in range(0, labellings.shape[0], 32)])
+
+
+def gbr_baseline(reference_sets, budget, seed=0):
+    """A MetaIVM-style selector: gradient-boosted regressor of a partition's ARI on its indices.
+
+    Trained on tasks drawn from the same references and with the same task
+    budget as the learned metric (its candidates and their ARI with the truth).
+    """
+    rng = np.random.default_rng(seed)
+    refs = [(X, y, *split_classes(y[y >= 0], 0.0, rng)) for _, X, y in reference_sets]
+    tasks, _ = draw_tasks(refs, budget.get("n_tasks", 200), budget.get("synthetic_tasks", 200),
+                          k_range=budget.get("k_range", (2, 10)),
+                          size_range=budget.get("size_range", (20, 60)),
+                          max_points=budget.get("max_points", 300), rng=rng)
+    features, targets = [], []
+    for task in tasks["train"]:
+        context = build_context(task["X"])
+        features.append(clustering_graphs(context, task["labels"])[2].numpy())
+        targets.append(candidate_agreement(task))
+    model = HistGradientBoostingRegressor(random_state=seed)
+    return model.fit(np.concatenate(features), np.concatenate(targets))
+
+
+def lobo_gbr(battery, out, budget, smoke, seed=0):
+    """The regressor trained without ``battery`` (cached as ``out/lobo_gbr_<battery>.joblib``)."""
+    import joblib
+
+    path = Path(out) / f"lobo_gbr_{battery}.joblib"
+    if path.is_file():
+        return joblib.load(path)
+    model = gbr_baseline(_lobo_references(battery, smoke, seed), budget, seed)
+    joblib.dump(model, path)
+    return model
+
+
+def _lobo_references(battery, smoke, seed):
     def unseen(y):
         return y < (10 if y.max() >= 19 else 5)  # COIL-20 keeps 0-9, the others 0-4
 
@@ -196,7 +266,15 @@ def lobo_metric(battery, out, budget, smoke, seed=0):
                                 n_prior=4 if smoke else 200)
     if smoke:
         reference_sets = [(n, X[:200], y[:200]) for n, X, y in reference_sets[:3]]
-    metric = train(reference_sets, budget, seed=seed, verbose=0)
+    return reference_sets
+
+
+def lobo_metric(battery, out, budget, smoke, seed=0):
+    """The metric trained without ``battery`` (cached as ``out/lobo_<battery>.tcm``)."""
+    path = Path(out) / f"lobo_{battery}.tcm"
+    if path.is_file():
+        return load(path)
+    metric = train(_lobo_references(battery, smoke, seed), budget, seed=seed, verbose=0)
     metric.save(path)
     return metric
 
@@ -230,6 +308,8 @@ def main(argv=None):
     start = time.perf_counter()
     metrics = {battery: lobo_metric(battery, args.out, budget, args.smoke)
                for battery in BATTERIES}
+    regressors = {battery: lobo_gbr(battery, args.out, budget, args.smoke)
+                  for battery in BATTERIES}
     recorder.note(f"Three leave-one-battery-out metrics fitted (or loaded) in "
                   f"{time.perf_counter() - start:.0f} s.")
     pretrained = pretrained_metric()
@@ -240,8 +320,12 @@ def main(argv=None):
             X, y = X[keep], y[keep]
         started = time.perf_counter()
         results, best, size = evaluate_dataset(
-            X, y, {"learned_metric": metrics[battery], "pretrained": pretrained}, seed=0)
-        for dataset in (battery, "suite"):
+            X, y, {"learned_metric": metrics[battery], "pretrained": pretrained}, seed=0,
+            regressors={"gbr_indices": regressors[battery]})
+        # sets whose classes are clusters some clusterer finds, and the others (a
+        # selector should then know that no partition is good: reported apart)
+        clusters = "suite_clusters" if best >= CLUSTERED else "suite_not_clusters"
+        for dataset in (battery, "suite", clusters):
             for selector, figures in results.items():
                 # one fit per battery (run 0); the sets are the tasks
                 recorder.add_task(dataset, selector, 0, regret=figures["regret"],
@@ -261,9 +345,10 @@ def main(argv=None):
             metrics_here = {"learned_metric": metrics[battery]}
             if run == 0:
                 metrics_here["pretrained"] = pretrained
-            results = evaluate_dataset(X, y, metrics_here, seed=0)[0]
+            results = evaluate_dataset(X, y, metrics_here, seed=0,
+                                       regressors={"gbr_indices": regressors[battery]})[0]
             for selector, figures in results.items():
-                if run > 0 and selector != "learned_metric":
+                if run > 0 and selector not in ("learned_metric", "gbr_indices"):
                     continue
                 for group in groups:
                     recorder.add_task(group, selector, run, regret=figures["regret"],
@@ -308,7 +393,7 @@ def summarise(recorder):
         if not all(index in regret for index in CLASSICAL):
             continue
         best_index = min(CLASSICAL, key=regret.get)
-        for selector in ("learned_metric", "pretrained"):
+        for selector in ("learned_metric", "pretrained", "gbr_indices"):
             if selector in regret and regret[best_index] > 0:
                 reduction = 1 - regret[selector] / regret[best_index]
                 recorder.add_task(group, selector, 0, regret_reduction=reduction)
