@@ -125,15 +125,22 @@ def _warp(X, rng):
 def _shape(kind, sizes, rng):
     """2-D points and labels 0..len(sizes)-1 of one manifold family."""
     k = sizes.size
-    noise = rng.uniform(0.02, 0.1)
+    noise = rng.uniform(0.01, 0.07)
     if kind == "rings":
-        radii = np.arange(1, k + 1) + rng.uniform(-0.2, 0.2, size=k)
+        radii = np.arange(1, k + 1) + rng.uniform(-0.1, 0.1, size=k)
+        # a ring is a dense manifold: points no farther apart along it than a
+        # third of the gap to the next ring
+        sizes = np.maximum(sizes, np.ceil(4 * 2 * np.pi * radii).astype(int))
         angles = [rng.uniform(0, 2 * np.pi, size) for size in sizes]
         points = [np.c_[np.cos(a), np.sin(a)] * r for a, r in zip(angles, radii)]
     elif kind == "spirals":
         points = []
+        # one turn from away from the centre (where arms would meet); k
+        # interleaved arms 2 / k apart, dense along each arm
+        turns = 2 * np.pi
+        sizes = np.maximum(sizes, np.ceil(4 * turns**2 / (2 * np.pi) * k / 2).astype(int))
         for j, size in enumerate(sizes):
-            t = np.sqrt(rng.uniform(0.05, 1.0, size)) * 3 * np.pi
+            t = np.sqrt(rng.uniform(0.15, 1.0, size)) * turns
             phase = 2 * np.pi * j / k
             points.append(np.c_[t * np.cos(t + phase), t * np.sin(t + phase)] / np.pi)
     elif kind == "moons":
@@ -158,7 +165,11 @@ def _shape(kind, sizes, rng):
             centre = (5 + j // 8 * 2.5) * np.array([np.cos(angle), np.sin(angle)])
             points.append(rng.normal(scale=0.5, size=(size, 2)) + centre)
     X = np.concatenate(points)
-    X = X + rng.normal(scale=noise * np.abs(X).max(), size=X.shape)
+    # noise relative to the gap between neighbouring shapes (moons of radius 1,
+    # rings 1 apart, k interleaved spiral arms 2 / k apart), not to the extent
+    # of the whole layout, which would blur many shapes into one
+    gap = 2.0 / k if kind == "spirals" else 1.0
+    X = X + rng.normal(scale=noise * gap, size=X.shape)
     return X, np.repeat(np.arange(k), [len(p) for p in points])
 
 
@@ -195,7 +206,9 @@ def make_prior_dataset(random_state=None):
     sizes = _cluster_sizes(k, rng)
     if family == "manifold":
         kind = str(rng.choice(("rings", "spirals", "moons", "nested")))
-        k = min(k, 6) if kind in ("rings", "spirals") else k
+        # tasks draw 10-40 points per class: longer manifolds would be too
+        # sparse there to be clusters at all
+        k = min(k, {"rings": 3, "spirals": 3}.get(kind, k))
         sizes = sizes[:k]
         X, y = _shape(kind, sizes, rng)
         X = _embed(X, min(d, int(rng.integers(2, 11))), rng)
