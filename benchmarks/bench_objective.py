@@ -24,9 +24,10 @@ plus the package's synthetic tasks. Variants:
 
 Baselines: silhouette, Calinski-Harabasz and Davies-Bouldin (scikit-learn,
 noise as a cluster, as users call them), a random pick, and ``gbr_indices``:
-a gradient-boosted regressor of each candidate's ARI on the same 9 graph
-scalars and indices (MetaIVM-style), trained on the candidates of tasks drawn
-like the metrics' own (same references, same sampler; one per seed).
+a gradient-boosted regressor of each candidate's ARI on the graph scalars
+and indices the metrics read (MetaIVM-style; ``bench_selection.gbr_baseline``),
+trained on the candidates of tasks drawn like the metrics' own (same
+references, same sampler; one per seed).
 
 Regret = best ARI in the pool - ARI of the pick; ``regret_reduction`` is
 against the best classical index of the group. Run
@@ -37,15 +38,19 @@ import time
 
 import numpy as np
 from _harness import Recorder, load_dataset, parse_args
-from bench_selection import CLASSICAL, classical_scores, partition_pool, reference_ari
-from sklearn.ensemble import HistGradientBoostingRegressor
+from bench_selection import (
+    CLASSICAL,
+    classical_scores,
+    gbr_baseline,
+    index_features,
+    partition_pool,
+    reference_ari,
+)
 from train_pretrained import load_clustbench
 
 from sklearn_tcm import LearnedMetricClustering, sample_tasks
 from sklearn_tcm.learned_metric import with_untrained_critic
-from sklearn_tcm.learned_metric.critic import candidate_agreement
-from sklearn_tcm.learned_metric.graph import build_context, clustering_graphs
-from sklearn_tcm.learned_metric.tasks import draw_tasks, preprocess_task, split_classes
+from sklearn_tcm.learned_metric.tasks import preprocess_task
 
 VARIANTS = {
     "rank_graph": dict(objective="rank", critic_inputs="graph"),
@@ -100,32 +105,6 @@ def evaluation_sets(smoke, seed=0):
     return sets
 
 
-def indices_features(X, labellings, max_points=300, seed=0):
-    """The 9 graph scalars and indices of each labelling (one subsample of the points)."""
-    rng = np.random.default_rng(seed)
-    if X.shape[0] > max_points:
-        keep = np.sort(rng.choice(X.shape[0], max_points, replace=False))
-        X, labellings = X[keep], labellings[:, keep]
-    context = build_context(preprocess_task(X, random_state=seed))
-    return np.concatenate([clustering_graphs(context, labellings[i:i + 32])[2].numpy()
-                           for i in range(0, labellings.shape[0], 32)])
-
-
-def gbr_selector(X_ref, y_ref, budget, seed):
-    """Gradient-boosted regressor of a candidate's ARI on its indices, on drawn tasks."""
-    rng = np.random.default_rng(seed)
-    refs = [(X, y, *split_classes(y, 0.0, rng)) for X, y in zip(X_ref, y_ref)]
-    tasks, _ = draw_tasks(refs, budget["n_tasks"], budget["synthetic_tasks"],
-                          k_range=(2, 10), size_range=(20, 60), max_points=300, rng=rng)
-    features, targets = [], []
-    for task in tasks["train"]:
-        context = build_context(task["X"])
-        features.append(clustering_graphs(context, task["labels"])[2].numpy())
-        targets.append(candidate_agreement(task))
-    model = HistGradientBoostingRegressor(random_state=seed)
-    return model.fit(np.concatenate(features), np.concatenate(targets))
-
-
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=3)
     budget = SMOKE_BUDGET if args.smoke else BUDGET
@@ -159,11 +138,13 @@ def main(argv=None):
             print(f"seed {seed}: {variant} fitted in {time.perf_counter() - started:.0f} s",
                   flush=True)
         selectors["untrained"] = with_untrained_critic(selectors["ari_both"], random_state=seed)
-        gbr = gbr_selector(X_ref, y_ref, budget, seed)
+        # the regressor of ARI on the indices, on tasks drawn as the metrics' are
+        gbr = gbr_baseline([("", X, y) for X, y in zip(X_ref, y_ref)], budget, seed)
         for group, _, X, pool, aris, _ in pools:
             picks = {variant: int(np.argmax(metric.score_clustering(X, pool)))
                      for variant, metric in selectors.items()}
-            picks["gbr_indices"] = int(np.argmax(gbr.predict(indices_features(X, pool))))
+            picks["gbr_indices"] = int(np.argmax(gbr.predict(
+                index_features(X, pool, seed=0, max_points=300))))
             for selector, pick in picks.items():
                 recorder.add_task(group, selector, seed, regret=aris.max() - aris[pick],
                                   picked_ari=aris[pick])
