@@ -121,8 +121,12 @@ def test_seed_negatives_families_and_deduplication():
     families = {family for family, _ in candidates}
     assert {"kmeans_from_truth", "ward", "gmm", "spectral", "merge", "split",
             "random", "single", "gmm_full", "dbscan_q50", "hdbscan_5", "one_cluster",
-            "one_cluster_and_noise",
+            "one_cluster_and_noise", "kmeans_x2", "kmeans_x3", "pieces",
             "mostly_noise", "giant_and_singletons", "k_near_n"} <= families
+    # the pieces respect the true boundaries: each piece inside one true cluster
+    pieces = dict(candidates)["pieces"]
+    assert np.unique(pieces).size > 4
+    assert all(np.unique(y[pieces == p]).size == 1 for p in np.unique(pieces))
     kept, agreement = deduplicate(y, candidates)
     np.testing.assert_allclose(agreement, [adjusted_rand_score(y, lab) for _, lab in kept])
     # degenerate partitions are kept as negatives on purpose

@@ -123,6 +123,34 @@ def tuned_algorithm_negatives(X, k, seed):
     return candidates
 
 
+def _fragmentations(X, truth, k, seed):
+    """Over-segmentations: k-means with 2k and 3k clusters, each true cluster cut in pieces.
+
+    What a search or a grid over k offers on a manifold or an elongated
+    cluster; the pieces respect the true boundaries, so only their number
+    tells them from the truth.
+    """
+    n = truth.size
+    candidates = []
+    for factor in (2, 3):
+        if factor * k < n // 3:
+            candidates.append((f"kmeans_x{factor}", KMeans(factor * k, n_init=1,
+                                                           random_state=seed).fit_predict(X)))
+    pieces = np.full(n, -1, dtype=np.int64)
+    for c in range(k):
+        members = np.flatnonzero(truth == c)
+        parts = min(3, members.size // 4)
+        start = pieces.max() + 1
+        if parts >= 2:
+            pieces[members] = start + KMeans(parts, n_init=1, random_state=seed).fit_predict(
+                X[members])
+        else:
+            pieces[members] = start
+    if pieces.max() + 1 > k:
+        candidates.append(("pieces", pieces))
+    return candidates
+
+
 def seed_negatives(X, truth, random_state=None):
     """Competing clusterings of a labelled task (the seed-negative families).
 
@@ -132,7 +160,7 @@ def seed_negatives(X, truth, random_state=None):
     Gaussian mixture and spectral clustering at k*; the truth with 5 %,
     15 % and 30 % of the labels reassigned; the truth with its two closest
     clusters merged; the truth with its largest cluster split in two;
-    random labels; the outputs of the clusterers people tune
+    over-segmentations (:func:`_fragmentations`); random labels; the outputs of the clusterers people tune
     (:func:`tuned_algorithm_negatives`, noise kept as -1) and degenerate
     partitions (:func:`degenerate_negatives`).
 
@@ -181,6 +209,7 @@ def seed_negatives(X, truth, random_state=None):
         absorbed = truth.copy()
         absorbed[noise] = nearest
         candidates.append(("noise_absorbed", absorbed))
+    candidates += _fragmentations(X, truth, k, seed)
     largest = np.argmax(np.bincount(truth[~noise]))
     members = np.flatnonzero(truth == largest)
     if members.size >= 4:
