@@ -79,7 +79,15 @@ def has_history():
 def last_change(name):
     """The last commit that changed a file benchmark ``name`` measures."""
     paths = SOURCES[name] + (f"benchmarks/{name}.py",)
-    return _git("log", "-1", "--format=%h", "--", *paths)
+    # git applies an exclusion to every path given: the shipped file, which the
+    # code paths exclude, is looked up on its own
+    shipped = [path for path in paths if path in _SHIPPED]
+    changes = [_git("log", "-1", "--format=%h", "--",
+                    *[path for path in paths if path not in _SHIPPED])]
+    if shipped:
+        changes.append(_git("log", "-1", "--format=%h", "--", *shipped))
+    changes = [change for change in changes if change]
+    return max(changes, key=lambda change: int(_git("rev-list", "--count", change)))
 
 
 @functools.cache

@@ -61,3 +61,14 @@ def test_a_change_to_measured_code_makes_a_record_stale(tmp_path, monkeypatch):
     assert [row["commit"] for row in stale] == [parent] and unmarked == stale
     rows[1]["stale_since"] = change
     assert provenance.check("bench_dec")[2] == []
+
+
+@pytest.mark.skipif(not provenance.has_history(), reason="needs the git history")
+def test_the_shipped_model_file_counts_only_where_it_is_used():
+    shipped = provenance._git("log", "-1", "--format=%h", "--", *provenance._SHIPPED)
+    # a benchmark of the shipped metric is as old as the file, at least
+    assert provenance.contains(provenance.last_change("bench_user_grids"), shipped)
+    # the training that writes the file is not made old by writing it
+    assert provenance.last_change("train_pretrained") != shipped or not provenance.contains(
+        provenance._git("log", "-1", "--format=%h", "--", "benchmarks/train_pretrained.py"),
+        shipped)
