@@ -52,7 +52,8 @@ def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=3)
     torch.set_num_threads(1)
     budget = DEMO_BUDGETS["quick" if args.smoke else "full"]
-    recorder = Recorder("bench_critic_batch", args, f"demo fit, {budget}; one job")
+    recorder = Recorder("bench_critic_batch", args,
+                        "smoke" if args.smoke else f"demo fit, {budget}; one job")
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     reference, new = y < 5, y >= 5
