@@ -14,7 +14,7 @@ noise label ``-1`` is noise for the learned metric, not a cluster.
 
 Neither selector is always right: on these four sets the learned metric
 finds the moons and the rings that silhouette cannot, and silhouette does
-slightly better on the blobs of varied width. Over many such grids (blobs,
+slightly better on the two sets of blobs. Over many such grids (blobs,
 moons, circles, noisy blobs, digits raw and standardised, five draws each)
 the learned metric's picks have a lower mean regret than silhouette's,
 Calinski-Harabasz's and Davies-Bouldin's, yet are not always at least as
