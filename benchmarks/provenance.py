@@ -4,8 +4,10 @@ Each record in ``benchmarks/results/<name>.json`` names the commit it was
 measured at (per row: a rerun of some datasets keeps the other rows of an
 earlier run). :data:`SOURCES` lists, in one place, the files each benchmark
 measures: the package modules it runs and its own script. A row is *fresh*
-when its commit contains the last commit that changed any of those files,
-and *stale* otherwise.
+when those files are, as code, what they were at its commit: the same
+files, each unchanged or (Python) with the same syntax tree once docstrings
+are left out, so that rewording a docstring or a comment does not age a
+record; it is *stale* otherwise.
 
 A stale record is rerun, or marked: ``python benchmarks/provenance.py --mark``
 writes ``stale_since`` (the commit of the change) into its stale rows and a
@@ -17,6 +19,7 @@ of every record.
 """
 
 import argparse
+import ast
 import functools
 import json
 import subprocess
@@ -102,16 +105,70 @@ def load_rows(name):
     return json.loads((RESULTS_DIR / f"{name}.json").read_text())
 
 
+def _measured(path, name):
+    """Whether file ``path`` is one that benchmark ``name`` measures."""
+    sources = SOURCES[name] + (f"benchmarks/{name}.py",)
+    if path in sources and path in _SHIPPED:
+        return True
+    if path.startswith("sklearn_tcm/learned_metric/pretrained/") and path.endswith(".tcm"):
+        return False  # only where listed (_SHIPPED)
+    return any(path == source or path.startswith(source.rstrip("/") + "/")
+               for source in sources if not source.startswith(":("))
+
+
+@functools.cache
+def _tree(commit):
+    """``{path: blob}`` of every file at ``commit`` (None when git does not know it)."""
+    try:
+        listing = _git("ls-tree", "-r", commit)
+    except subprocess.CalledProcessError:
+        return None
+    return {line.split("\t", 1)[1]: line.split()[2] for line in listing.splitlines()}
+
+
+@functools.cache
+def _code(blob, path):
+    """What counts of a Python file: its syntax tree without docstrings."""
+    text = _git("cat-file", "blob", blob)
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return text
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+@functools.cache
+def code_changed(commit, name):
+    """Whether the code benchmark ``name`` measures differs between ``commit`` and HEAD."""
+    then, now = _tree(commit), _tree("HEAD")
+    if then is None:
+        return True
+    then = {p: b for p, b in then.items() if _measured(p, name)}
+    now = {p: b for p, b in now.items() if _measured(p, name)}
+    if set(then) != set(now):
+        return True
+    return any(then[p] != now[p] and (not p.endswith(".py")
+                                      or _code(then[p], p) != _code(now[p], p))
+               for p in now)
+
+
 def check(name):
     """``(change, stale_rows, unmarked_rows)`` of one record.
 
-    ``change`` is the last commit that changed what it measures; a row is
-    stale when its commit does not contain ``change``, unmarked when it is
-    stale and carries no ``stale_since``.
+    ``change`` is the last commit that changed a file it measures; a row is
+    stale when the code it measures changed since its commit
+    (:func:`code_changed`), unmarked when it is stale and carries no
+    ``stale_since``.
     """
     change = last_change(name)
     stale = [row for row in load_rows(name)
-             if not contains(str(row.get("commit", "unknown")), change)]
+             if code_changed(str(row.get("commit", "unknown")), name)]
     return change, stale, [row for row in stale if not row.get("stale_since")]
 
 
@@ -120,7 +177,7 @@ def mark(name, change):
     rows = load_rows(name)
     commits = set()
     for row in rows:
-        if not contains(str(row.get("commit", "unknown")), change):
+        if code_changed(str(row.get("commit", "unknown")), name):
             row["stale_since"] = change
             commits.add(str(row["commit"]))
     (RESULTS_DIR / f"{name}.json").write_text(json.dumps(rows, indent=1) + "\n")

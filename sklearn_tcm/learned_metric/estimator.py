@@ -254,6 +254,9 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         Training tasks per optimiser step of a critic. 1: one step per task
         (the listwise loss of one task's candidates); more: the mean loss of
         that many tasks, scored in one forward pass (fewer, cheaper steps).
+        On the demo's fit, 8 tasks per step with ``learning_rate=3e-3``
+        trained the critics about five times faster and clustered the unseen
+        digits as well over three fits (*bench_critic_batch*).
     patience : int, default=30
         Stop critic training after this many epochs without a better
         validation MRR; the best checkpoint is kept.

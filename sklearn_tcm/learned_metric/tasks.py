@@ -160,8 +160,9 @@ def seed_negatives(X, truth, random_state=None):
     Gaussian mixture and spectral clustering at k*; the truth with 5 %,
     15 % and 30 % of the labels reassigned; the truth with its two closest
     clusters merged; the truth with its largest cluster split in two;
-    over-segmentations (:func:`_fragmentations`); random labels; the outputs of the clusterers people tune
-    (:func:`tuned_algorithm_negatives`, noise kept as -1) and degenerate
+    over-segmentations (:func:`_fragmentations`); random labels; the outputs
+    of the clusterers people tune (:func:`tuned_algorithm_negatives`, noise
+    kept as -1) and degenerate
     partitions (:func:`degenerate_negatives`).
 
     Returns
