@@ -129,7 +129,11 @@ def _tree(commit):
 @functools.cache
 def _code(blob, path):
     """What counts of a Python file: its syntax tree without docstrings."""
-    text = _git("cat-file", "blob", blob)
+    return syntax_without_docstrings(_git("cat-file", "blob", blob))
+
+
+def syntax_without_docstrings(text):
+    """The syntax tree of Python source ``text`` as a string, docstrings left out."""
     try:
         tree = ast.parse(text)
     except SyntaxError:

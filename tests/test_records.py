@@ -71,3 +71,10 @@ def test_the_shipped_model_file_counts_only_where_it_is_used():
     # the training that writes the file is not made old by writing it (the
     # file is committed after the training's code)
     assert provenance.last_change("train_pretrained") != shipped
+
+
+def test_docstrings_and_comments_do_not_age_a_record():
+    same = provenance.syntax_without_docstrings
+    code = 'def f(x):\n    """Old words."""\n    return x + 1  # a comment\n'
+    assert same(code) == same('def f(x):\n    """New,\n    longer words."""\n    return x + 1\n')
+    assert same(code) != same('def f(x):\n    """Old words."""\n    return x + 2\n')
