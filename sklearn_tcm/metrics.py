@@ -14,6 +14,8 @@ clusterer's ``predict`` on the test fold when it has one, and ``fit_predict``
 otherwise (transductive clusterers such as DBSCAN).
 """
 
+from numbers import Integral
+
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from sklearn.metrics import (
@@ -22,7 +24,7 @@ from sklearn.metrics import (
     normalized_mutual_info_score,
 )
 from sklearn.metrics.cluster import contingency_matrix
-from sklearn.utils._param_validation import validate_params
+from sklearn.utils._param_validation import Interval, validate_params
 
 __all__ = [
     "clustering_accuracy",
@@ -374,6 +376,12 @@ class ClusteringRanking(list):
         printer.text(str(self))
 
 
+@validate_params(
+    {"X": ["array-like"], "labels": ["array-like"],
+     "sample_size": [Interval(Integral, 3, None, closed="left"), None],
+     "random_state": ["random_state"]},
+    prefer_skip_nested_validation=True,
+)
 def density_validity_score(X, labels, *, sample_size=None, random_state=None):
     """A label-free, density-based validity index of one clustering, in [-1, 1].
 

@@ -159,3 +159,5 @@ def test_density_validity_score_prefers_whole_moons_and_subsamples():
     assert sampled == density_validity_score(X, y, sample_size=200, random_state=0)
     with pytest.raises(ValueError, match="shape"):
         density_validity_score(X, y[:10])
+    with pytest.raises(ValueError, match="sample_size"):
+        density_validity_score(X, y, sample_size=0)
