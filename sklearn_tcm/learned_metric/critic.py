@@ -263,19 +263,13 @@ def train_critic(critic, train_embeddings, validation_embeddings, *, objective="
 
     def step(index):
         if batch_size > 1:
-            return batched_step(index)
+            return _batched_loss(critic, index, objective, train_embeddings, agreements,
+                                 weights, generator)
         if objective == "rank":
             return rank_loss(critic(train_embeddings[index]))
         if objective == "ari":
             return ari_loss(critic(train_embeddings[index]), agreements[index])
         return wgan_loss(critic, train_embeddings[index], weights[index], generator=generator)
-
-    def batched_step(indices):
-        if objective == "wgan":
-            return torch.stack([wgan_loss(critic, train_embeddings[i], weights[i],
-                                          generator=generator) for i in indices]).mean()
-        return batch_loss(critic, [train_embeddings[i] for i in indices], objective,
-                          None if agreements is None else [agreements[i] for i in indices])
 
     def batches(epoch):
         order = order_rng.permutation(schedule)
@@ -283,22 +277,37 @@ def train_critic(critic, train_embeddings, validation_embeddings, *, objective="
             return order
         return np.array_split(order, max(1, -(-order.size // batch_size)))
 
+    return train_epochs(
+        critic, optimizer, n_epochs, batches, step,
+        validate=_validator(critic, validation_embeddings, validation_agreements, objective),
+        patience=patience, desc=desc, verbose=verbose,
+        postfix=lambda r: {"best": f"{r['best']:.2f}", "mrr": f"{r['mrr']:.3f}"},
+    )
+
+
+def _batched_loss(critic, indices, objective, embeddings, agreements, weights, generator):
+    """The mean loss of the training tasks ``indices`` (one optimiser step)."""
+    if objective == "wgan":
+        return torch.stack([wgan_loss(critic, embeddings[i], weights[i], generator=generator)
+                            for i in indices]).mean()
+    return batch_loss(critic, [embeddings[i] for i in indices], objective,
+                      None if agreements is None else [agreements[i] for i in indices])
+
+
+def _validator(critic, embeddings, agreements, objective):
+    """``validate(epoch) -> (metrics, key)`` of a critic on the validation tasks."""
     def validate(epoch):
         with torch.no_grad():
-            scores = [critic(e).cpu().numpy() for e in validation_embeddings]
+            scores = [critic(e).cpu().numpy() for e in embeddings]
         # per epoch: the regret, not the (slower) rank correlation
-        metrics = ranking_metrics(scores, validation_agreements, spearman=False)
+        metrics = ranking_metrics(scores, agreements, spearman=False)
         metrics["log_p_truth"] = float(np.mean([s[0] - np.logaddexp.reduce(s)
                                                 for s in scores]))
-        if objective == "ari" and validation_agreements is not None:
+        if objective == "ari" and agreements is not None:
             return metrics, (-metrics["regret"], metrics["mrr"], metrics["log_p_truth"])
         return metrics, (metrics["mrr"], metrics["log_p_truth"])
 
-    return train_epochs(
-        critic, optimizer, n_epochs, batches, step,
-        validate=validate, patience=patience, desc=desc, verbose=verbose,
-        postfix=lambda r: {"best": f"{r['best']:.2f}", "mrr": f"{r['mrr']:.3f}"},
-    )
+    return validate
 
 
 def train_ensemble(ensemble, train_embeddings, validation_embeddings, *, seed=0, **options):
