@@ -73,8 +73,10 @@ def _git(*args):
 def has_history():
     """Whether this checkout has the git history the check needs."""
     try:
-        return _git("rev-parse", "--is-inside-work-tree") == "true" and bool(
-            _git("log", "-1", "--format=%H"))
+        # a shallow clone lacks the commits the records name
+        return (_git("rev-parse", "--is-inside-work-tree") == "true"
+                and _git("rev-parse", "--is-shallow-repository") == "false"
+                and bool(_git("log", "-1", "--format=%H")))
     except (OSError, subprocess.CalledProcessError):
         return False
 
