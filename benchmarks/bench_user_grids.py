@@ -8,7 +8,9 @@ the partition it scores highest; its pick is judged by its ARI with the
 truth (noise points of the truth left out). Datasets, each drawn anew per
 seed: three blobs (``make_blobs(400, centers=3, cluster_std=0.6)``), two
 moons, two circles, three blobs (one elongated) with 5 % uniform noise,
-600 digits scaled to [0, 1], the same digits after ``StandardScaler``.
+600 digits scaled to [0, 1]; the blobs, the moons and the digits also after
+``StandardScaler`` (names ending in ``_std``: what users do first must not
+change the answer).
 
 Selectors: each learned metric given (the shipped one by default, and any
 ``--model`` files), the same metric with an untrained critic (the
@@ -54,12 +56,16 @@ from sklearn.preprocessing import StandardScaler
 from sklearn_tcm import load, pretrained_metric
 from sklearn_tcm.learned_metric import with_untrained_critic
 
-DATASETS = ("blobs3", "moons", "circles", "noisy_blobs", "digits01", "digits_std")
+DATASETS = ("blobs3", "blobs3_std", "moons", "moons_std", "circles", "noisy_blobs", "digits01",
+            "digits_std")
 LINKAGES = ("ward", "average", "complete", "single")
 
 
 def make_dataset(name, seed):
     """``(X, y)`` of one grid's dataset; y = -1 marks noise."""
+    if name.endswith("_std"):
+        X, y = make_dataset(name[:-len("_std")], seed)
+        return StandardScaler().fit_transform(X), y
     rng = np.random.default_rng(seed)
     if name == "blobs3":
         return make_blobs(400, centers=3, cluster_std=0.6, random_state=seed)
@@ -76,8 +82,7 @@ def make_dataset(name, seed):
         return np.vstack([X, noise]), np.concatenate([y, np.full(20, -1)])
     X, y = load_digits(return_X_y=True)
     keep = rng.choice(y.size, 600, replace=False)
-    X, y = X[keep] / 16.0, y[keep]
-    return (StandardScaler().fit_transform(X), y) if name == "digits_std" else (X, y)
+    return X[keep] / 16.0, y[keep]
 
 
 def grid_partitions(X, seed):

@@ -81,7 +81,10 @@ class GraphAutoEncoder(nn.Module):
         """Node means and log standard deviations, shape (B, n, latent) each."""
         x = (features - self.feature_mean) / self.feature_std
         hidden = F.relu(propagation @ self.gcn_hidden(x))
-        return propagation @ self.gcn_mu(hidden), propagation @ self.gcn_log_sigma(hidden)
+        # both heads propagated in one product (one pass over the dense propagation)
+        weight = torch.cat([self.gcn_mu.weight, self.gcn_log_sigma.weight])
+        bias = torch.cat([self.gcn_mu.bias, self.gcn_log_sigma.bias])
+        return (propagation @ F.linear(hidden, weight, bias)).chunk(2, dim=-1)
 
     def embed(self, features, adjacency, graph_scalars):
         """Fixed-size graph embeddings, shape (B, embedding_size)."""
@@ -101,26 +104,27 @@ class GraphAutoEncoder(nn.Module):
 
     @staticmethod
     def loss_inputs(features, adjacency):
-        """What :meth:`prepared_loss` needs of a batch of graphs: the features and the
-        propagation matrix, which is constant over epochs (training computes it once
-        per task, in place of the adjacency)."""
-        return features, normalised_adjacency(adjacency)
+        """What :meth:`prepared_loss` needs of a batch of graphs, constant over epochs
+        (training computes it once per task, in place of the adjacency): the
+        features, the propagation matrix, the edge targets (an edge wherever
+        ``A + I > 0`` off the diagonal) and the weight of an edge against a non-edge
+        in each graph (non-edges / edges)."""
+        propagation = normalised_adjacency(adjacency)
+        n = propagation.shape[-1]
+        off_diagonal = ~torch.eye(n, dtype=torch.bool, device=propagation.device)
+        edges = (propagation > 0) & off_diagonal  # kept as bool: a quarter of the memory
+        n_edges = edges.sum(dim=(1, 2), keepdim=True).clamp(min=1).to(features.dtype)
+        return features, propagation, edges, (n * n - n_edges) / n_edges
 
     def prepared_loss(self, inputs, generator=None):
         """The loss of :meth:`loss` from :meth:`loss_inputs`."""
-        features, propagation = inputs
-        n = propagation.shape[-1]
-        # an edge wherever the propagation is non-zero off the diagonal (A + I > 0)
-        off_diagonal = ~torch.eye(n, dtype=torch.bool, device=propagation.device)
-        target = ((propagation > 0) & off_diagonal).to(features.dtype)
-        n_edges = target.sum(dim=(1, 2), keepdim=True).clamp(min=1)
-        pos_weight = (n * n - n_edges) / n_edges
-        edge_weight = 1 + (pos_weight - 1) * target
+        features, propagation, edges, pos_weight = inputs
+        target = edges.to(features.dtype)
         mu, log_sigma = self.encode(features, propagation)
         noise = torch.randn(mu.shape, generator=generator, dtype=mu.dtype).to(mu.device)
         z = mu + noise * log_sigma.exp()
         logits = z @ z.transpose(1, 2)
-        edge_loss = F.binary_cross_entropy_with_logits(logits, target, weight=edge_weight)
+        edge_loss = F.binary_cross_entropy_with_logits(logits, target, pos_weight=pos_weight)
         kl = -0.5 * torch.mean(
             torch.sum(1 + 2 * log_sigma - mu.pow(2) - (2 * log_sigma).exp(), dim=-1)
         ) / target.shape[1]
