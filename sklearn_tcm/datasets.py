@@ -214,6 +214,24 @@ def make_l2c_points(n_sets, n_points=72, k_range=(1, 5), random_state=None):
     },
     prefer_skip_nested_validation=True,
 )
+def _scattered_centers(shape, min_distance, rng):
+    """``shape = (n_classes, n_subclusters, n_features)`` centres drawn uniformly in
+    ``[-1, 1]^n_features`` at least ``min_distance`` apart, assigned to classes at random."""
+    n_classes, n_subclusters, n_features = shape
+    n_centers = n_classes * n_subclusters
+    found = np.empty((0, n_features))
+    for _ in range(1000 * n_centers):
+        candidate = rng.uniform(-1, 1, size=(1, n_features))
+        if np.all(np.linalg.norm(found - candidate, axis=1) >= min_distance):
+            found = np.vstack([found, candidate])
+            if len(found) == n_centers:
+                return rng.permutation(found).reshape(shape)
+    raise ValueError(
+        f"could not place {n_centers} sub-clusters {min_distance:.3g} apart "
+        f"in [-1, 1]^{n_features}; lower cluster_std."
+    )
+
+
 def make_dscl_toy(
     base_size=20,
     *,
@@ -275,28 +293,13 @@ def make_dscl_toy(
     ((210, 3), [70, 70, 70])
     """
     rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
+    shape = (n_classes, n_subclusters, n_features)
     if centers is None:
-        n_centers = n_classes * n_subclusters
-        found = np.empty((0, n_features))
-        for _ in range(1000 * n_centers):
-            candidate = rng.uniform(-1, 1, size=(1, n_features))
-            if np.all(np.linalg.norm(found - candidate, axis=1) >= 6 * cluster_std):
-                found = np.vstack([found, candidate])
-                if len(found) == n_centers:
-                    break
-        else:
-            raise ValueError(
-                f"could not place {n_centers} sub-clusters {6 * cluster_std:.3g} apart "
-                f"in [-1, 1]^{n_features}; lower cluster_std."
-            )
-        centers = rng.permutation(found).reshape(n_classes, n_subclusters, n_features)
+        centers = _scattered_centers(shape, 6 * cluster_std, rng)
     else:
         centers = np.asarray(centers, dtype=np.float64)
-        if centers.shape != (n_classes, n_subclusters, n_features):
-            raise ValueError(
-                f"centers must have shape {(n_classes, n_subclusters, n_features)}, "
-                f"got {centers.shape}."
-            )
+        if centers.shape != shape:
+            raise ValueError(f"centers must have shape {shape}, got {centers.shape}.")
     X, y = [], []
     for label in range(n_classes):
         for sub in range(n_subclusters):

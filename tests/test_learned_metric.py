@@ -121,8 +121,8 @@ def test_seed_negatives_families_and_deduplication():
     families = {family for family, _ in candidates}
     assert {"kmeans_from_truth", "ward", "gmm", "spectral", "merge", "split",
             "random", "single", "gmm_full", "dbscan_q50", "hdbscan_5", "one_cluster",
-            "one_cluster_and_noise", "kmeans_x2", "kmeans_x3", "pieces",
-            "merge_far", "split_absorbed", "mostly_noise", "giant_and_singletons", "k_near_n"} <= families
+            "one_cluster_and_noise", "kmeans_x2", "kmeans_x3", "pieces", "merge_far",
+            "split_absorbed", "mostly_noise", "giant_and_singletons", "k_near_n"} <= families
     # the pieces respect the true boundaries: each piece inside one true cluster
     pieces = dict(candidates)["pieces"]
     assert np.unique(pieces).size > 4

@@ -230,6 +230,19 @@ def _stop_reason(round_index, max_rounds, n_new, rate, stale):
     return None
 
 
+def _adversarial_search(gae, critic, tasks, embeddings, adversary, n_search_tasks, device,
+                        rng, n_jobs):
+    """Search ``n_search_tasks`` training tasks under the critic; add what it finds.
+
+    Returns the number of new negatives (see :func:`add_search_negatives`).
+    """
+    chosen = rng.choice(len(tasks), size=min(n_search_tasks, len(tasks)), replace=False)
+    results = search_tasks(gae, critic, [tasks[i] for i in chosen], adversary, device,
+                           rng.integers(2**31 - 1, size=chosen.size), n_jobs)
+    return add_search_negatives(tasks, embeddings, dict(zip(chosen.tolist(), results)),
+                                gae, device)
+
+
 def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
                n_search_tasks, n_validation_searches, device, rng, n_jobs=None,
                verbose=0):
@@ -279,15 +292,9 @@ def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
     history, critic_history, kept, best_rate, stale = [], [], None, np.inf, 0
     for round_index in range(max_rounds + 1):
         started = time.perf_counter()
-        n_new = 0
-        if round_index > 0:
-            n_train = len(tasks["train"])
-            chosen = rng.choice(n_train, size=min(n_search_tasks, n_train), replace=False)
-            results = search_tasks(gae, critic, [tasks["train"][i] for i in chosen],
-                                   adversary, device,
-                                   rng.integers(2**31 - 1, size=chosen.size), n_jobs)
-            n_new = add_search_negatives(tasks["train"], embeddings["train"],
-                                         dict(zip(chosen.tolist(), results)), gae, device)
+        n_new = 0 if round_index == 0 else _adversarial_search(
+            gae, critic, tasks["train"], embeddings["train"], adversary,
+            n_search_tasks, device, rng, n_jobs)
         critic_history += [{"round": round_index, **epoch}
                            for epoch in train(critic, round_index)]
         record = validate_round(
