@@ -22,6 +22,7 @@ Run ``python benchmarks/bench_speed.py --base 52edb40`` (``--smoke``: tiny
 budgets, current tree only unless ``--base`` is given).
 """
 
+import functools
 import json
 import subprocess
 import sys
@@ -80,13 +81,18 @@ if config == "demo":
         validation_fraction=0.0, k_range=(2, 5), max_clusters=10, random_state=0, **budget)
     args = (X[y < 5] / 16.0, y[y < 5])
 else:
-    import bench_lmc
-    X_train, y_train = bench_lmc.references(smoke)
+    import numpy as np
+    # the references, written by the parent: the child never imports the current
+    # tree's benchmarks, which may need modules an older package lacks
+    with np.load(sys.argv[6]) as saved:
+        n_sets = len(saved.files) // 2
+        X_train = [saved[f"X_{i}"] for i in range(n_sets)]
+        y_train = [saved[f"y_{i}"] for i in range(n_sets)]
     small = dict(n_tasks=8, synthetic_tasks=4, gae_epochs=1, critic_epochs=3,
                  adversarial_rounds=1, adversarial_tasks=2, validation_searches=2)
     model = estimator.LearnedMetricClustering(random_state=0, **(small if smoke else {}))
     args = (X_train, y_train)
-profile_path = sys.argv[5] if len(sys.argv) > 5 else ""
+profile_path = sys.argv[5]
 if profile_path:
     import cProfile
     profiler = cProfile.Profile()
@@ -119,6 +125,19 @@ def _worktree(commit):
     return path
 
 
+@functools.cache
+def _references_file(smoke):
+    """bench_lmc's references in an ``.npz`` (``X_i``, ``y_i``), written once per run."""
+    import numpy as np
+    from bench_lmc import references
+
+    path = Path(tempfile.mkdtemp(prefix="bench_speed_")) / "references.npz"
+    X_train, y_train = references(smoke)
+    np.savez(path, **{f"X_{i}": X for i, X in enumerate(X_train)},
+             **{f"y_{i}": y for i, y in enumerate(y_train)})
+    return path
+
+
 def _run(tree, config, smoke, profile=""):
     """Stage timings of one fit with the package of ``tree``, in a fresh process.
 
@@ -128,7 +147,7 @@ def _run(tree, config, smoke, profile=""):
     bench_dir = Path(__file__).resolve().parent
     result = subprocess.run(
         [sys.executable, "-c", _CHILD, str(tree), str(bench_dir), config, str(int(smoke)),
-         str(profile)],
+         str(profile), str(_references_file(smoke)) if config == "default" else ""],
         capture_output=True, text=True, env={"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                                               "PATH": "/usr/bin:/bin"})
     if result.returncode != 0:
@@ -182,11 +201,19 @@ def main(argv=None):
                         "on bench_lmc's references; one torch thread per fit")
     if not args.smoke:  # a run of some configs keeps the others' records
         recorder.keep_earlier(configs)
+    if "default" in configs:
+        _references_file(args.smoke)  # written before the fits start, in this thread
     jobs = [(name, tree, config) for config in configs for name, tree in trees.items()]
     # fits run --jobs at a time on the same machine, one thread each
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        outcomes = dict(zip(jobs, pool.map(lambda job: _run(job[1], job[2], args.smoke),
-                                           jobs)))
+    try:
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            outcomes = dict(zip(jobs, pool.map(lambda job: _run(job[1], job[2], args.smoke),
+                                               jobs)))
+    finally:
+        for name, tree in trees.items():
+            if name != "current":
+                subprocess.run(["git", "worktree", "remove", "--force", str(tree)],
+                               cwd=REPO_DIR, capture_output=True)
     for (name, _, config), outcome in outcomes.items():
         figures = {f"{stage}_seconds": outcome["seconds"].get(stage, 0.0) for stage in STAGES}
         recorder.add(config, name, peak_rss_mb=outcome["peak_rss_mb"],
