@@ -56,7 +56,11 @@ IMAGE_REPEATS = 8
 # its validation regret was half that of the default "rank" / "graph" (0.085 vs 0.191),
 # and on bench_user_grids it was the one candidate not below the previous shipped
 # metric on any grid family (section bench_user_grids)
-BUDGET = dict(objective="ari", critic_inputs="both",
+# critic_batch_size=1 / learning_rate=1e-3 (the defaults before they changed): how the
+# shipped file was trained. A fit at the new defaults (bench_user_grids' "batch8", which
+# also had seed negatives since removed) picked worse on the user grids than the shipped
+# file, so the shipped recipe keeps them
+BUDGET = dict(objective="ari", critic_inputs="both", critic_batch_size=1, learning_rate=1e-3,
               n_tasks=600, synthetic_tasks=60, gae_epochs=12, adversarial_rounds=2,
               adversarial_tasks=60, validation_searches=10,
               # tasks with up to 30 clusters (the suite has sets of 15-100), and up to

@@ -151,47 +151,6 @@ def _fragmentations(X, truth, k, seed):
     return candidates
 
 
-def _merges(truth, centroids):
-    """The truth with its two closest clusters merged, and with its two farthest merged.
-
-    The far merge is a cluster of two groups with others between them: no
-    classical algorithm gives it, but a search under a metric can, and the
-    metric must know it from the truth (it has the same ARI as the close
-    merge when the clusters have equal sizes).
-    """
-    k = centroids.shape[0]
-    dist = np.linalg.norm(centroids[:, None] - centroids[None], axis=-1)
-    candidates = []
-    for family, pick in (("merge", np.argmin), ("merge_far", np.argmax)):
-        masked = dist.copy()
-        masked[np.diag_indices(k)] = np.inf if pick is np.argmin else -np.inf
-        a, b = np.unravel_index(pick(masked), masked.shape)
-        candidates.append((family, np.where(truth == b, a, truth)))
-    return candidates
-
-
-def _absorbed_halves(X, truth, centroids, members, halves):
-    """A true cluster cut in two halves, absorbed by two different other true clusters.
-
-    The two receiving clusters are the pair nearest to the halves (sum of
-    centroid distances). One cluster fewer than the truth, with a boundary
-    through a cluster and none between two: what a search that merges and
-    splits can reach.
-    """
-    k = centroids.shape[0]
-    own = truth[members[0]]
-    others = np.setdiff1d(np.arange(k), [own])
-    centres = np.stack([X[members[halves == half]].mean(axis=0) for half in (0, 1)])
-    dist = np.linalg.norm(centres[:, None] - centroids[others][None], axis=-1)
-    cost = dist[0][:, None] + dist[1][None, :]
-    cost[np.diag_indices(others.size)] = np.inf
-    first, second = np.unravel_index(np.argmin(cost), cost.shape)
-    labels = truth.copy()
-    labels[members[halves == 0]] = others[first]
-    labels[members[halves == 1]] = others[second]
-    return labels
-
-
 def seed_negatives(X, truth, random_state=None):
     """Competing clusterings of a labelled task (the seed-negative families).
 
@@ -200,9 +159,7 @@ def seed_negatives(X, truth, random_state=None):
     towards compact clusters); Ward, average and complete linkage, a
     Gaussian mixture and spectral clustering at k*; the truth with 5 %,
     15 % and 30 % of the labels reassigned; the truth with its two closest
-    clusters merged, and with its two farthest merged (:func:`_merges`); the
-    truth with its largest cluster split in two, and with the two halves
-    absorbed by their nearest other clusters (:func:`_absorbed_halves`);
+    clusters merged; the truth with its largest cluster split in two;
     over-segmentations (:func:`_fragmentations`); random labels; the outputs
     of the clusterers people tune (:func:`tuned_algorithm_negatives`, noise
     kept as -1) and degenerate
@@ -242,7 +199,10 @@ def seed_negatives(X, truth, random_state=None):
     for fraction in (0.05, 0.15, 0.30):
         candidates.append((f"reassign_{int(fraction * 100)}", _reassign(truth, fraction, rng)))
     if k >= 3:
-        candidates += _merges(truth, centroids)
+        dist = np.linalg.norm(centroids[:, None] - centroids[None], axis=-1)
+        dist[np.diag_indices(k)] = np.inf
+        a, b = np.unravel_index(np.argmin(dist), dist.shape)
+        candidates.append(("merge", np.where(truth == b, a, truth)))
     noise = truth < 0
     if noise.any():
         # the noise absorbed by the nearest true cluster (what k-means would do)
@@ -258,9 +218,6 @@ def seed_negatives(X, truth, random_state=None):
         halves = KMeans(2, n_init=3, random_state=seed).fit_predict(X[members])
         split[members[halves == 1]] = k
         candidates.append(("split", split))
-        if k >= 3:
-            candidates.append(("split_absorbed",
-                               _absorbed_halves(X, truth, centroids, members, halves)))
     candidates.append(("random", rng.integers(0, k, size=n)))
     candidates += tuned_algorithm_negatives(X, k, seed)
     candidates += degenerate_negatives(X, truth, rng)
