@@ -178,6 +178,14 @@ def check(name):
     return change, stale, [row for row in stale if not row.get("stale_since")]
 
 
+def has_notice(name):
+    """Whether the record's section of RESULTS.md carries the stale notice (a merge of
+    a partial rerun rewrites the section, and the notice of its kept rows with it)."""
+    text = (BENCH_DIR / "RESULTS.md").read_text()
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    return start in text and "**Stale record.**" in text.split(start, 1)[1].split(end, 1)[0]
+
+
 def mark(name, change):
     """Write ``stale_since`` into the stale rows of a record and note it in RESULTS.md."""
     rows = load_rows(name)
@@ -204,7 +212,7 @@ def mark(name, change):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mark", action="store_true",
-                        help="mark every stale, unmarked record as stale")
+                        help="mark every stale record not marked yet (rows or notice)")
     args = parser.parse_args(argv)
     if not has_history():
         sys.exit("no git history: the check needs the repository's commits")
@@ -217,7 +225,7 @@ def main(argv=None):
         state = "fresh" if not stale else (
             f"STALE ({len(stale)} rows; {len(unmarked)} unmarked)")
         print(f"{name:22s} last change {change}  {state}")
-        if unmarked and args.mark:
+        if args.mark and (unmarked or (stale and not has_notice(name))):
             mark(name, change)
             print(f"{'':22s} marked")
 
