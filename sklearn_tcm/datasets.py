@@ -201,19 +201,6 @@ def make_l2c_points(n_sets, n_points=72, k_range=(1, 5), random_state=None):
     return np.concatenate(X), np.concatenate(y), groups
 
 
-@validate_params(
-    {
-        "base_size": [Interval(Integral, 1, None, closed="left")],
-        "n_classes": [Interval(Integral, 2, None, closed="left")],
-        "n_subclusters": [Interval(Integral, 1, None, closed="left")],
-        "n_features": [Interval(Integral, 1, None, closed="left")],
-        "cluster_std": [Interval(Real, 0, None, closed="left")],
-        "centers": ["array-like", None],
-        "return_centers": ["boolean"],
-        "random_state": ["random_state"],
-    },
-    prefer_skip_nested_validation=True,
-)
 def _scattered_centers(shape, min_distance, rng):
     """``shape = (n_classes, n_subclusters, n_features)`` centres drawn uniformly in
     ``[-1, 1]^n_features`` at least ``min_distance`` apart, assigned to classes at random."""
@@ -232,6 +219,19 @@ def _scattered_centers(shape, min_distance, rng):
     )
 
 
+@validate_params(
+    {
+        "base_size": [Interval(Integral, 1, None, closed="left")],
+        "n_classes": [Interval(Integral, 2, None, closed="left")],
+        "n_subclusters": [Interval(Integral, 1, None, closed="left")],
+        "n_features": [Interval(Integral, 1, None, closed="left")],
+        "cluster_std": [Interval(Real, 0, None, closed="left")],
+        "centers": ["array-like", None],
+        "return_centers": ["boolean"],
+        "random_state": ["random_state"],
+    },
+    prefer_skip_nested_validation=True,
+)
 def make_dscl_toy(
     base_size=20,
     *,

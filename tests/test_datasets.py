@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from sklearn_tcm import load_npz, make_l2c_points, make_synthetic_tasks, sample_tasks
+from sklearn_tcm.datasets import make_dscl_toy
 
 
 def test_make_l2c_points_shapes_ranges_and_clusters():
@@ -110,3 +111,14 @@ def test_make_synthetic_tasks_shapes_only_are_2d():
     assert all(task.X.shape[1] == 2 for task in tasks)
     with pytest.raises(ValueError):
         list(make_synthetic_tasks(2, k_range=(5, 2)))
+
+
+def test_make_dscl_toy_refuses_bad_parameters_by_name():
+    with pytest.raises(ValueError, match="base_size"):
+        make_dscl_toy(base_size=0)
+    with pytest.raises(ValueError, match="cluster_std"):
+        make_dscl_toy(cluster_std=-0.1)
+    with pytest.raises(ValueError, match="centers must have shape"):
+        make_dscl_toy(centers=[[0.0, 0.0]])
+    with pytest.raises(ValueError, match="could not place"):
+        make_dscl_toy(cluster_std=1.0, n_features=1)
