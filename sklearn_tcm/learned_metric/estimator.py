@@ -254,7 +254,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         Training tasks per optimiser step of a critic: the mean loss of that
         many tasks, scored in one forward pass (fewer, cheaper steps than one
         task per step). 1 with ``learning_rate=1e-3`` is the training of
-        metrics fitted before 0.2 (one task's listwise loss per step). On the
+        metrics fitted before this default changed (see the changelog), the
+        shipped metric's included (one task's loss per step). On the
         demo's fit, the default trained the critics about five times faster
         than that and clustered the unseen digits as well over three fits
         (*bench_critic_batch*); 8 tasks per step at ``1e-3`` trained worse.
