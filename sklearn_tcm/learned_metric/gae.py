@@ -77,6 +77,10 @@ class GraphAutoEncoder(nn.Module):
         self.scalar_mean.copy_(graph_scalars.mean(dim=0))
         self.scalar_std.copy_(graph_scalars.std(dim=0).clamp(min=1e-6))
 
+    def standardise(self, graph_scalars):
+        """The graph scalars this encoder reads, standardised."""
+        return (graph_scalars[..., :self.n_graph_scalars] - self.scalar_mean) / self.scalar_std
+
     def encode(self, features, propagation):
         """Node means and log standard deviations, shape (B, n, latent) each."""
         x = (features - self.feature_mean) / self.feature_std
@@ -88,11 +92,16 @@ class GraphAutoEncoder(nn.Module):
 
     def embed(self, features, adjacency, graph_scalars):
         """Fixed-size graph embeddings, shape (B, embedding_size)."""
-        scalars = (graph_scalars[..., :self.n_graph_scalars] - self.scalar_mean) \
-            / self.scalar_std
+        scalars = self.standardise(graph_scalars)
         if not self.pooled:
             return scalars
-        mu, _ = self.encode(features, normalised_adjacency(adjacency))
+        return self.embed_propagated(features, normalised_adjacency(adjacency), scalars)
+
+    def embed_propagated(self, features, propagation, scalars):
+        """:meth:`embed` from the propagation matrices and standardised scalars."""
+        if not self.pooled:
+            return scalars
+        mu, _ = self.encode(features, propagation)
         return torch.cat(
             [mu.mean(dim=1), mu.max(dim=1).values, mu.std(dim=1, unbiased=False), scalars],
             dim=-1,
@@ -147,13 +156,16 @@ def embed_task(gae, task, device):
 
 
 def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose=0,
-              n_graph_scalars=None, pooled=True):
+              n_graph_scalars=None, pooled=True, labellings_per_step=8):
     """A :class:`GraphAutoEncoder` trained on the graphs of training tasks.
 
     The input standardisation is fitted on the tasks' graphs first; then
-    each epoch takes one optimiser step per task (all its labellings'
-    graphs in one batch), in a seeded random order. ``n_graph_scalars`` and
-    ``pooled`` are those of :class:`GraphAutoEncoder` (None: every scalar of
+    each epoch takes one optimiser step per task, in a seeded random order,
+    on at most ``labellings_per_step`` of its labellings' graphs drawn at
+    random (``None``: all of them). A task's labellings share its points, so
+    a few of them per step are a minibatch of the same graphs; the step's
+    cost grows with their number. ``n_graph_scalars`` and ``pooled`` are
+    those of :class:`GraphAutoEncoder` (None: every scalar of
     :data:`~.graph.GLOBAL_FEATURES`).
 
     Returns
@@ -162,6 +174,9 @@ def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose
         In eval mode, on ``device``.
     history : list of dict
         Per epoch, the mean loss.
+    embeddings : list of Tensor
+        The trained encoder's embedding of every labelling of each task, as
+        :func:`embed_task` gives it (from the graphs built here, not twice).
     """
     if n_graph_scalars is None:
         n_graph_scalars = len(GLOBAL_FEATURES)
@@ -174,13 +189,24 @@ def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose
     order_rng = np.random.default_rng(seed)
     # propagation matrices in place of the adjacencies (one task at a time, so the
     # memory does not double): computed once, not at every step
-    inputs = []
+    inputs, scalars = [], []
     while graphs:
-        features, adjacency, _ = graphs.pop(0)
+        features, adjacency, graph_scalars = graphs.pop(0)
         inputs.append(gae.loss_inputs(features, adjacency))
+        scalars.append(graph_scalars)
+
+    def step(index):
+        chosen = order_rng.permutation(len(inputs[index][0]))[:labellings_per_step]
+        chosen = torch.as_tensor(np.sort(chosen), device=inputs[index][0].device)
+        return gae.prepared_loss([part[chosen] for part in inputs[index]],
+                                 generator=generator)
+
     history = train_epochs(
-        gae, optimizer, n_epochs, lambda epoch: order_rng.permutation(len(inputs)),
-        lambda index: gae.prepared_loss(inputs[index], generator=generator),
+        gae, optimizer, n_epochs, lambda epoch: order_rng.permutation(len(inputs)), step,
         desc="graph auto-encoder", verbose=verbose,
     )
-    return gae.eval(), history
+    gae.eval()
+    with torch.no_grad():
+        embeddings = [gae.embed_propagated(features, propagation, gae.standardise(raw))
+                      for (features, propagation, _, _), raw in zip(inputs, scalars)]
+    return gae, history, embeddings
