@@ -67,8 +67,8 @@ def timed_fit(fit, labellings_per_step):
 
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=3, extra=[
-        ("--configs", dict(default=",".join(CONFIGS), type=lambda text: text.split(","),
-                           help="comma-separated configuration names (default: all)")),
+        ("--configs", dict(default=";".join(CONFIGS), type=lambda text: text.split(";"),
+                           help="configuration names separated by ; (default: all)")),
     ])
     unknown = set(args.configs) - set(CONFIGS)
     if unknown:
