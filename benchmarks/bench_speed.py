@@ -204,11 +204,15 @@ def main(argv=None):
     if "default" in configs:
         _references_file(args.smoke)  # written before the fits start, in this thread
     jobs = [(name, tree, config) for config in configs for name, tree in trees.items()]
+    def run(job):
+        outcome = _run(job[1], job[2], args.smoke)
+        print(f"{job[2]} fit of {job[0]} done: {outcome['seconds']['fit']:.0f} s", flush=True)
+        return outcome
+
     # fits run --jobs at a time on the same machine, one thread each
     try:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            outcomes = dict(zip(jobs, pool.map(lambda job: _run(job[1], job[2], args.smoke),
-                                               jobs)))
+            outcomes = dict(zip(jobs, pool.map(run, jobs)))
     finally:
         for name, tree in trees.items():
             if name != "current":
