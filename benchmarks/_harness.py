@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -127,12 +128,13 @@ class Recorder:
         # the code measured is the code at the start (a long run may outlive a commit)
         self.commit, self.dirty = _commit(), _dirty()
 
-    def keep_earlier(self, datasets_rerun):
-        """Keep the committed records of the datasets this run does not redo.
+    def keep_earlier(self, datasets_rerun, methods_rerun=None):
+        """Keep the committed records of the datasets (or methods) this run does not redo.
 
         They are written back unchanged (with their own commit, date and
         budget) and shown in a separate table, so a run of some datasets
-        does not drop the others' results.
+        does not drop the others' results. With ``methods_rerun``, rows of a
+        rerun dataset are kept too when their method is not rerun.
         """
         name = f"{self.benchmark}.json"
         path = Path(self.args.out) / "results" / name
@@ -141,7 +143,8 @@ class Recorder:
         if not path.exists():
             return
         self.kept = [r for r in json.loads(path.read_text())
-                     if r["dataset"] not in datasets_rerun]
+                     if r["dataset"] not in datasets_rerun
+                     or (methods_rerun is not None and r["method"] not in methods_rerun)]
 
     def add(self, dataset, method, seconds=None, **metrics):
         for metric, value in metrics.items():
@@ -254,7 +257,7 @@ class Recorder:
         (out / "results").mkdir(parents=True, exist_ok=True)
         json_path = out / "results" / f"{self.benchmark}.json"
         _write_text(json_path, json.dumps(self.records(), indent=1) + "\n")
-        command = "python benchmarks/" + self.benchmark + ".py " + " ".join(
+        command = "python benchmarks/" + self.benchmark + ".py " + shlex.join(
             a for a in sys.argv[1:] if a)
         section = [
             f"## {title}",
@@ -270,7 +273,7 @@ class Recorder:
             section += [preamble.strip(), ""]
         section += [self.table(metrics), ""]
         if self.kept:
-            section += ["Rows of datasets not rerun, kept from the earlier run named in each row:",
+            section += ["Rows not rerun, kept from the earlier run named in each row:",
                         "", self.kept_table(metrics), ""]
         if self.notes:
             section += ["Notes:", ""] + [f"- {n}" for n in self.notes] + [""]

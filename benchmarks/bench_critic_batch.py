@@ -77,6 +77,8 @@ def main(argv=None):
     budget = DEMO_BUDGETS["quick" if args.smoke else "full"]
     recorder = Recorder("bench_critic_batch", args,
                         "smoke" if args.smoke else f"demo fit, {budget}; one job")
+    if not args.smoke:  # a run of some configurations keeps the others' records
+        recorder.keep_earlier({"digits_unseen"}, methods_rerun=args.configs)
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     reference, new = y < 5, y >= 5
