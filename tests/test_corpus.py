@@ -32,7 +32,7 @@ def test_prior_is_reproducible_and_varied():
         np.testing.assert_array_equal(X_a, X_b)
         np.testing.assert_array_equal(y_a, y_b)
     families = {name.split("_", 2)[2].split("_")[0] for name, _, _ in first}
-    assert families == {"gaussian", "warped", "manifold", "blobs"}
+    assert families == {"gaussian", "warped", "manifold"}
     ks = [np.unique(y[y >= 0]).size for _, _, y in first]
     assert min(ks) >= 2 and max(ks) > 10
     assert any((y == -1).any() for _, _, y in first)  # noise is labelled -1
@@ -126,18 +126,3 @@ def test_stratified_indices_never_ask_more_than_a_cluster_has():
         rows = stratified_indices(labels, 300, rng)
         assert rows.size == 300 and np.unique(rows).size == 300
         assert set(labels[rows]) == set(labels)
-
-
-def test_prior_blobs_are_round_and_apart():
-    # the blobs family is what make_blobs draws: clusters of about one width,
-    # centres at least five widths apart, so the truth is the obvious partition
-    drawn = [make_prior_dataset(seed) for seed in range(200)]
-    blobs = [(X, y) for X, y, d in drawn if d["family"] == "blobs" and not d["transforms"]
-             and d["noise"] == 0]
-    assert len(blobs) >= 3
-    for X, y in blobs:
-        centres = np.array([X[y == c].mean(axis=0) for c in np.unique(y)])
-        widths = np.array([X[y == c].std(axis=0).mean() for c in np.unique(y)])
-        gaps = np.linalg.norm(centres[:, None] - centres[None], axis=-1)
-        assert widths.max() < 1.6
-        assert gaps[np.triu_indices(len(centres), 1)].min() > 4.0

@@ -83,6 +83,21 @@ def test_pool_holds_the_shapes_kmeans_cannot_return():
     assert best["single"] > 0.95 and best["dbscan"] > 0.95
 
 
+def test_spectral_pool_never_joins_far_components():
+    """Three separate blobs, two of them close: a 2-cluster spectral clustering of a
+    kNN graph with three components would join two components whatever their
+    distance (it did join the two far ones); the pool leaves it out, and every
+    2-cluster partition it holds joins the two close blobs."""
+    centers = np.array([[0.0, 0.0], [6.0, 0.0], [40.0, 0.0]])
+    X, y = make_blobs(300, centers=centers, cluster_std=0.5, random_state=0)
+    blobs = SearchSpace(X, n_micro=60, random_state=0)
+    spectral = classical_pool(blobs, (2, 5), random_state=0, families=("spectral",))
+    assert spectral and min(genome.max() + 1 for genome in spectral) == 3
+    close = np.isin(y, (0, 1)).astype(int)
+    for genome in classical_pool(blobs, (2, 2), random_state=0):
+        assert adjusted_rand_score(close, blobs.point_labels(genome)) > 0.95
+
+
 def test_operators_keep_labels_canonical_and_clusters_non_empty(space):
     rng = np.random.default_rng(0)
     pool = classical_pool(space, (2, 6), random_state=0)

