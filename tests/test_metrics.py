@@ -161,3 +161,43 @@ def test_density_validity_score_prefers_whole_moons_and_subsamples():
         density_validity_score(X, y[:10])
     with pytest.raises(ValueError, match="sample_size"):
         density_validity_score(X, y, sample_size=0)
+
+
+def _density_validity_by_definition(X, labels):
+    """DBCV-like index from per-cluster minimum spanning trees (the docstring's definition)."""
+    import torch
+    from scipy.sparse.csgraph import minimum_spanning_tree
+
+    from sklearn_tcm.learned_metric.graph import build_context
+
+    context = build_context(X, dtype=torch.float64)
+    core = context.sigma.numpy()
+    reach = np.maximum(context.distances.numpy(), np.maximum(core[:, None], core[None, :]))
+    clusters = np.unique(labels[labels >= 0])
+    if clusters.size < 2:
+        return 0.0
+    total = 0.0
+    for cluster in clusters:
+        inside = np.flatnonzero(labels == cluster)
+        if inside.size < 2:
+            continue
+        others = np.flatnonzero((labels >= 0) & (labels != cluster))
+        separation = reach[np.ix_(inside, others)].min()
+        sparseness = minimum_spanning_tree(reach[np.ix_(inside, inside)]).data.max()
+        total += inside.size * (separation - sparseness) / max(separation, sparseness)
+    return total / labels.size
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_density_validity_is_its_definition(seed):
+    # the index is computed from one single-linkage tree per labelling; the
+    # definition builds one minimum spanning tree per cluster
+    from sklearn_tcm.metrics import density_validity_score
+
+    rng = np.random.default_rng(seed)
+    X, y = make_blobs(int(rng.integers(40, 200)), centers=int(rng.integers(2, 6)),
+                      random_state=seed)
+    for labels in (y, rng.integers(0, 7, y.size), np.where(rng.uniform(size=y.size) < 0.2, -1, y),
+                   np.r_[0, np.ones(y.size - 1, dtype=int)]):
+        assert density_validity_score(X, labels) == pytest.approx(
+            _density_validity_by_definition(X, labels), abs=1e-5)

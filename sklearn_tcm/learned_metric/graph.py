@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.sparse.csgraph import minimum_spanning_tree
+from scipy.cluster import hierarchy
 
 from .._torch import check_dense_size
 
@@ -409,33 +409,43 @@ def density_validity(context, labels):
     index : tensor of shape (n_candidates, 1)
     """
     labels = torch.as_tensor(labels)
-    noise = labels < 0
     D = context.distances
-    n_candidates, n = labels.shape
-    clusters = labels.clamp(min=0)
-    n_clusters = max(int(labels.max()) + 1, 1)
-    assigned = ~noise
-    sizes = (_one_hot(clusters, n_clusters, D.dtype)
-             * assigned.to(D.dtype).unsqueeze(-1)).sum(dim=1)
-    same_cluster = ((clusters.unsqueeze(-1) == clusters.unsqueeze(1))
-                    & ~noise.unsqueeze(1) & ~noise.unsqueeze(2))
     core = context.sigma
-    reach = torch.maximum(D, torch.maximum(core[:, None], core[None, :]))
-    other_cluster = assigned.unsqueeze(1) & assigned.unsqueeze(2) & ~same_cluster
-    nearest_other = reach.masked_fill(~other_cluster, torch.inf).amin(dim=2)
-    separation = torch.full(sizes.shape, torch.inf, dtype=D.dtype).scatter_reduce(
-        1, clusters, nearest_other.masked_fill(noise, torch.inf), "amin")
-    sparseness = torch.zeros(sizes.shape, dtype=D.dtype)
-    eye = torch.eye(n, dtype=torch.bool)
-    within = torch.where(same_cluster & ~eye, reach.unsqueeze(0), torch.zeros((), dtype=D.dtype))
-    for row in range(n_candidates):
-        if sizes[row].gt(0).sum() < 2:
-            continue
-        tree = minimum_spanning_tree(within[row].numpy()).tocoo()  # one tree per cluster
-        edges = torch.as_tensor(tree.data, dtype=D.dtype)
-        owner = clusters[row, torch.as_tensor(tree.row, dtype=torch.long)]
-        sparseness[row].scatter_reduce_(0, owner, edges, "amax")
-    validity = (separation - sparseness) / torch.maximum(separation, sparseness).clamp(min=1e-12)
-    counted = (sizes > 1) & torch.isfinite(separation)
-    validity = torch.where(counted, validity, torch.zeros_like(validity))
-    return ((sizes * validity).sum(dim=1) / n).unsqueeze(-1)
+    # the mutual reachability distances, once for every candidate
+    reach = torch.maximum(D, torch.maximum(core[:, None], core[None, :])).double().numpy()
+    upper = np.triu_indices(reach.shape[0], 1)
+    index = np.zeros((labels.shape[0], 1))
+    for row, candidate in enumerate(labels.numpy()):
+        index[row, 0] = _density_validity_one(reach, candidate, upper)
+    return torch.as_tensor(index, dtype=D.dtype)
+
+
+def _density_validity_one(reach, labels, upper):
+    """:func:`density_validity` of one labelling (``upper``: the triangle's indices).
+
+    Every cluster's minimum spanning tree comes from one single-linkage tree
+    of the points in which pairs of different clusters (and noise) are
+    farther apart than any pair of the same cluster: its merges below that
+    distance are the edges of the clusters' trees, in increasing order.
+    """
+    assigned = labels >= 0
+    clusters, sizes = np.unique(labels[assigned], return_counts=True)
+    if clusters.size < 2:
+        return 0.0
+    same = (labels[:, None] == labels[None, :]) & assigned[:, None]
+    other = assigned[:, None] & assigned[None, :] & ~same
+    nearest = np.where(other, reach, np.inf).min(axis=1)
+    separation = np.full(clusters.size, np.inf)
+    np.minimum.at(separation, np.searchsorted(clusters, labels[assigned]), nearest[assigned])
+    apart = 2.0 * float(reach.max()) + 1.0
+    merges = hierarchy.linkage(np.where(same, reach, apart)[upper], method="single")
+    within = int(np.searchsorted(merges[:, 2], apart))  # the clusters' tree edges come first
+    n = labels.size
+    owner = np.concatenate([labels, np.full(within, -1)])  # cluster of each merged node
+    for step in range(within):
+        owner[n + step] = owner[int(merges[step, 0])]
+    sparseness = np.zeros(clusters.size)
+    np.maximum.at(sparseness, np.searchsorted(clusters, owner[n:]), merges[:within, 2])
+    counted = sizes > 1  # a single point counts 0
+    validity = (separation - sparseness) / np.maximum(np.maximum(separation, sparseness), 1e-12)
+    return float((sizes * np.where(counted, validity, 0.0)).sum() / n)
