@@ -75,8 +75,8 @@ def demo_sentence(demo):
                            "validation_best")
         return f"{100 * value:.0f} %"
 
-    return (f"On the 2-core machine of the record (its note says what else ran: times on a "
-            f"quiet machine are shorter) the demo took {run('full')}; "
+    return (f"On the 2-core machine of the record (its note says what else ran, and how much "
+            f"wall times vary between runs) the demo took {run('full')}; "
             f"`sklearn-tcm demo --quick` took {run('quick')} "
             f"(`benchmarks/RESULTS.md`, section {demo.source('seed 0')}). The critics of "
             f"the two budgets differ in how well they rank (the truth first in {best('full')} "
