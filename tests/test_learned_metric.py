@@ -347,3 +347,26 @@ def test_batched_critic_loss_is_the_mean_of_task_losses_and_trains(objective):
                            agreements=agreements[:16], validation_agreements=agreements[16:],
                            n_epochs=20, patience=20, learning_rate=1e-2, batch_size=4, seed=0)
     assert max(h["best"] for h in history) >= 7 / 8 and history[-1]["loss"] < history[0]["loss"]
+
+
+@pytest.mark.parametrize("pooled", [True, False])
+def test_gae_minibatch_of_labellings_and_its_training_embeddings(pooled):
+    from sklearn_tcm.learned_metric.gae import embed_task, train_gae
+
+    rng = np.random.default_rng(0)
+    tasks = []
+    for seed in range(3):
+        X, y = make_blobs(40, centers=3, random_state=seed)
+        labels = np.stack([y] + [rng.integers(0, 4, y.size) for _ in range(11)])
+        tasks.append({"X": X, "labels": labels})
+    cpu = torch.device("cpu")
+    gae, history, embeddings = train_gae(tasks, cpu, n_epochs=2, seed=0, pooled=pooled,
+                                         labellings_per_step=4)
+    assert len(history) == 2
+    # the embeddings fit() uses for training tasks are those of embed_task
+    for task, embedding in zip(tasks, embeddings):
+        assert embedding.shape == (12, gae.embedding_size)
+        torch.testing.assert_close(embedding, embed_task(gae, task, cpu))
+    if pooled:  # a minibatch of 4 labellings per step trains another encoder than all 12
+        whole, _, _ = train_gae(tasks, cpu, n_epochs=2, seed=0, labellings_per_step=None)
+        assert not torch.equal(whole.gcn_hidden.weight, gae.gcn_hidden.weight)
