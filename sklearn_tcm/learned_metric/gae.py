@@ -92,8 +92,10 @@ class GraphAutoEncoder(nn.Module):
 
     def embed(self, features, adjacency, graph_scalars):
         """Fixed-size graph embeddings, shape (B, embedding_size)."""
-        propagation = normalised_adjacency(adjacency) if self.pooled else None
-        return self.embed_propagated(features, propagation, self.standardise(graph_scalars))
+        scalars = self.standardise(graph_scalars)
+        if not self.pooled:
+            return scalars
+        return self.embed_propagated(features, normalised_adjacency(adjacency), scalars)
 
     def embed_propagated(self, features, propagation, scalars):
         """:meth:`embed` from the propagation matrices and standardised scalars."""
