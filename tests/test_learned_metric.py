@@ -63,6 +63,29 @@ def test_node_features_match_sklearn_silhouette():
     assert scalars.shape == (4, len(GLOBAL_FEATURES))
 
 
+def test_edges_are_each_points_nearest_in_its_cluster():
+    # the edges' definition: each point to its 10 nearest other points of its
+    # cluster (all of them in clusters of up to 11), symmetrised; random
+    # labellings with many clusters make points scan past their first
+    # neighbours, noise (-1) has none
+    from sklearn_tcm.learned_metric.graph import _EDGE_NEIGHBOURS
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    labels = np.stack([rng.integers(0, 2, 120), rng.integers(0, 30, 120),
+                       np.where(rng.uniform(size=120) < 0.3, -1, rng.integers(0, 4, 120)),
+                       np.zeros(120, dtype=int)])
+    context = build_context(X)
+    _, adjacency, _ = clustering_graphs(context, labels)
+    D = context.distances.numpy()
+    for row, candidate in enumerate(labels):
+        expected = np.zeros((120, 120), dtype=bool)
+        for i in np.flatnonzero(candidate >= 0):
+            mates = np.flatnonzero((candidate == candidate[i]) & (np.arange(120) != i))
+            expected[i, mates[np.argsort(D[i, mates], kind="stable")[:_EDGE_NEIGHBOURS]]] = True
+        np.testing.assert_array_equal(adjacency[row].numpy() > 0, expected | expected.T)
+
+
 def test_noise_is_unassigned_in_graph_and_features():
     X, y = make_blobs(n_samples=60, centers=3, random_state=0)
     noisy = y.copy()

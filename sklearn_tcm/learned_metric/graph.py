@@ -58,6 +58,9 @@ CLASSICAL_INDICES = GLOBAL_FEATURES[:9]
 
 _EDGE_NEIGHBOURS = 10
 _SELF_TUNING_NEIGHBOUR = 7
+# points of each point's distance order scanned for its cluster's nearest before
+# falling back to the whole order (a speed setting: the edges do not depend on it)
+_SCANNED_NEIGHBOURS = 40
 # n x n arrays held at once by build_context / per candidate by clustering_graphs
 _CONTEXT_SQUARES = 4
 _GRAPH_SQUARES = 9
@@ -77,6 +80,8 @@ class DatasetContext:
         Euclidean distances divided by ``s``.
     knn : tensor of shape (n, 10)
         Indices of each point's 10 nearest other points.
+    order : tensor of shape (n, n - 1)
+        Every point's other points, nearest first (ties by index).
     sigma : tensor of shape (n,)
         Self-tuning bandwidth: distance to the 7th nearest neighbour.
     scale : float
@@ -88,6 +93,7 @@ class DatasetContext:
     knn: torch.Tensor
     sigma: torch.Tensor
     scale: float
+    order: torch.Tensor
 
 
 def build_context(X, dtype=torch.float64):
@@ -108,13 +114,12 @@ def build_context(X, dtype=torch.float64):
     scale = scale if scale > 0 else 1.0
     distances = distances / scale
     n_neighbours = min(10, n - 1)
-    neighbour_distances, knn = torch.topk(
-        distances + torch.diag(torch.full((n,), torch.inf, dtype=dtype)),
-        n_neighbours, dim=1, largest=False,
-    )
+    others = distances + torch.diag(torch.full((n,), torch.inf, dtype=dtype))
+    neighbour_distances, knn = torch.topk(others, n_neighbours, dim=1, largest=False)
     sigma = neighbour_distances[:, min(_SELF_TUNING_NEIGHBOUR, n_neighbours) - 1]
     sigma = torch.clamp(sigma, min=1e-6)
-    return DatasetContext(X / scale, distances, knn, sigma, scale)
+    order = torch.argsort(others, dim=1, stable=True)[:, :n - 1]
+    return DatasetContext(X / scale, distances, knn, sigma, scale, order)
 
 
 def canonical_labels(labels):
@@ -210,12 +215,12 @@ def clustering_graphs(context, labels, n_scalars=None):
 
     same_cluster = ((labels.unsqueeze(-1) == labels.unsqueeze(1))
                     & ~noise.unsqueeze(1) & ~noise.unsqueeze(2))
-    adjacency = _within_cluster_edges(context, same_cluster)
+    adjacency, nearest_own = _within_cluster_edges(context, labels, noise, own_size)
     n_scalars = len(GLOBAL_FEATURES) if n_scalars is None else n_scalars
     graph_scalars = [_graph_scalars(sizes, present, silhouette, noise)]
     if n_scalars > len(GRAPH_SUMMARY):
         graph_scalars.append(_classical_indices(
-            context, onehot, sizes, present, own_centroid, same_cluster, noise))
+            context, onehot, sizes, present, own_centroid, same_cluster, nearest_own, noise))
     if n_scalars > len(CLASSICAL_INDICES):
         graph_scalars.append(density_validity(context, labels.masked_fill(noise, -1)))
     return features, adjacency, torch.cat(graph_scalars, dim=-1)
@@ -261,18 +266,53 @@ def _centroid_features(context, onehot, sizes, present, labels):
     return own_centroid, centroid_ratio, own_radius
 
 
-def _within_cluster_edges(context, same_cluster):
-    """Self-tuning weights on each point's kNN within its cluster; noise has no edges."""
+def _within_cluster_edges(context, labels, noise, own_size):
+    """Self-tuning weights on each point's kNN within its cluster; noise has no edges.
+
+    Each point's neighbours in its cluster are the first ``_EDGE_NEIGHBOURS``
+    points of its cluster in its distance order (``context.order``); most
+    are among its first ``_SCANNED_NEIGHBOURS`` points overall, so only the
+    points that find fewer there scan their whole order. Also returns each
+    point's distance to its nearest point of its cluster (inf for noise and
+    single points).
+    """
     D = context.distances
-    n_candidates, n = same_cluster.shape[:2]
-    eye = torch.eye(n, dtype=torch.bool)
-    masked = D.unsqueeze(0).masked_fill(~same_cluster | eye, torch.inf)
-    nearest = torch.topk(masked, min(_EDGE_NEIGHBOURS, n - 1), dim=2, largest=False)
+    n_candidates, n = labels.shape
+    wanted = torch.clamp(own_size - 1, max=_EDGE_NEIGHBOURS).masked_fill(noise, 0)
     edge = torch.zeros((n_candidates, n, n), dtype=torch.bool)
-    edge.scatter_(2, nearest.indices, torch.isfinite(nearest.values))
+
+    def scan(same, order):
+        # the first _EDGE_NEIGHBOURS points of the point's cluster in `order`
+        rank = same.cumsum(dim=-1, dtype=torch.int16)
+        found = rank[..., -1]
+        nearest = order.gather(-1, same.to(torch.uint8).argmax(dim=-1, keepdim=True))
+        index, position = torch.nonzero(same & (rank <= _EDGE_NEIGHBOURS), as_tuple=True)
+        return found, nearest.squeeze(-1), index, order[index, position]
+
+    # every point's first _SCANNED_NEIGHBOURS points (noise has no cluster)
+    assigned = ~noise
+    order = context.order[:, :_SCANNED_NEIGHBOURS]
+    same = (labels[:, order] == labels.unsqueeze(-1)) & assigned[:, order] & assigned.unsqueeze(-1)
+    found, nearest, index, neighbour = scan(same.reshape(n_candidates * n, -1),
+                                            order.repeat(n_candidates, 1))
+    rows, points = index // n, index % n
+    edge[rows, points, neighbour] = True
+    first = torch.where(found > 0, nearest, -1).reshape(n_candidates, n)
+    short = (found.reshape(n_candidates, n) < wanted).nonzero(as_tuple=True)
+    if short[0].numel() and n - 1 > _SCANNED_NEIGHBOURS:
+        # the points that found fewer there scan their whole order
+        rows, points = short
+        order = context.order[points]
+        same = ((labels[rows.unsqueeze(-1), order] == labels[rows, points].unsqueeze(-1))
+                & assigned[rows.unsqueeze(-1), order])
+        found, nearest, index, neighbour = scan(same, order)
+        edge[rows[index], points[index], neighbour] = True
+        first[rows, points] = torch.where(found > 0, nearest, -1)
     edge = edge | edge.transpose(1, 2)
     weights = torch.exp(-D.pow(2) / (context.sigma[:, None] * context.sigma[None, :]))
-    return torch.where(edge, weights.unsqueeze(0), torch.zeros((), dtype=D.dtype))
+    nearest_own = torch.where(first >= 0, D[torch.arange(n).unsqueeze(0), first.clamp(min=0)],
+                              torch.full((), torch.inf, dtype=D.dtype))
+    return torch.where(edge, weights.unsqueeze(0), torch.zeros((), dtype=D.dtype)), nearest_own
 
 
 def _graph_scalars(sizes, present, silhouette, noise):
@@ -287,7 +327,8 @@ def _graph_scalars(sizes, present, silhouette, noise):
                         noise.to(dtype).mean(dim=1)], dim=-1)
 
 
-def _classical_indices(context, onehot, sizes, present, own_centroid, same_cluster, noise):
+def _classical_indices(context, onehot, sizes, present, own_centroid, same_cluster,
+                       nearest_own, noise):
     """Classical internal validity indices of each candidate, on its assigned points.
 
     ``log_calinski_harabasz`` (log of between / within dispersion, each per
@@ -330,7 +371,6 @@ def _classical_indices(context, onehot, sizes, present, own_centroid, same_clust
     other_cluster = both & ~same_cluster
     eye = torch.eye(D.shape[0], dtype=torch.bool)
     inside = same_cluster & ~eye
-    nearest_own = D.masked_fill(~inside, torch.inf).amin(dim=2)
     nearest_other = D.masked_fill(~other_cluster, torch.inf).amin(dim=2)
     diameter = D.masked_fill(~inside, 0).amax(dim=(1, 2))
     gap = nearest_other.amin(dim=1)
