@@ -145,7 +145,13 @@ def test_seed_negatives_families_and_deduplication():
     assert {"kmeans_from_truth", "ward", "gmm", "spectral", "merge", "split",
             "random", "single", "gmm_full", "dbscan_q50", "hdbscan_5", "one_cluster",
             "one_cluster_and_noise", "kmeans_x2", "kmeans_x3", "pieces",
-            "mostly_noise", "giant_and_singletons", "k_near_n"} <= families
+            "mostly_noise", "giant_and_singletons", "k_near_n", "halves_absorbed"} <= families
+    # one true cluster cut in two, each half in a different other true cluster
+    absorbed, truth = dict(candidates)["halves_absorbed"], canonical_labels(y)[0]
+    assert np.unique(absorbed).size == 3
+    cut = [c for c in range(4) if np.unique(absorbed[truth == c]).size == 2]
+    assert len(cut) == 1 and cut[0] not in absorbed
+    assert all(np.unique(absorbed[truth == c]).tolist() == [c] for c in range(4) if c != cut[0])
     # the pieces respect the true boundaries: each piece inside one true cluster
     pieces = dict(candidates)["pieces"]
     assert np.unique(pieces).size > 4

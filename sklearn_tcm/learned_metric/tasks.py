@@ -123,6 +123,38 @@ def tuned_algorithm_negatives(X, k, seed):
     return candidates
 
 
+def _halves_absorbed(X, truth, centroids, rng, seed):
+    """One true cluster cut in two, each half joined to a different neighbouring cluster.
+
+    What k-means with k* - 1 clusters, or a search that merges and splits,
+    offers when clusters lie side by side: k* - 1 clusters, all but two of
+    them true ones, and a cut through a true cluster. The cluster (of at
+    least 4 points) is drawn at random; its halves (2-means) go to the two
+    distinct other clusters whose centroids are closest to theirs (the
+    pairing of least total distance).
+    """
+    k = centroids.shape[0]
+    sizes = np.bincount(truth[truth >= 0], minlength=k)
+    eligible = np.flatnonzero(sizes >= 4)
+    if k < 3 or eligible.size == 0:
+        return []
+    cut = int(rng.choice(eligible))
+    members = np.flatnonzero(truth == cut)
+    halves = KMeans(2, n_init=3, random_state=seed).fit_predict(X[members])
+    if halves.min() == halves.max():  # duplicate points: no cut
+        return []
+    others = np.delete(np.arange(k), cut)
+    half_centres = np.stack([X[members[halves == h]].mean(axis=0) for h in (0, 1)])
+    distance = np.linalg.norm(half_centres[:, None] - centroids[others][None], axis=-1)
+    total = distance[0][:, None] + distance[1][None, :]
+    total[np.diag_indices(others.size)] = np.inf  # two different clusters
+    first, second = np.unravel_index(np.argmin(total), total.shape)
+    labels = truth.copy()
+    labels[members[halves == 0]] = others[first]
+    labels[members[halves == 1]] = others[second]
+    return [("halves_absorbed", labels)]
+
+
 def _fragmentations(X, truth, k, seed):
     """Over-segmentations: k-means with 2k and 3k clusters, each true cluster cut in pieces.
 
@@ -218,6 +250,8 @@ def seed_negatives(X, truth, random_state=None):
         halves = KMeans(2, n_init=3, random_state=seed).fit_predict(X[members])
         split[members[halves == 1]] = k
         candidates.append(("split", split))
+    if k >= 3:
+        candidates += _halves_absorbed(X, truth, centroids, rng, seed)
     candidates.append(("random", rng.integers(0, k, size=n)))
     candidates += tuned_algorithm_negatives(X, k, seed)
     candidates += degenerate_negatives(X, truth, rng)
