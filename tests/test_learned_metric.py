@@ -86,6 +86,30 @@ def test_edges_are_each_points_nearest_in_its_cluster():
         np.testing.assert_array_equal(adjacency[row].numpy() > 0, expected | expected.T)
 
 
+def test_nn_separation_is_its_definition():
+    # per point: nearest point of another cluster (b) against nearest point of its
+    # own (a), (b - a) / max(a, b), averaged over points that have both; noise is
+    # in no cluster. Random labellings with many clusters reach past each point's
+    # first neighbours.
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(90, 4))
+    labels = np.stack([rng.integers(0, 3, 90), rng.integers(0, 25, 90),
+                       np.where(rng.uniform(size=90) < 0.3, -1, rng.integers(0, 3, 90))])
+    context = build_context(X)
+    _, _, scalars = clustering_graphs(context, labels)
+    D = context.distances.numpy()
+    for row, candidate in enumerate(labels):
+        values = []
+        for i in np.flatnonzero(candidate >= 0):
+            own = (candidate == candidate[i]) & (np.arange(90) != i)
+            other = (candidate >= 0) & (candidate != candidate[i])
+            if own.any() and other.any():
+                a, b = D[i, own].min(), D[i, other].min()
+                values.append((b - a) / max(a, b))
+        assert float(scalars[row, GLOBAL_FEATURES.index("nn_separation")]) == pytest.approx(
+            np.mean(values), abs=1e-9)
+
+
 def test_noise_is_unassigned_in_graph_and_features():
     X, y = make_blobs(n_samples=60, centers=3, random_state=0)
     noisy = y.copy()
