@@ -423,3 +423,29 @@ def test_gae_minibatch_of_labellings_and_its_training_embeddings(pooled):
     if pooled:  # a minibatch of 4 labellings per step trains another encoder than all 12
         whole, _, _ = train_gae(tasks, cpu, n_epochs=2, seed=0, labellings_per_step=None)
         assert not torch.equal(whole.gcn_hidden.weight, gae.gcn_hidden.weight)
+
+
+def test_propagation_in_place_and_the_mean_only_encoder():
+    from sklearn_tcm.learned_metric.gae import GraphAutoEncoder, normalised_adjacency
+
+    X, y = make_blobs(60, centers=3, random_state=0)
+    context = build_context(X, dtype=torch.float32)
+    labels = np.stack([y, KMeans(4, n_init=1, random_state=0).fit_predict(X)])
+    features, adjacency, scalars = clustering_graphs(context, labels)
+    kept = adjacency.clone()
+    propagation = normalised_adjacency(adjacency)
+    assert torch.equal(adjacency, kept)  # not touched without inplace
+    # D^-1/2 (A + I) D^-1/2 from its definition
+    with_loops = kept + torch.eye(60)
+    degree = with_loops.sum(dim=-1)
+    torch.testing.assert_close(propagation,
+                               with_loops / torch.sqrt(degree[:, :, None] * degree[:, None, :]))
+    in_place = normalised_adjacency(adjacency, inplace=True)
+    assert in_place.data_ptr() == adjacency.data_ptr() and torch.equal(in_place, propagation)
+    torch.manual_seed(0)
+    gae = GraphAutoEncoder(features.shape[-1], scalars.shape[-1]).eval()
+    with torch.no_grad():
+        mu, _ = gae.encode(features, propagation)
+        assert torch.equal(gae.encode(features, propagation, mean_only=True), mu)
+        graphs = clustering_graphs(context, labels)
+        assert torch.equal(gae.embed(*graphs), gae.embed(*graphs, inplace=True))

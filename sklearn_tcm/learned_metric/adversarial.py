@@ -90,7 +90,8 @@ class CriticObjective:
             for start in range(0, labels.shape[0], self.batch_size):
                 graphs = clustering_graphs(context, labels[start:start + self.batch_size],
                                            self.gae.n_graph_scalars)
-                embedding = self.gae.embed(*(part.to(self.device) for part in graphs))
+                embedding = self.gae.embed(*(part.to(self.device) for part in graphs),
+                                           inplace=True)
                 scores.append(self.critic(embedding, self.caution).cpu().numpy())
             total = total + np.concatenate(scores).astype(np.float64)
         return total / len(self.contexts)

@@ -25,12 +25,16 @@ __all__ = ["GraphAutoEncoder", "normalised_adjacency", "task_graphs", "embed_tas
            "train_gae"]
 
 
-def normalised_adjacency(adjacency):
-    """GCN propagation matrix ``D^-1/2 (A + I) D^-1/2`` for a batch of graphs."""
-    n = adjacency.shape[-1]
-    with_loops = adjacency + torch.eye(n, dtype=adjacency.dtype, device=adjacency.device)
+def normalised_adjacency(adjacency, inplace=False):
+    """GCN propagation matrix ``D^-1/2 (A + I) D^-1/2`` for a batch of graphs.
+
+    ``inplace=True`` overwrites ``adjacency`` with it: the same values
+    without a second batch of dense matrices in memory.
+    """
+    with_loops = adjacency if inplace else adjacency.clone()
+    with_loops.diagonal(dim1=-2, dim2=-1).add_(1)
     inv_sqrt = with_loops.sum(dim=-1).rsqrt()
-    return inv_sqrt.unsqueeze(-1) * with_loops * inv_sqrt.unsqueeze(-2)
+    return with_loops.mul_(inv_sqrt.unsqueeze(-1)).mul_(inv_sqrt.unsqueeze(-2))
 
 
 class GraphAutoEncoder(nn.Module):
@@ -81,27 +85,37 @@ class GraphAutoEncoder(nn.Module):
         """The graph scalars this encoder reads, standardised."""
         return (graph_scalars[..., :self.n_graph_scalars] - self.scalar_mean) / self.scalar_std
 
-    def encode(self, features, propagation):
-        """Node means and log standard deviations, shape (B, n, latent) each."""
+    def encode(self, features, propagation, mean_only=False):
+        """Node means and log standard deviations, shape (B, n, latent) each.
+
+        ``mean_only=True`` returns the means alone (what the embedding reads).
+        """
         x = (features - self.feature_mean) / self.feature_std
         hidden = F.relu(propagation @ self.gcn_hidden(x))
+        if mean_only:
+            return propagation @ self.gcn_mu(hidden)
         # both heads propagated in one product (one pass over the dense propagation)
         weight = torch.cat([self.gcn_mu.weight, self.gcn_log_sigma.weight])
         bias = torch.cat([self.gcn_mu.bias, self.gcn_log_sigma.bias])
         return (propagation @ F.linear(hidden, weight, bias)).chunk(2, dim=-1)
 
-    def embed(self, features, adjacency, graph_scalars):
-        """Fixed-size graph embeddings, shape (B, embedding_size)."""
+    def embed(self, features, adjacency, graph_scalars, inplace=False):
+        """Fixed-size graph embeddings, shape (B, embedding_size).
+
+        ``inplace=True`` overwrites ``adjacency`` with its propagation
+        matrices (see :func:`normalised_adjacency`).
+        """
         scalars = self.standardise(graph_scalars)
         if not self.pooled:
             return scalars
-        return self.embed_propagated(features, normalised_adjacency(adjacency), scalars)
+        return self.embed_propagated(
+            features, normalised_adjacency(adjacency, inplace=inplace), scalars)
 
     def embed_propagated(self, features, propagation, scalars):
         """:meth:`embed` from the propagation matrices and standardised scalars."""
         if not self.pooled:
             return scalars
-        mu, _ = self.encode(features, propagation)
+        mu = self.encode(features, propagation, mean_only=True)
         return torch.cat(
             [mu.mean(dim=1), mu.max(dim=1).values, mu.std(dim=1, unbiased=False), scalars],
             dim=-1,
@@ -112,13 +126,14 @@ class GraphAutoEncoder(nn.Module):
         return self.prepared_loss(self.loss_inputs(features, adjacency), generator)
 
     @staticmethod
-    def loss_inputs(features, adjacency):
+    def loss_inputs(features, adjacency, inplace=False):
         """What :meth:`prepared_loss` needs of a batch of graphs, constant over epochs
         (training computes it once per task, in place of the adjacency): the
         features, the propagation matrix, the edge targets (an edge wherever
         ``A + I > 0`` off the diagonal) and the weight of an edge against a non-edge
-        in each graph (non-edges / edges)."""
-        propagation = normalised_adjacency(adjacency)
+        in each graph (non-edges / edges). ``inplace=True`` overwrites
+        ``adjacency`` with the propagation matrix."""
+        propagation = normalised_adjacency(adjacency, inplace=inplace)
         n = propagation.shape[-1]
         off_diagonal = ~torch.eye(n, dtype=torch.bool, device=propagation.device)
         edges = (propagation > 0) & off_diagonal  # kept as bool: a quarter of the memory
@@ -152,7 +167,7 @@ def task_graphs(task, device, n_scalars=None):
 @torch.no_grad()
 def embed_task(gae, task, device):
     """Graph embeddings of every labelling of a task, shape (n_labellings, size)."""
-    return gae.embed(*task_graphs(task, device, gae.n_graph_scalars))
+    return gae.embed(*task_graphs(task, device, gae.n_graph_scalars), inplace=True)
 
 
 def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose=0,
@@ -192,7 +207,7 @@ def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose
     inputs, scalars = [], []
     while graphs:
         features, adjacency, graph_scalars = graphs.pop(0)
-        inputs.append(gae.loss_inputs(features, adjacency))
+        inputs.append(gae.loss_inputs(features, adjacency, inplace=True))
         scalars.append(graph_scalars)
 
     def step(index):

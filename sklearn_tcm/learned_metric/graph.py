@@ -213,14 +213,12 @@ def clustering_graphs(context, labels, n_scalars=None):
     features = torch.cat([cluster_features, density.unsqueeze(-1),
                           noise.to(dtype).unsqueeze(-1)], dim=-1)
 
-    same_cluster = ((labels.unsqueeze(-1) == labels.unsqueeze(1))
-                    & ~noise.unsqueeze(1) & ~noise.unsqueeze(2))
     adjacency, nearest_own = _within_cluster_edges(context, labels, noise, own_size)
     n_scalars = len(GLOBAL_FEATURES) if n_scalars is None else n_scalars
     graph_scalars = [_graph_scalars(sizes, present, silhouette, noise)]
     if n_scalars > len(GRAPH_SUMMARY):
         graph_scalars.append(_classical_indices(
-            context, onehot, sizes, present, own_centroid, same_cluster, nearest_own, noise))
+            context, onehot, sizes, present, own_centroid, labels, nearest_own, noise))
     if n_scalars > len(CLASSICAL_INDICES):
         graph_scalars.append(density_validity(context, labels.masked_fill(noise, -1)))
     return features, adjacency, torch.cat(graph_scalars, dim=-1)
@@ -279,7 +277,15 @@ def _within_cluster_edges(context, labels, noise, own_size):
     D = context.distances
     n_candidates, n = labels.shape
     wanted = torch.clamp(own_size - 1, max=_EDGE_NEIGHBOURS).masked_fill(noise, 0)
-    edge = torch.zeros((n_candidates, n, n), dtype=torch.bool)
+    weights = torch.exp(-D.pow(2) / (context.sigma[:, None] * context.sigma[None, :]))
+    # the weights written straight into the adjacency, both ways (symmetric edges)
+    adjacency = torch.zeros((n_candidates, n, n), dtype=D.dtype)
+
+    def connect(rows, points, neighbour):
+        # flat indices: one index_put per direction instead of three-index ones
+        flat, start = adjacency.view(-1), rows * (n * n)
+        for pair in (points * n + neighbour, neighbour * n + points):
+            flat.index_put_((start + pair,), weights.view(-1).take(pair))
 
     def scan(same, order):
         # the first _EDGE_NEIGHBOURS points of the point's cluster in `order`
@@ -295,8 +301,7 @@ def _within_cluster_edges(context, labels, noise, own_size):
     same = (labels[:, order] == labels.unsqueeze(-1)) & assigned[:, order] & assigned.unsqueeze(-1)
     found, nearest, index, neighbour = scan(same.reshape(n_candidates * n, -1),
                                             order.repeat(n_candidates, 1))
-    rows, points = index // n, index % n
-    edge[rows, points, neighbour] = True
+    connect(index // n, index % n, neighbour)
     first = torch.where(found > 0, nearest, -1).reshape(n_candidates, n)
     short = (found.reshape(n_candidates, n) < wanted).nonzero(as_tuple=True)
     if short[0].numel() and n - 1 > _SCANNED_NEIGHBOURS:
@@ -306,13 +311,11 @@ def _within_cluster_edges(context, labels, noise, own_size):
         same = ((labels[rows.unsqueeze(-1), order] == labels[rows, points].unsqueeze(-1))
                 & assigned[rows.unsqueeze(-1), order])
         found, nearest, index, neighbour = scan(same, order)
-        edge[rows[index], points[index], neighbour] = True
+        connect(rows[index], points[index], neighbour)
         first[rows, points] = torch.where(found > 0, nearest, -1)
-    edge = edge | edge.transpose(1, 2)
-    weights = torch.exp(-D.pow(2) / (context.sigma[:, None] * context.sigma[None, :]))
     nearest_own = torch.where(first >= 0, D[torch.arange(n).unsqueeze(0), first.clamp(min=0)],
                               torch.full((), torch.inf, dtype=D.dtype))
-    return torch.where(edge, weights.unsqueeze(0), torch.zeros((), dtype=D.dtype)), nearest_own
+    return adjacency, nearest_own
 
 
 def _graph_scalars(sizes, present, silhouette, noise):
@@ -327,7 +330,7 @@ def _graph_scalars(sizes, present, silhouette, noise):
                         noise.to(dtype).mean(dim=1)], dim=-1)
 
 
-def _classical_indices(context, onehot, sizes, present, own_centroid, same_cluster,
+def _classical_indices(context, onehot, sizes, present, own_centroid, labels,
                        nearest_own, noise):
     """Classical internal validity indices of each candidate, on its assigned points.
 
@@ -368,6 +371,7 @@ def _classical_indices(context, onehot, sizes, present, own_centroid, same_clust
     log_db = torch.where(defined, torch.log1p(db), torch.zeros_like(k))
     # Dunn and the nearest-neighbour (density-based) separation, from point distances
     both = ~noise.unsqueeze(1) & ~noise.unsqueeze(2)
+    same_cluster = (labels.unsqueeze(-1) == labels.unsqueeze(1)) & both
     other_cluster = both & ~same_cluster
     eye = torch.eye(D.shape[0], dtype=torch.bool)
     inside = same_cluster & ~eye
