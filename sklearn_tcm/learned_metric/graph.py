@@ -370,13 +370,16 @@ def _classical_indices(context, onehot, sizes, present, own_centroid, labels,
     db = worst.clamp(min=0).sum(dim=1) / k.clamp(min=1)
     log_db = torch.where(defined, torch.log1p(db), torch.zeros_like(k))
     # Dunn and the nearest-neighbour (density-based) separation, from point distances
-    both = ~noise.unsqueeze(1) & ~noise.unsqueeze(2)
-    same_cluster = (labels.unsqueeze(-1) == labels.unsqueeze(1)) & both
-    other_cluster = both & ~same_cluster
-    eye = torch.eye(D.shape[0], dtype=torch.bool)
-    inside = same_cluster & ~eye
-    nearest_other = D.masked_fill(~other_cluster, torch.inf).amin(dim=2)
-    diameter = D.masked_fill(~inside, 0).amax(dim=(1, 2))
+    # (minima and maxima: exact whatever the order of the passes over the pairs)
+    assigned_j = ~noise.unsqueeze(1)
+    other = (labels.unsqueeze(-1) != labels.unsqueeze(1)) & assigned_j  # j in another cluster
+    infinite = torch.full((), torch.inf, dtype=dtype)
+    nearest_other = torch.where(other, D, infinite).amin(dim=2).masked_fill(noise, torch.inf)
+    # j in i's cluster (not i itself): neither in another cluster nor noise
+    outside = other.logical_or_(noise.unsqueeze(1)).logical_or_(
+        torch.eye(D.shape[0], dtype=torch.bool))
+    diameter = torch.where(outside, torch.zeros((), dtype=dtype), D).amax(dim=2)
+    diameter = diameter.masked_fill(noise, 0).amax(dim=1)
     gap = nearest_other.amin(dim=1)
     log_dunn = torch.where(defined & torch.isfinite(gap) & (diameter > 0),
                            torch.log(gap.clamp(min=1e-6) / diameter.clamp(min=1e-6)),
@@ -485,11 +488,15 @@ def _density_validity_one(reach, labels, upper):
     merges = hierarchy.linkage(np.where(same, reach, apart)[upper], method="single")
     within = int(np.searchsorted(merges[:, 2], apart))  # the clusters' tree edges come first
     n = labels.size
-    owner = np.concatenate([labels, np.full(within, -1)])  # cluster of each merged node
-    for step in range(within):
-        owner[n + step] = owner[int(merges[step, 0])]
+    # a leaf under each merge (its cluster is the merge's): follow the first
+    # children down, by pointer jumping (each pass halves the remaining depth)
+    leaf = merges[:within, 0].astype(np.intp)
+    deep = leaf >= n
+    while deep.any():
+        leaf[deep] = leaf[leaf[deep] - n]
+        deep = leaf >= n
     sparseness = np.zeros(clusters.size)
-    np.maximum.at(sparseness, np.searchsorted(clusters, owner[n:]), merges[:within, 2])
+    np.maximum.at(sparseness, np.searchsorted(clusters, labels[leaf]), merges[:within, 2])
     counted = sizes > 1  # a single point counts 0
     validity = (separation - sparseness) / np.maximum(np.maximum(separation, sparseness), 1e-12)
     return float((sizes * np.where(counted, validity, 0.0)).sum() / n)
