@@ -164,6 +164,28 @@ def test_demo_quick_writes_the_figure(tmp_path):
     assert (tmp_path / "demo.png").stat().st_size > 10_000
 
 
+def test_quick_demo_runs_on_one_thread_and_restores_the_threads(monkeypatch):
+    import torch
+    from threadpoolctl import threadpool_info
+
+    from sklearn_tcm import cli
+
+    seen = {}
+
+    def work(quick, seed, verbose, n_jobs):
+        seen["torch"] = torch.get_num_threads()
+        seen["pools"] = {pool["num_threads"] for pool in threadpool_info()}
+        return {"quick": quick}
+
+    monkeypatch.setattr(cli, "_run_demo", work)
+    before = torch.get_num_threads(), threadpool_info()
+    assert cli.run_demo(quick=True) == {"quick": True}
+    assert seen["torch"] == 1 and seen["pools"] <= {1}
+    assert (torch.get_num_threads(), threadpool_info()) == before
+    cli.run_demo(quick=False)  # the full budget keeps the process's threads
+    assert seen["torch"] == before[0]
+
+
 def test_pandas_index_column_is_skipped_with_a_note(tmp_path):
     pandas = pytest.importorskip("pandas")
     X, y = make_blobs(n_samples=150, centers=3, n_features=2, random_state=1)
