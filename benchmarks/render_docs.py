@@ -64,7 +64,8 @@ def demo_sentence(demo):
     def run(budget):
         method = f"{budget}: learned metric (select)"
         return (f"{demo.value('digits_unseen', method, 'command_seconds'):.0f} s from start to "
-                f"exit (its work {demo.value('digits_unseen', method, 'demo_seconds'):.0f} s, "
+                f"exit (its work, timed in a separate run inside one process: "
+                f"{demo.value('digits_unseen', method, 'demo_seconds'):.0f} s, "
                 f"fit {demo.value('digits_unseen', method, 'fit_seconds'):.0f} s) and printed ACC "
                 f"{demo('digits_unseen', method, 'acc')} / NMI "
                 f"{demo('digits_unseen', method, 'nmi')}, k = "
