@@ -110,6 +110,31 @@ def test_nn_separation_is_its_definition():
             np.mean(values), abs=1e-9)
 
 
+def test_dunn_index_is_its_definition():
+    # log(smallest distance between points of different clusters / largest within a
+    # cluster) on assigned points; 0 when fewer than two clusters or every point alone
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(70, 3))
+    labels = np.stack([rng.integers(0, 3, 70), rng.integers(0, 20, 70),
+                       np.where(rng.uniform(size=70) < 0.3, -1, rng.integers(0, 4, 70)),
+                       np.r_[np.zeros(69, int), 1], np.zeros(70, int)])
+    context = build_context(X)
+    _, _, scalars = clustering_graphs(context, labels)
+    D = context.distances.numpy()
+    for row, candidate in enumerate(labels):
+        kept = np.flatnonzero(candidate >= 0)
+        same = candidate[kept, None] == candidate[None, kept]
+        k = np.unique(candidate[kept]).size
+        expected = 0.0
+        if 2 <= k < kept.size:
+            block = D[np.ix_(kept, kept)]
+            gap = block[~same].min()
+            diameter = block[same & ~np.eye(kept.size, dtype=bool)].max()
+            expected = np.log(max(gap, 1e-6) / max(diameter, 1e-6))
+        assert float(scalars[row, GLOBAL_FEATURES.index("log_dunn")]) == pytest.approx(
+            expected, abs=1e-9)
+
+
 def test_noise_is_unassigned_in_graph_and_features():
     X, y = make_blobs(n_samples=60, centers=3, random_state=0)
     noisy = y.copy()
