@@ -355,18 +355,24 @@ def _evaluate_set(X, y, metric, pretrained, regressor, smoke):
 
 
 def _evaluate_image_task(X, y, metrics, pretrained, regressors):
-    """Selection figures of one image task under each left-out metric (one run each)."""
+    """Selection figures of one image task under each left-out metric (one run each).
+
+    The pool and the classical indices are computed once; ``[results]`` of
+    each run, in the order of ``metrics``.
+    """
     import torch
 
     torch.set_num_threads(1)
-    out = []
-    for run, family in enumerate(metrics):
-        metrics_here = {"learned_metric": metrics[family]}
-        if run == 0:
-            metrics_here["pretrained"] = pretrained
-        out.append(evaluate_dataset(X, y, metrics_here, seed=0,
-                                    regressors={"gbr_indices": regressors[family]})[0])
-    return out
+    results = evaluate_dataset(
+        X, y, {"pretrained": pretrained,
+               **{f"learned_metric/{family}": metric for family, metric in metrics.items()}},
+        seed=0, regressors={f"gbr_indices/{family}": regressor
+                            for family, regressor in regressors.items()})[0]
+    shared = {name: figures for name, figures in results.items() if "/" not in name}
+    return [{**(shared if run == 0 else {}),
+             "learned_metric": results[f"learned_metric/{family}"],
+             "gbr_indices": results[f"gbr_indices/{family}"]}
+            for run, family in enumerate(metrics)]
 
 
 def image_tasks(n_tasks, seed):
@@ -455,8 +461,6 @@ def main(argv=None):
         # Classical selectors and the shipped metric do not depend on the run.
         for run, results in enumerate(per_run):
             for selector, figures in results.items():
-                if run > 0 and selector not in ("learned_metric", "gbr_indices"):
-                    continue
                 for group in (f"{dataset}_unseen", "images"):
                     recorder.add_task(group, selector, run, regret=figures["regret"],
                                       picked_ari=figures["picked_ari"],
