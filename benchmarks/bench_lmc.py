@@ -159,10 +159,20 @@ def variants(model, seed):
     }
 
 
-def evaluate(recorder, dataset, X, y, searches, seed, run, whole=False):
-    """Every method on one dataset; ``whole`` records one value per fit."""
-    add = (lambda method, **m: recorder.add(dataset, method, **m)) if whole else \
-        (lambda method, **m: recorder.add_task(dataset, method, run, **m))
+def evaluate(recorder, datasets, X, y, searches, seed, run, whole=False):
+    """Every method on one dataset, recorded under each name of ``datasets``.
+
+    ``whole`` records one value per fit.
+    """
+    datasets = (datasets,) if isinstance(datasets, str) else datasets
+
+    def add(method, **metrics):
+        for dataset in datasets:
+            if whole:
+                recorder.add(dataset, method, **metrics)
+            else:
+                recorder.add_task(dataset, method, run, **metrics)
+
     for method, (metric, mode) in searches.items():
         metric.set_params(search=mode)
         with timer() as t:
@@ -224,9 +234,8 @@ def run_seed(seed, args, n_tasks, smoke):
         print(f"seed {seed}: {dataset} done", flush=True)
     names = []
     for name, X, y in suite_sets(seed, smoke):
-        names.append(name)
-        for dataset in (name.split("__")[0], "suite"):
-            evaluate(recorder, dataset, X, y, searches, seed, run=seed)
+        names.append(name)  # evaluated once, recorded under its battery and the suite
+        evaluate(recorder, (name.split("__")[0], "suite"), X, y, searches, seed, run=seed)
     if names:
         print(f"seed {seed}: suite done", flush=True)
     if not smoke:
