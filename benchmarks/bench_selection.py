@@ -24,7 +24,7 @@ Datasets:
   :data:`EVAL_POINTS` points; KEEL tables are also split by whether their
   classes are clusters (``keel_clusters`` / ``keel_not_clusters``); ``predict``
   rows there with the ``select`` search only (the suite has both);
-* 20 tasks each of the unseen classes 5-9 of digits, MNIST (test set) and
+* :data:`IMAGE_TASKS` tasks each of the unseen classes 5-9 of digits, MNIST (test set) and
   USPS and 10-19 of COIL-20 (2-5 classes, 20-60 points per class), scored by
   each of the leave-one-out metrics (independent fits, none trained on these
   classes).
@@ -98,6 +98,8 @@ FAMILIES = ("prior", "keel")
 N_EVAL_PRIOR = 20
 #: Points of a family's evaluation set (a random subsample of larger ones).
 EVAL_POINTS = 500
+#: Tasks of unseen classes per image set.
+IMAGE_TASKS = 12
 MAX_POINTS = 5000
 #: A suite set's classes "are clusters" when some partition of its pool reaches this ARI.
 CLUSTERED = 0.5
@@ -455,7 +457,7 @@ def main(argv=None):
               f"{results['learned_metric']['regret']:.3f}), silhouette "
               f"{results['silhouette']['pick']} ({results['silhouette']['regret']:.3f}) "
               f"[{seconds:.0f} s]", flush=True)
-    tasks = image_tasks(2 if args.smoke else 20, seed=0)
+    tasks = image_tasks(2 if args.smoke else IMAGE_TASKS, seed=0)
     evaluated = Parallel(n_jobs=args.jobs, return_as="generator")(
         delayed(_evaluate_image_task)(X, y, metrics, pretrained, regressors)
         for _, X, y in tasks)
