@@ -429,6 +429,25 @@ def critic_table(critic):
                       rst_table(["test tasks", "rank (default)", "wgan", "silhouette"], rows)])
 
 
+def critic_space_table(space):
+    indices = (("silhouette", "silhouette"), ("calinski_harabasz", "Calinski-Harabasz"),
+               ("neg_davies_bouldin", "Davies-Bouldin"))
+    datasets = ("digits_unseen", "mnist_unseen")
+
+    def cell(dataset, method):
+        return (f"{space(dataset, method, 'best', spread=False)} / "
+                f"{space(dataset, method, 'top3', spread=False)} / "
+                f"{space(dataset, method, 'beats_truth_rate_kmeans_from_truth', spread=False)}")
+
+    rows = [[f"{label}, {where}"] + [cell(d, f"{index}_{suffix}") for d in datasets]
+            for index, label in indices
+            for suffix, where in (("input", "input space"), ("dscl", "DSCL space"))]
+    return "\n".join([
+        _caption(space, "Best / Top-3 / share of tasks where k-means refined from the truth "
+                 "scores at least as high", f"one DSCL fit per dataset; {space.rows[0]['budget']}"), "",
+        rst_table(["index, space", "digits 5-9", "MNIST 5-9"], rows)])
+
+
 def l2c_table(l2c):
     def iterations(method):
         row = l2c.by_key.get(("points2d", method, "n_iter"))
@@ -456,6 +475,7 @@ GUIDE_TABLES = {
     ("learned_metric.rst", "bench_lmc"): lmc_table,
     ("learned_metric.rst", "bench_search_budget"): search_budget_table,
     ("learned_metric.rst", "bench_critic"): critic_table,
+    ("learned_metric.rst", "bench_critic_space"): critic_space_table,
     ("l2c.rst", "bench_l2c"): l2c_table,
 }
 
@@ -552,7 +572,7 @@ def selection_shortfall(selection):
 #: The records the README and the guides render from.
 RECORDS = ("bench_demo", "bench_user_grids", "bench_selection", "bench_objective", "bench_lmc",
            "bench_dscl", "bench_dec", "bench_l2c", "bench_memory", "bench_search_budget",
-           "bench_critic", "bench_score_curve", "train_pretrained")
+           "bench_critic", "bench_critic_space", "bench_score_curve", "train_pretrained")
 
 
 def load_records():
