@@ -14,7 +14,10 @@
   objects 15-19 for testing. Baseline: k-means with the true k.
 
 Reported: MR (misclassification rate) and NMI at the *predicted* k,
-accuracy of the predicted k, training time and iterations.
+accuracy of the predicted k, training time and iterations. Each value is
+the mean over seeds (``--seeds``, one fit per preset and seed) of the mean
+over the test sets; the spread over seeds is ``std``, the spread over the
+test sets ``task_std`` (``n_tasks`` sets).
 
 Run ``python benchmarks/bench_l2c.py`` (``--smoke`` for a tiny run).
 """
@@ -82,7 +85,8 @@ def run_points(recorder, args, seed):
         recorder.add("points2d", f"l2c_{architecture}", seconds=seconds,
                      fit_seconds=seconds, n_iter=model.n_iter_)
         for Xs, ys in test:
-            recorder.add("points2d", f"l2c_{architecture}", **quality(ys, model.predict(Xs)))
+            recorder.add_task("points2d", f"l2c_{architecture}", seed,
+                              **quality(ys, model.predict(Xs)))
         if index == 0:
             figure(model, test[:12], args.out / "results" / "l2c_points2d.png")
     eps, min_samples = tune_dbscan(validation)
@@ -92,12 +96,12 @@ def run_points(recorder, args, seed):
     for Xs, ys in test:
         k = np.unique(ys).size
         kmeans = KMeans(k, n_init=10, random_state=seed).fit_predict(Xs)
-        recorder.add("points2d", "kmeans_true_k", **quality(ys, kmeans))
-        recorder.add("points2d", "kmeans_silhouette_k",
-                     **quality(ys, kmeans_silhouette(Xs, seed, k_max=5)))
-        recorder.add("points2d", "dbscan", **quality(
+        recorder.add_task("points2d", "kmeans_true_k", seed, **quality(ys, kmeans))
+        recorder.add_task("points2d", "kmeans_silhouette_k", seed,
+                          **quality(ys, kmeans_silhouette(Xs, seed, k_max=5)))
+        recorder.add_task("points2d", "dbscan", seed, **quality(
             ys, DBSCAN(eps=eps, min_samples=min_samples).fit_predict(Xs)))
-        recorder.add("points2d", "random", **quality(
+        recorder.add_task("points2d", "random", seed, **quality(
             ys, rng.integers(0, rng.integers(1, 6), size=ys.size)))
 
 
@@ -126,8 +130,8 @@ def run_images(recorder, args, seed, name, data, n_train_classes, shape):
                  n_iter=model.n_iter_)
     rng = np.random.default_rng(seed)
     for Xs, ys in image_sets(X[~train], y[~train], 10 if args.smoke else 200, 20, rng):
-        recorder.add(dataset, "l2c_small", **quality(ys, model.predict(Xs)))
-        recorder.add(dataset, "kmeans_true_k", **quality(
+        recorder.add_task(dataset, "l2c_small", seed, **quality(ys, model.predict(Xs)))
+        recorder.add_task(dataset, "kmeans_true_k", seed, **quality(
             ys, KMeans(np.unique(ys).size, n_init=10, random_state=seed).fit_predict(Xs)))
 
 

@@ -280,7 +280,7 @@ def dec_rows(dec):
 
 
 def l2c_row(l2c):
-    sets = l2c.row("points2d", "l2c_small", "mr")["n_runs"]
+    sets = l2c.row("points2d", "l2c_small", "mr")["n_tasks"]
     minutes = l2c.value("points2d", "l2c_small", "fit_seconds") / 60
 
     def pair(method):
@@ -444,7 +444,8 @@ def critic_space_table(space):
             for suffix, where in (("input", "input space"), ("dscl", "DSCL space"))]
     return "\n".join([
         _caption(space, "Best / Top-3 / share of tasks where k-means refined from the truth "
-                 "scores at least as high", f"one DSCL fit per dataset; {space.rows[0]['budget']}"), "",
+                 "scores at least as high",
+                 f"one DSCL fit per dataset; {space.rows[0]['budget']}"), "",
         rst_table(["index, space", "digits 5-9", "MNIST 5-9"], rows)])
 
 
@@ -457,13 +458,16 @@ def l2c_table(l2c):
         return f"{100 * l2c.value('points2d', method, 'k_accuracy'):.0f} %"
 
     labels = {"l2c_small": '``"small"``', "l2c_paper": '``"paper"``',
-              "kmeans_true_k": "k-means, true k", "kmeans_silhouette_k": "k-means, silhouette k",
-              "dbscan": "DBSCAN, tuned"}
+              "l2c_attention": '``"attention"``', "kmeans_true_k": "k-means, true k",
+              "kmeans_silhouette_k": "k-means, silhouette k", "dbscan": "DBSCAN, tuned"}
     rows = [[label, iterations(m), l2c("points2d", m, "mr", spread=False),
              l2c("points2d", m, "nmi", spread=False),
-             "(given)" if m == "kmeans_true_k" else k_found(m)] for m, label in labels.items()]
-    sets = l2c.row("points2d", "l2c_small", "mr")["n_runs"]
-    return "\n".join([_caption(l2c, "Test sets", f"one fit per preset, {sets} test sets"), "",
+             "(given)" if m == "kmeans_true_k" else k_found(m)] for m, label in labels.items()
+            if ("points2d", m, "mr") in l2c.by_key]
+    sets = l2c.row("points2d", "l2c_small", "mr")["n_tasks"]
+    fits = l2c.row("points2d", "l2c_small", "mr")["n_runs"]
+    return "\n".join([_caption(l2c, "Test sets", f"{fits} fit(s) per preset, {sets} test sets"),
+                      "",
                       rst_table(["model", "iterations", "MR", "NMI", "k found exactly"], rows)])
 
 
