@@ -403,10 +403,18 @@ def lmc_table(lmc):
                "hdbscan")
     rows = [[label] + [lmc(d, m, "acc", spread=False) for m in methods]
             for d, label in _LMC_GUIDE_SETS]
+    gaps = {label: lmc.value(d, "evolve", "acc") - lmc.value(d, "select", "acc")
+            for d, label in _LMC_GUIDE_SETS}
+    above = [label for label, gap in gaps.items() if gap > 0]
+    below = [-gap for gap in gaps.values() if gap <= 0]
+    comparison = (f"``evolve`` is above ``select`` on {len(above)} of {len(gaps)} rows "
+                  f"({'; '.join(above) or 'none'})")
+    if below:
+        comparison += f" and below on the others (by {min(below):.3f}-{max(below):.3f})"
     return "\n".join([_caption(lmc, "Mean ACC over the fits", f"{fits} fits"), "",
                       rst_table(["dataset", "evolve", "select", "evolve, untrained",
                                  "k-means, true k", "k-means, silhouette k", "HDBSCAN"],
-                                rows)])
+                                rows), "", comparison + "."])
 
 
 def search_budget_table(budget):
