@@ -426,7 +426,19 @@ def search_budget_table(budget):
             for m in methods]
     return "\n".join([_caption(budget, "Mean ACC over the fits", f"{fits} fits"), "",
                       rst_table(["setting", "images", "COIL", "blobs", "moons", "suite", "whole"],
-                                rows)])
+                                rows), "", budget_sentence(budget)])
+
+
+def budget_sentence(budget):
+    """The range of ``evolve``'s ACC and predict seconds on images over the budget settings."""
+    methods = ["evolve"] + [m for m in dict.fromkeys(r["method"] for r in budget.rows)
+                            if m.startswith("evolve, n_") or m.startswith("evolve, population")]
+    acc = [budget.value("unseen_images", m, "acc") for m in methods]
+    seconds = [budget.value("unseen_images", m, "predict_seconds") for m in methods]
+    changed = ", ".join(m.removeprefix("evolve, ") for m in methods[1:])
+    return (f"Budget, on *images*: ``evolve``'s ACC ranges over {min(acc):.3f}-{max(acc):.3f} "
+            f"and one ``predict`` over {min(seconds):.1f}-{max(seconds):.1f} s, over ``evolve`` "
+            f"(no trust region) with its defaults and with {changed}.")
 
 
 def critic_table(critic):
