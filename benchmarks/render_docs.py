@@ -441,6 +441,18 @@ def budget_sentence(budget):
             f"(no trust region) with its defaults and with {changed}.")
 
 
+def fooled_blobs_table(fooled):
+    methods = list(dict.fromkeys(r["method"] for r in fooled.rows if r["dataset"] == "easy_blobs"))
+    fits = fooled.row("easy_blobs", methods[0], "acc")["n_runs"]
+    rows = [[m.replace("trust_region", "trust region")]
+            + [fooled("easy_blobs", m, metric, spread=False)
+               for metric in ("beats_truth_rate", "acc", "validation_rate_last")]
+            for m in methods]
+    return "\n".join([_caption(fooled, "Easy blobs, mean over the fits", f"{fits} fits"), "",
+                      rst_table(["training and search", "search beats the truth", "ACC",
+                                 "validation, last round"], rows)])
+
+
 def critic_table(critic):
     datasets = (("digits_unseen", "digits 5-9"), ("mnist_unseen", "MNIST 5-9"),
                 ("usps", "USPS"), ("coil20", "COIL-20"), ("blobs", "Gaussian blobs"))
@@ -505,6 +517,7 @@ GUIDE_TABLES = {
     ("learned_metric.rst", "bench_selection"): selection_table,
     ("learned_metric.rst", "bench_lmc"): lmc_table,
     ("learned_metric.rst", "bench_search_budget"): search_budget_table,
+    ("learned_metric.rst", "bench_fooled_blobs"): fooled_blobs_table,
     ("learned_metric.rst", "bench_critic"): critic_table,
     ("learned_metric.rst", "bench_critic_space"): critic_space_table,
     ("l2c.rst", "bench_l2c"): l2c_table,
@@ -603,7 +616,8 @@ def selection_shortfall(selection):
 #: The records the README and the guides render from.
 RECORDS = ("bench_demo", "bench_user_grids", "bench_selection", "bench_objective", "bench_lmc",
            "bench_dscl", "bench_dec", "bench_l2c", "bench_memory", "bench_search_budget",
-           "bench_critic", "bench_critic_space", "bench_score_curve", "train_pretrained")
+           "bench_critic", "bench_critic_space", "bench_fooled_blobs", "bench_score_curve",
+           "train_pretrained")
 
 
 def load_records():
