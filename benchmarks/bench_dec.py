@@ -12,13 +12,16 @@ present. Pixels are scaled to [0, 1]. Methods, per seed:
 * ``clustpy_dec`` / ``clustpy_idec`` when ClustPy is importable.
 
 Run ``python benchmarks/bench_dec.py`` (``--smoke`` for a tiny run,
-``--datasets digits`` to pick datasets).
+``--datasets digits`` to pick datasets, ``--jobs 2`` to run seeds in
+parallel processes with one torch thread each).
 """
 
-import sys
+import os
 
 import numpy as np
-from _harness import Recorder, parse_args, peak_rss_mb, timer
+import torch
+from _harness import Recorder, load_dataset, parse_args, peak_rss_mb, timer
+from joblib import Parallel, delayed
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
@@ -89,32 +92,44 @@ def run_dataset(recorder, args, name, X, y, seed):
     recorder.add(name, "dec", peak_rss_mb=peak_rss_mb())
 
 
-def main(argv=None):
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    names = ["digits", "mnist_test", "usps"]
-    if "--datasets" in args_list:
-        i = args_list.index("--datasets")
-        names = args_list[i + 1].split(",")
-        del args_list[i : i + 2]
-    args = parse_args(__doc__.splitlines()[0], args_list)
+def run_seed(name, seed, args):
+    """One seed on one dataset (a Recorder), e.g. in a worker process."""
+    recorder = Recorder("bench_dec", args, "")
+    X, y = load_dataset(name)
     if args.smoke:
-        names = ["digits"]
+        X, y = X[:300], y[:300]
+    run_dataset(recorder, args, name, X.astype(np.float32), y, seed)
+    return recorder
+
+
+def main(argv=None):
+    args = parse_args(__doc__.splitlines()[0], argv, extra=[
+        ("--datasets", dict(default=None, type=lambda text: text.split(","),
+                            help="comma-separated datasets (default: digits,mnist_test,usps)")),
+        ("--jobs", dict(type=int, default=1, help="seeds run in parallel processes")),
+    ])
+    names = ["digits"] if args.smoke else (args.datasets or ["digits", "mnist_test", "usps"])
     budget = "smoke" if args.smoke else ", ".join(
         f"{n}: {BUDGETS[n][0]} pretrain epochs, <= {BUDGETS[n][1]} clustering it"
         for n in names)
     recorder = Recorder("bench_dec", args, budget)
-    if "--datasets" in list(sys.argv[1:] if argv is None else argv) and not args.smoke:
+    if args.datasets and not args.smoke:
         recorder.keep_earlier(names)
+    if args.jobs > 1:
+        os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the worker processes
+        torch.set_num_threads(1)  # and recorded as the threads of every record
     for name in names:
-        data = recorder.load(name)
-        if data is None:
+        if recorder.load(name) is None:
             continue
-        X, y = data
-        if args.smoke:
-            X, y = X[:300], y[:300]
-        for seed in range(args.seeds):
-            run_dataset(recorder, args, name, X.astype(np.float32), y, seed)
+        parts = Parallel(n_jobs=args.jobs)(
+            delayed(run_seed)(name, seed, args) for seed in range(args.seeds))
+        for part in parts:
+            recorder.merge(part)
         write_report(recorder)  # after each dataset, so a long run keeps its results
+    if args.jobs > 1:
+        recorder.note(f"{args.jobs} seeds ran at once in separate processes with one torch "
+                      "thread each (times are those of one shared core).")
+        write_report(recorder)
     return recorder
 
 
