@@ -14,8 +14,8 @@ MRR, regret among imperfect candidates), and ``predict`` on digits 5-9 with
 k unknown (ACC, NMI, k). Spreads are over seeds (independent fits).
 
 Run ``python benchmarks/bench_critic_batch.py --seeds 3`` (``--configs``
-picks configurations by name; ``--smoke``: the demo's quick budget, one
-seed).
+picks configurations by name; ``--jobs 2`` runs fits in parallel processes;
+``--smoke``: the demo's quick budget, one seed).
 """
 
 import functools
@@ -24,6 +24,7 @@ import time
 import numpy as np
 import torch
 from _harness import Recorder, parse_args
+from joblib import Parallel, delayed
 from sklearn.datasets import load_digits
 from sklearn.metrics import normalized_mutual_info_score
 
@@ -65,10 +66,40 @@ def timed_fit(fit, labellings_per_step):
     return spent["train_ensemble"], spent["train_gae"]
 
 
+def run_one(seed, name, args, budget):
+    """One fit of one configuration and its measurements (a Recorder)."""
+    torch.set_num_threads(1)
+    recorder = Recorder("bench_critic_batch", args, "")
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    reference, new = y < 5, y >= 5
+    batch, rate, labellings = CONFIGS[name]
+    model = LearnedMetricClustering(
+        validation_fraction=0.0, k_range=(2, 5), max_clusters=10, random_state=seed,
+        n_jobs=1, critic_batch_size=batch, learning_rate=rate, compute_labels=False, **budget)
+    start = time.perf_counter()
+    critic_seconds, gae_seconds = timed_fit(
+        lambda: model.fit(X[reference], y[reference]), labellings)
+    fit_seconds = time.perf_counter() - start
+    labels = model.predict(X[new])
+    validation = model.validation_
+    acc = clustering_accuracy(y[new], labels)
+    recorder.add("digits_unseen", name, seconds=fit_seconds, fit_seconds=fit_seconds,
+                 critic_seconds=critic_seconds, gae_seconds=gae_seconds, acc=acc,
+                 nmi=normalized_mutual_info_score(y[new], labels),
+                 n_clusters=float(np.unique(labels).size),
+                 validation_best=validation["best"], validation_mrr=validation["mrr"],
+                 validation_regret=validation["regret"])
+    print(f"seed {seed} {name}: fit {fit_seconds:.0f} s (critics {critic_seconds:.0f} s, "
+          f"auto-encoder {gae_seconds:.0f} s), ACC {acc:.3f}", flush=True)
+    return recorder
+
+
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=3, extra=[
         ("--configs", dict(default=";".join(CONFIGS), type=lambda text: text.split(";"),
                            help="configuration names separated by ; (default: all)")),
+        ("--jobs", dict(type=int, default=1, help="fits run in parallel processes")),
     ])
     unknown = set(args.configs) - set(CONFIGS)
     if unknown:
@@ -79,33 +110,14 @@ def main(argv=None):
                         "smoke" if args.smoke else f"demo fit, {budget}; one job")
     if not args.smoke:  # a run of some configurations keeps the others' records
         recorder.keep_earlier({"digits_unseen"}, methods_rerun=args.configs)
-    X, y = load_digits(return_X_y=True)
-    X = X / 16.0
-    reference, new = y < 5, y >= 5
-    for seed in range(1 if args.smoke else args.seeds):
-        for name in args.configs:
-            batch, rate, labellings = CONFIGS[name]
-            model = LearnedMetricClustering(
-                validation_fraction=0.0, k_range=(2, 5), max_clusters=10, random_state=seed,
-                n_jobs=1, critic_batch_size=batch, learning_rate=rate, compute_labels=False,
-                **budget)
-            start = time.perf_counter()
-            critic_seconds, gae_seconds = timed_fit(
-                lambda model=model: model.fit(X[reference], y[reference]), labellings)
-            fit_seconds = time.perf_counter() - start
-            labels = model.predict(X[new])
-            validation = model.validation_
-            recorder.add("digits_unseen", name, seconds=fit_seconds, fit_seconds=fit_seconds,
-                         critic_seconds=critic_seconds, gae_seconds=gae_seconds,
-                         acc=clustering_accuracy(y[new], labels),
-                         nmi=normalized_mutual_info_score(y[new], labels),
-                         n_clusters=float(np.unique(labels).size),
-                         validation_best=validation["best"], validation_mrr=validation["mrr"],
-                         validation_regret=validation["regret"])
-            print(f"seed {seed} {name}: fit {fit_seconds:.0f} s (critics {critic_seconds:.0f} s, "
-                  f"auto-encoder {gae_seconds:.0f} s)"
-                  f", ACC {recorder.values[('digits_unseen', name, 'acc')][-1]:.3f}",
-                  flush=True)
+    parts = Parallel(n_jobs=args.jobs)(
+        delayed(run_one)(seed, name, args, budget)
+        for seed in range(1 if args.smoke else args.seeds) for name in args.configs)
+    for part in parts:
+        recorder.merge(part)
+    if args.jobs > 1:
+        recorder.note(f"{args.jobs} fits ran at once in separate processes with one torch "
+                      "thread each (times are those of one shared core).")
     recorder.write("Critic and auto-encoder training, minibatch per step: time and quality",
                    ["fit_seconds", "critic_seconds", "gae_seconds", "acc", "nmi", "n_clusters",
                     "validation_best", "validation_mrr", "validation_regret"],
