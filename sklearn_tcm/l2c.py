@@ -361,6 +361,10 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         (and always with ``architecture="attention"``, which does not
         depend on the order) each example goes to its most probable
         cluster.
+    compute_labels : bool, default=True
+        Whether ``fit`` sets ``labels_`` (the clustering of the training
+        ``X`` as one set). ``False`` skips that pass, which costs as much as
+        a ``predict`` of the whole training data.
     device : str or torch.device, default="auto"
     random_state : int, RandomState instance or None, default=None
     verbose : int, default=0
@@ -380,7 +384,8 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         ``validation_nmi``, ``validation_k_accuracy``.
     labels_ : ndarray of shape (n_samples,)
         The network's clustering of the training ``X`` as one set (what
-        :meth:`predict` returns for it), ignoring ``y``.
+        :meth:`predict` returns for it), ignoring ``y``. Only with
+        ``compute_labels=True``.
     n_features_in_ : int
     device_ : torch.device
 
@@ -388,11 +393,13 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
     -----
     Sets larger than ``chunk_size = 2 * set_size`` (or the largest
     ready-made set) are clustered in chunks; the clusters of all chunks are
-    then merged by running the network once more on a set of
-    representatives (up to ``set_size`` examples drawn from the chunk
-    clusters): each chunk cluster joins the cluster most of its
-    representatives get. That second pass also decides the final number of
-    clusters.
+    then merged by clustering a set of representatives (at least two
+    examples drawn from each chunk cluster, one where two would not make the
+    set smaller): each chunk cluster joins the cluster most of its
+    representatives get. That pass decides the final number of clusters;
+    when the representatives are themselves more than ``chunk_size``, they
+    are clustered in chunks the same way, so memory stays bounded by the
+    chunk size whatever the number of examples.
 
     References
     ----------
@@ -426,6 +433,7 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         "validation_interval": [Interval(Integral, 1, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "n_orders": [Interval(Integral, 1, None, closed="left")],
+        "compute_labels": ["boolean"],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -450,6 +458,7 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         validation_interval=250,
         n_iter_no_change=10,
         n_orders=4,
+        compute_labels=True,
         device="auto",
         random_state=None,
         verbose=0,
@@ -470,6 +479,7 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self.validation_interval = validation_interval
         self.n_iter_no_change = n_iter_no_change
         self.n_orders = n_orders
+        self.compute_labels = compute_labels
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
@@ -584,8 +594,9 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self.device_ = device
         self._chunk_size = 2 * (self.set_size if groups is None else int(sizes.max()))
         self._seed = seed
-        # from the validated array, so a DataFrame X raises no feature-name warning
-        self.labels_ = self._predict(X)
+        if self.compute_labels:
+            # from the validated array, so a DataFrame X raises no feature-name warning
+            self.labels_ = self._predict(X)
         return self
 
     def _batch(self, X, sampler, rng, device):
@@ -730,14 +741,18 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         """``predict`` on an already validated array."""
         device = inference_device(self.device_)
         network = self._network(device)
-        rng = np.random.default_rng(self._seed)
+        return self._cluster(network, X, np.random.default_rng(self._seed), device)
+
+    def _cluster(self, network, X, rng, device):
+        """Labels of ``X``: one set, or chunks merged when it exceeds the chunk size."""
         if X.shape[0] <= self._chunk_size:
             return self._cluster_set(network, X, rng, device)[0]
         return self._cluster_chunks(network, X, rng, device)
 
     def _cluster_chunks(self, network, X, rng, device):
         n = X.shape[0]
-        n_chunks = math.ceil(n / self.set_size)
+        set_size = self._chunk_size // 2  # the training sets' size (ready-made sets: largest)
+        n_chunks = math.ceil(n / set_size)
         order = rng.permutation(n)
         chunk_labels = np.empty(n, dtype=np.int64)
         offset = 0
@@ -745,16 +760,23 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
             labels, _ = self._cluster_set(network, X[chunk], rng, device)
             chunk_labels[chunk] = labels + offset
             offset += labels.max() + 1
-        # representatives of every chunk cluster, as one more set
-        per_cluster = max(2, self.set_size // offset)
+        if offset == n:  # every chunk cluster a single example: nothing to merge by
+            return chunk_labels
+        # representatives of every chunk cluster, clustered as one more set
+        # (in chunks again when they are many: they are fewer than n, so this ends)
+        per_cluster = max(2, set_size // offset)
+        by_cluster = np.argsort(chunk_labels, kind="stable")
+        members = np.split(by_cluster, np.cumsum(np.bincount(chunk_labels, minlength=offset))[:-1])
+        if sum(min(per_cluster, m.size) for m in members) >= n:
+            per_cluster = 1
         representatives, owners = [], []
-        for cluster in range(offset):
-            members = np.flatnonzero(chunk_labels == cluster)
-            picked = rng.choice(members, size=min(per_cluster, members.size), replace=False)
+        for cluster, cluster_members in enumerate(members):
+            picked = rng.choice(cluster_members, size=min(per_cluster, cluster_members.size),
+                                replace=False)
             representatives.append(picked)
             owners.append(np.full(picked.size, cluster))
         representatives, owners = np.concatenate(representatives), np.concatenate(owners)
-        merged, _ = self._cluster_set(network, X[representatives], rng, device)
+        merged = self._cluster(network, X[representatives], rng, device)
         votes = np.zeros((offset, merged.max() + 1))
         np.add.at(votes, (owners, merged), 1)
         mapping = votes.argmax(axis=1)
@@ -791,4 +813,5 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
         """
-        return self.fit(X, y, groups=groups).labels_
+        self.fit(X, y, groups=groups)
+        return self.labels_ if self.compute_labels else self.predict(X)

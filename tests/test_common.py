@@ -47,6 +47,9 @@ PER_ESTIMATOR_XFAIL_CHECKS = {
         "check_clustering": _NEEDS_Y,
         "check_clustering(readonly_memmap=True)": _NEEDS_Y,
         "check_methods_subset_invariance": _ONE_SAMPLE_SET,
+        # run because the estimator has compute_labels; it fits without y (what it
+        # checks holds: tests/test_l2c.py::test_compute_labels_false_skips_the_training_labels)
+        "check_clusterer_compute_labels_predict": _NEEDS_Y,
     },
     LearnedMetricClustering: {
         "check_clustering": _NEEDS_Y,

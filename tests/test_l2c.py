@@ -67,6 +67,36 @@ def test_predict_larger_sets_and_estimate_k(overfitted):
     assert k == np.argmax(proba) + 1
 
 
+def test_large_inputs_are_clustered_in_sets_no_larger_than_a_chunk(overfitted, monkeypatch):
+    # 3 000 points of a model trained on 24-point sets: every network pass,
+    # the merge of the chunks' clusters included, sees at most 2 * 24 points
+    X, _, _ = make_l2c_points(125, n_points=24, k_range=(2, 3), random_state=6)
+    sizes = []
+    original = L2CClustering._cluster_set
+
+    def recording(self, network, X_set, rng, device):
+        sizes.append(X_set.shape[0])
+        return original(self, network, X_set, rng, device)
+
+    monkeypatch.setattr(L2CClustering, "_cluster_set", recording)
+    labels = overfitted.predict(X)
+    assert labels.shape == (X.shape[0],) and set(np.unique(labels)) == set(range(labels.max() + 1))
+    assert max(sizes) <= 2 * 24
+    assert len(sizes) > X.shape[0] // 24  # the chunks, then the merges
+
+
+def test_compute_labels_false_skips_the_training_labels(sets):
+    X, y, groups = sets
+    params = dict(max_iter=20, validation_fraction=0.0, random_state=0, **TINY)
+    model = L2CClustering(compute_labels=False, **params).fit(X, y, groups=groups)
+    assert not hasattr(model, "labels_")
+    with_labels = L2CClustering(**params).fit(X, y, groups=groups)
+    np.testing.assert_array_equal(model.predict(X), with_labels.labels_)
+    np.testing.assert_array_equal(
+        L2CClustering(compute_labels=False, **params).fit_predict(X, y, groups=groups),
+        with_labels.labels_)
+
+
 def test_sampled_sets_from_classes_and_determinism():
     rng = np.random.default_rng(0)
     centers = rng.normal(scale=5, size=(8, 4))
