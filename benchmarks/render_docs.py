@@ -487,6 +487,23 @@ def critic_space_table(space):
         rst_table(["index, space", "digits 5-9", "MNIST 5-9"], rows)])
 
 
+def dscl_table(dscl):
+    seeds = dscl.row("mnist_unseen", "dscl", "nmi")["n_runs"]
+    rows = [[label, dscl(d, "dscl", m), dscl(d, "dscl_span", m, spread=False)
+             if (d, "dscl_span", m) in dscl.by_key else "--",
+             dscl(d, "kmeans_raw", m, spread=False)]
+            for d, m, label in (("mnist_unseen", "nmi", "MNIST 5-9, unseen (NMI)"),
+                                ("digits_unseen", "nmi", "digits 5-9, unseen (NMI)"),
+                                ("toy", "acc", "the authors' 3-D toy problem (ACC)"),
+                                ("blobs9", "acc", "3 classes of 3 separated blobs (ACC)"))]
+    rows += [[f"{label}, k unknown (mean absolute k error)", dscl(d, "dscl_k_unknown", "abs_k_error"),
+              "--", "(given k)"]
+             for d, label in (("digits_unseen", "digits 5-9"), ("mnist_unseen", "MNIST 5-9"))]
+    return "\n".join([_caption(dscl, "Mean over seeds, ± std for DSCL", f"{seeds} seeds"), "",
+                      rst_table(["data", "DSCL (default)", "DSCL, span space",
+                                 "k-means on the input"], rows)])
+
+
 def l2c_table(l2c):
     def iterations(method):
         row = l2c.by_key.get(("points2d", method, "n_iter"))
@@ -521,6 +538,7 @@ GUIDE_TABLES = {
     ("learned_metric.rst", "bench_critic"): critic_table,
     ("learned_metric.rst", "bench_critic_space"): critic_space_table,
     ("l2c.rst", "bench_l2c"): l2c_table,
+    ("dscl.rst", "bench_dscl"): dscl_table,
 }
 
 
