@@ -496,8 +496,8 @@ def dscl_table(dscl):
                                 ("digits_unseen", "nmi", "digits 5-9, unseen (NMI)"),
                                 ("toy", "acc", "the authors' 3-D toy problem (ACC)"),
                                 ("blobs9", "acc", "3 classes of 3 separated blobs (ACC)"))]
-    rows += [[f"{label}, k unknown (mean absolute k error)", dscl(d, "dscl_k_unknown", "abs_k_error"),
-              "--", "(given k)"]
+    rows += [[f"{label}, k unknown (mean absolute k error)",
+              dscl(d, "dscl_k_unknown", "abs_k_error"), "--", "(given k)"]
              for d, label in (("digits_unseen", "digits 5-9"), ("mnist_unseen", "MNIST 5-9"))]
     return "\n".join([_caption(dscl, "Mean over seeds, ± std for DSCL", f"{seeds} seeds"), "",
                       rst_table(["data", "DSCL (default)", "DSCL, span space",
