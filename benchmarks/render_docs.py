@@ -487,6 +487,33 @@ def critic_space_table(space):
         rst_table(["index, space", "digits 5-9", "MNIST 5-9"], rows)])
 
 
+_DEC_SETS = (("digits", "sklearn digits"), ("mnist_test", "MNIST test set"), ("usps", "USPS"))
+
+
+def dec_table(dec):
+    seeds = dec.row("digits", "dec", "acc")["n_runs"]
+    methods = ("kmeans_raw", "ae_kmeans", "dec", "idec")
+    rows = [[label] + [dec(d, m, "acc") for m in methods]
+            + [f"{dec.value(d, 'dec', 'fit_seconds') / 60:.1f} / "
+               f"{dec.value(d, 'idec', 'fit_seconds') / 60:.1f}"]
+            for d, label in _DEC_SETS if (d, "dec", "acc") in dec.by_key]
+    budgets = "; ".join(dict.fromkeys(r["budget"] for r in dec.rows))
+    return "\n".join([_caption(dec, f"ACC, mean ± std over seeds ({budgets})", f"{seeds} seeds"),
+                      "", rst_table(["data", "k-means, pixels", "autoencoder + k-means", "DEC",
+                                     "IDEC", "fit minutes, DEC / IDEC"], rows)])
+
+
+def dec_init_table(init):
+    seeds = init.row("mnist_test", "dec_glorot", "acc")["n_runs"]
+    rows = [[label, init("mnist_test", f"ae_kmeans_{key}", "acc"),
+             init("mnist_test", f"dec_{key}", "acc")]
+            for key, label in (("glorot", "Glorot-uniform, zero biases (default)"),
+                               ("torch_default", "PyTorch's default"))]
+    return "\n".join([_caption(init, "MNIST test set, ACC, mean ± std over seeds",
+                                f"{seeds} seeds"), "",
+                      rst_table(["initialisation", "autoencoder + k-means", "DEC"], rows)])
+
+
 def dscl_table(dscl):
     seeds = dscl.row("mnist_unseen", "dscl", "nmi")["n_runs"]
     rows = [[label, dscl(d, "dscl", m), dscl(d, "dscl_span", m, spread=False)
@@ -539,6 +566,8 @@ GUIDE_TABLES = {
     ("learned_metric.rst", "bench_critic_space"): critic_space_table,
     ("l2c.rst", "bench_l2c"): l2c_table,
     ("dscl.rst", "bench_dscl"): dscl_table,
+    ("dec.rst", "bench_dec"): dec_table,
+    ("dec.rst", "bench_dec_init"): dec_init_table,
 }
 
 
@@ -634,8 +663,8 @@ def selection_shortfall(selection):
 #: The records the README and the guides render from.
 RECORDS = ("bench_demo", "bench_user_grids", "bench_selection", "bench_objective", "bench_lmc",
            "bench_dscl", "bench_dec", "bench_l2c", "bench_memory", "bench_search_budget",
-           "bench_critic", "bench_critic_space", "bench_fooled_blobs", "bench_score_curve",
-           "train_pretrained")
+           "bench_critic", "bench_critic_space", "bench_fooled_blobs", "bench_dec_init",
+           "bench_score_curve", "train_pretrained")
 
 
 def load_records():
