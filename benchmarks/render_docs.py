@@ -361,6 +361,9 @@ def objective_table(objective):
     rows.append(["Calinski-Harabasz / silhouette"] + [
         f"{objective(d, 'calinski_harabasz', 'regret', spread=False)} / "
         f"{objective(d, 'silhouette', 'regret', spread=False)}" for d in ("images", "suite")])
+    if ("images", "random", "regret") in objective.by_key:
+        rows.append(["a random pick (expected)"] + [
+            objective(d, "random", "regret", spread=False) for d in ("images", "suite")])
     return "\n".join([_caption(objective, "Selection regret", f"{fits} fits"), "",
                       rst_table(["selector", "unseen image classes", "benchmark suite"], rows)])
 
