@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 import torch
-from _harness import Recorder, load_dataset, parse_args, peak_rss_mb, timer
+from _harness import Recorder, parse_args, peak_rss_mb, timer
 from joblib import Parallel, delayed
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
@@ -92,13 +92,10 @@ def run_dataset(recorder, args, name, X, y, seed):
     recorder.add(name, "dec", peak_rss_mb=peak_rss_mb())
 
 
-def run_seed(name, seed, args):
+def run_seed(name, X, y, seed, args):
     """One seed on one dataset (a Recorder), e.g. in a worker process."""
     recorder = Recorder("bench_dec", args, "")
-    X, y = load_dataset(name)
-    if args.smoke:
-        X, y = X[:300], y[:300]
-    run_dataset(recorder, args, name, X.astype(np.float32), y, seed)
+    run_dataset(recorder, args, name, X, y, seed)
     return recorder
 
 
@@ -119,10 +116,15 @@ def main(argv=None):
         os.environ["OMP_NUM_THREADS"] = "1"  # inherited by the worker processes
         torch.set_num_threads(1)  # and recorded as the threads of every record
     for name in names:
-        if recorder.load(name) is None:
+        data = recorder.load(name)
+        if data is None:
             continue
+        X, y = data
+        if args.smoke:
+            X, y = X[:300], y[:300]
+        X = X.astype(np.float32)
         parts = Parallel(n_jobs=args.jobs)(
-            delayed(run_seed)(name, seed, args) for seed in range(args.seeds))
+            delayed(run_seed)(name, X, y, seed, args) for seed in range(args.seeds))
         for part in parts:
             recorder.merge(part)
         write_report(recorder)  # after each dataset, so a long run keeps its results

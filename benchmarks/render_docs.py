@@ -279,14 +279,8 @@ def dec_rows(dec):
     ]
 
 
-def _n_test_sets(l2c):
-    """Test sets per fit (records made before 685f2c8 counted them in ``n_runs``)."""
-    row = l2c.row("points2d", "l2c_small", "mr")
-    return row.get("n_tasks", row["n_runs"])
-
-
 def l2c_row(l2c):
-    sets = _n_test_sets(l2c)
+    sets = l2c.row("points2d", "l2c_small", "mr")["n_tasks"]
     minutes = l2c.value("points2d", "l2c_small", "fit_seconds") / 60
 
     def pair(method):
@@ -549,9 +543,8 @@ def l2c_table(l2c):
              l2c("points2d", m, "nmi", spread=False),
              "(given)" if m == "kmeans_true_k" else k_found(m)] for m, label in labels.items()
             if ("points2d", m, "mr") in l2c.by_key]
-    sets = _n_test_sets(l2c)
-    row = l2c.row("points2d", "l2c_small", "mr")
-    fits = row["n_runs"] if "n_tasks" in row else 1
+    sets = l2c.row("points2d", "l2c_small", "mr")["n_tasks"]
+    fits = l2c.row("points2d", "l2c_small", "mr")["n_runs"]
     runs = f"{fits} fit{'s' if fits > 1 else ''} per preset, {sets} test sets"
     return "\n".join([_caption(l2c, "Test sets", runs), "",
                       rst_table(["model", "iterations", "MR", "NMI", "k found exactly"], rows)])
