@@ -423,7 +423,8 @@ def search_budget_table(budget):
             for m in methods]
     return "\n".join([_caption(budget, "Mean ACC over the fits", f"{fits} fits"), "",
                       rst_table(["setting", "images", "COIL", "blobs", "moons", "suite", "whole"],
-                                rows), "", budget_sentence(budget)])
+                                rows), "", budget_sentence(budget), "",
+                      settings_sentences(budget)])
 
 
 def budget_sentence(budget):
@@ -436,6 +437,52 @@ def budget_sentence(budget):
     return (f"Budget, on *images*: ``evolve``'s ACC ranges over {min(acc):.3f}-{max(acc):.3f} "
             f"and one ``predict`` over {min(seconds):.1f}-{max(seconds):.1f} s, over ``evolve`` "
             f"(no trust region) with its defaults and with {changed}.")
+
+
+_BUDGET_FAMILIES = {"unseen_images": "images", "coil20_unseen": "COIL", "blobs": "blobs",
+                    "moons": "moons", "suite": "suite", "whole": "whole"}
+
+
+def _compare(budget, first, second):
+    """``first`` against ``second`` in ACC, family by family, as one clause.
+
+    Families are grouped as above, below and equal (within 0.0005), and the
+    gaps larger than the larger of the two spreads over fits are named.
+    """
+    groups = {"above": [], "below": [], "equal": []}
+    beyond = []
+    for dataset, label in _BUDGET_FAMILIES.items():
+        a, b = budget.row(dataset, first, "acc"), budget.row(dataset, second, "acc")
+        gap = a["value"] - b["value"]
+        key = "equal" if abs(gap) <= 0.0005 else "above" if gap > 0 else "below"
+        groups[key].append(label if key == "equal"
+                           else f"{label} ({a['value']:.3f} vs {b['value']:.3f})")
+        if key != "equal" and abs(gap) > max(a["std"] or 0.0, b["std"] or 0.0):
+            beyond.append(label)
+    clause = "; ".join(f"{key} on {', '.join(items)}" for key, items in groups.items() if items)
+    return clause + (f"; larger than the spread over fits only on {', '.join(beyond)}"
+                     if beyond else "; every gap within the spread over fits")
+
+
+def settings_sentences(budget):
+    """What the table says of caution, the trust region and select vs evolve, in words."""
+    methods = list(dict.fromkeys(r["method"] for r in budget.rows))
+    other = next(m for m in methods if m.startswith("select, caution="))
+    caution = other.removeprefix("select, ")
+    own = "caution=0" if caution == "caution=1" else "the fits' own caution"
+    suite = {m: budget.value("suite", m, "predict_seconds")
+             for m in ("evolve", "evolve, trust_region=0.85")}
+    return " ".join([
+        f"``{own}`` against ``{caution}``, with ``select``: "
+        f"{_compare(budget, 'select', other)}. With ``evolve`` (no trust region): "
+        f"{_compare(budget, 'evolve', f'evolve, {caution}')}.",
+        f"A trust region of 0.85 against none (``evolve``): "
+        f"{_compare(budget, 'evolve, trust_region=0.85', 'evolve')}; one ``predict`` on the "
+        f"suite took {suite['evolve, trust_region=0.85']:.2f} s against "
+        f"{suite['evolve']:.2f} s.",
+        f"``evolve`` with that trust region against ``select``: "
+        f"{_compare(budget, 'evolve, trust_region=0.85', 'select')}.",
+    ])
 
 
 def fooled_blobs_table(fooled):
