@@ -3,7 +3,8 @@
 Each record in ``benchmarks/results/<name>.json`` names the commit it was
 measured at (per row: a rerun of some datasets keeps the other rows of an
 earlier run). :data:`SOURCES` lists, in one place, the files each benchmark
-measures: the package modules it runs and its own script. A row is *fresh*
+measures: the package modules it runs; its own script and the benchmark
+scripts it imports (transitively) are added to them. A row is *fresh*
 when those files are, as code, what they were at its commit: the same
 files, each unchanged or (Python) with the same syntax tree once docstrings
 are left out, so that rewording a docstring or a comment does not age a
@@ -38,7 +39,7 @@ _METRIC = _COMMON + ("sklearn_tcm/learned_metric", "sklearn_tcm/datasets.py",
                      ":(exclude)sklearn_tcm/learned_metric/pretrained/*.tcm")
 _SHIPPED = ("sklearn_tcm/learned_metric/pretrained/default.tcm",)
 
-#: The files each benchmark measures (package paths and its own script; a
+#: The package files each benchmark measures (its scripts are added; a
 #: folder stands for every file in it; ``:(exclude)`` is git's pathspec for
 #: files left out). Every record must be listed here.
 SOURCES = {
@@ -81,9 +82,37 @@ def has_history():
         return False
 
 
+@functools.cache
+def _scripts(name):
+    """``benchmarks/<name>.py`` and the benchmark scripts it imports, transitively.
+
+    A benchmark that takes its tasks or pools from another script (for
+    example ``from bench_selection import image_tasks``) measures that
+    script too.
+    """
+    found, todo = [], [name]
+    while todo:
+        module = todo.pop()
+        path = BENCH_DIR / f"{module}.py"
+        if module in found or not path.exists():
+            continue
+        found.append(module)
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                todo.append(node.module)
+            elif isinstance(node, ast.Import):
+                todo.extend(alias.name for alias in node.names)
+    return tuple(f"benchmarks/{module}.py" for module in found)
+
+
+def _sources(name):
+    """The paths benchmark ``name`` measures: :data:`SOURCES` and its scripts."""
+    return SOURCES[name] + tuple(path for path in _scripts(name) if path not in SOURCES[name])
+
+
 def last_change(name):
     """The last commit that changed a file benchmark ``name`` measures."""
-    paths = SOURCES[name] + (f"benchmarks/{name}.py",)
+    paths = _sources(name)
     # git applies an exclusion to every path given: the shipped file, which the
     # code paths exclude, is looked up on its own
     shipped = [path for path in paths if path in _SHIPPED]
@@ -109,7 +138,7 @@ def load_rows(name):
 
 def _measured(path, name):
     """Whether file ``path`` is one that benchmark ``name`` measures."""
-    sources = SOURCES[name] + (f"benchmarks/{name}.py",)
+    sources = _sources(name)
     if path in sources and path in _SHIPPED:
         return True
     if path.startswith("sklearn_tcm/learned_metric/pretrained/") and path.endswith(".tcm"):

@@ -78,3 +78,15 @@ def test_docstrings_and_comments_do_not_age_a_record():
     code = 'def f(x):\n    """Old words."""\n    return x + 1  # a comment\n'
     assert same(code) == same('def f(x):\n    """New,\n    longer words."""\n    return x + 1\n')
     assert same(code) != same('def f(x):\n    """Old words."""\n    return x + 2\n')
+
+
+def test_a_benchmark_measures_the_scripts_it_imports():
+    # bench_user_grids takes its image pools and classical indices from
+    # bench_selection, which takes its references from train_pretrained
+    sources = provenance._sources("bench_user_grids")
+    assert "benchmarks/bench_user_grids.py" in sources
+    assert "benchmarks/bench_selection.py" in sources
+    assert "benchmarks/train_pretrained.py" in sources
+    assert provenance._measured("benchmarks/bench_selection.py", "bench_user_grids")
+    # and not the scripts it does not import
+    assert not provenance._measured("benchmarks/bench_dec.py", "bench_user_grids")
