@@ -256,9 +256,9 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         task per step). 1 with ``learning_rate=1e-3`` is the training of
         metrics fitted before this default changed (see the changelog), the
         shipped metric's included (one task's loss per step). On the
-        demo's fit, the default trained the critics about five times faster
+        demo's fit, the default trained the critics several times faster
         than that and clustered the unseen digits as well over three fits
-        (*bench_critic_batch*); 8 tasks per step at ``1e-3`` trained worse.
+        (*bench_critic_batch*); 8 tasks per step at ``1e-3`` validated worse.
     patience : int, default=30
         Stop critic training after this many epochs without a better
         validation MRR; the best checkpoint is kept.
