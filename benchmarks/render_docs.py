@@ -590,8 +590,8 @@ def l2c_table(l2c):
              l2c("points2d", m, "nmi", spread=False),
              "(given)" if m == "kmeans_true_k" else k_found(m)] for m, label in labels.items()
             if ("points2d", m, "mr") in l2c.by_key]
-    sets = l2c.row("points2d", "l2c_small", "mr")["n_tasks"]
-    fits = l2c.row("points2d", "l2c_small", "mr")["n_runs"]
+    row = l2c.row("points2d", "l2c_small", "mr")
+    sets, fits = row["n_tasks"], row["n_runs"]
     runs = f"{fits} fit{'s' if fits > 1 else ''} per preset, {sets} test sets"
     return "\n".join([_caption(l2c, "Test sets", runs), "",
                       rst_table(["model", "iterations", "MR", "NMI", "k found exactly"], rows)])
