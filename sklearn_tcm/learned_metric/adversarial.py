@@ -36,6 +36,7 @@ from .tasks import deduplicate, preprocess_task
 __all__ = [
     "CriticObjective",
     "search_dataset",
+    "training_search_options",
     "search_tasks",
     "add_search_negatives",
     "validate_round",
@@ -95,6 +96,23 @@ class CriticObjective:
                 scores.append(self.critic(embedding, self.caution).cpu().numpy())
             total = total + np.concatenate(scores).astype(np.float64)
         return total / len(self.contexts)
+
+
+def training_search_options(metric, k_high):
+    """The micro-cluster search's settings in a metric's training (and ``search="evolve"``).
+
+    ``metric`` gives ``max_points``, ``n_subsamples`` and ``caution`` (a
+    :class:`~sklearn_tcm.LearnedMetricClustering`, fitted or not); the
+    other settings are the search's own: 150 micro-clusters, 24 survivors
+    over at most 30 generations, candidates within ARI 0.85 of a classical
+    clustering, ``select`` deciding the round kept.
+    """
+    return {
+        "search": "select", "n_clusters": None, "k_range": (min(2, k_high), k_high),
+        "n_micro": 150, "max_points": metric.max_points, "n_subsamples": metric.n_subsamples,
+        "population_size": 24, "n_generations": 30, "caution": metric.caution,
+        "trust_region": 0.85,
+    }
 
 
 def search_dataset(X, gae, critic, options, device, seed, verbose=0):

@@ -6,13 +6,12 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, check_X_y
 
-from .._base import atomic_fit, inline_task
+from .._base import atomic_fit
 from .._persistence import PersistenceMixin
 from .._torch import (
     check_dense_size,
@@ -23,13 +22,13 @@ from .._torch import (
     resolve_device,
     seeded_torch,
 )
-from .adversarial import run_rounds, search_dataset
+from .adversarial import run_rounds, training_search_options
 from .critic import CriticEnsemble, candidate_agreement, train_ensemble
 from .gae import GraphAutoEncoder, embed_task, train_gae
 from .graph import GLOBAL_FEATURES, GRAPH_SUMMARY, NODE_FEATURES
 from .tasks import draw_tasks, preprocess_task, split_classes, stratified_indices
 
-__all__ = ["LearnedMetricClustering", "with_untrained_critic", "search_labels"]
+__all__ = ["LearnedMetricClustering", "with_untrained_critic"]
 
 def _split_references(X, y, groups):
     """List of (X, y) reference datasets from the accepted input forms."""
@@ -121,44 +120,6 @@ def _check_labellings(labels, n_samples):
                 f"got {bad.flat[0].item()!r}."
             )
     return np.atleast_2d(labels)
-
-
-def search_labels(metric, X, options, seeds, *, n_jobs=None, verbose=0):
-    """The labels of ``X`` a fitted metric's search prefers (best of one search per seed).
-
-    Shared by :meth:`LearnedMetricClustering.predict` and
-    :class:`~sklearn_tcm.CriticClustering`. A dataset whose points are all
-    identical has one cluster and is returned as such without a search.
-
-    Parameters
-    ----------
-    metric : LearnedMetricClustering
-        Fitted.
-    X : ndarray of shape (n_samples, n_features)
-        Validated, dense.
-    options : dict
-        Search options (see :func:`~.adversarial.search_dataset`).
-    seeds : array-like of int
-        One search (restart) per seed.
-    n_jobs : int or None
-    verbose : int
-
-    Returns
-    -------
-    labels : ndarray of shape (n_samples,)
-    """
-    if not np.ptp(X, axis=0).any():
-        return np.zeros(X.shape[0], dtype=np.int64)
-    device = inference_device(metric.device_)
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(inline_task)(search_dataset, (
-            X, copy.deepcopy(metric.gae_), copy.deepcopy(metric.critic_), options,
-            device if n_jobs in (None, 1) else torch.device("cpu"), int(seed), verbose))
-        for seed in seeds
-    )
-    # ties go to the earlier restart, whatever the backend's order
-    best = max(range(len(results)), key=lambda i: (results[i].score, -i))
-    return results[best].labels.astype(np.int64)
 
 
 class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
@@ -296,51 +257,6 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         measure it (NMI, k error, rate of labellings scored above the
         truth); the round whose search (in the mode of ``search``) has the
         best NMI is kept.
-    search : {"select", "evolve"}, default="select"
-        How :meth:`predict` clusters a dataset. ``"select"``: score a pool
-        of classical clusterings of the micro-clusters (k-means, Ward,
-        average, complete and single linkage, Gaussian mixture and spectral
-        clustering for every k, DBSCAN over an eps grid, HDBSCAN over
-        ``min_cluster_size``) and return the critic's choice. ``"evolve"``: evolutionary search
-        over micro-cluster genomes seeded with that pool (the paper's
-        agent). ``"select"`` is the default because on data never seen it
-        measured as well or better on most families (blobs, moons, COIL-20,
-        the clustering benchmark suite; ``"evolve"`` is ahead on some digit
-        image sets) and is several times faster: the search finds labellings
-        the critic scores above the truth, i.e. it exploits the critic's
-        errors (``benchmarks/RESULTS.md``, *bench_lmc* and
-        *bench_search_budget*). The
-        adversarial rounds of :meth:`fit` always use ``"evolve"``.
-    n_clusters : int or None, default=None
-        Number of clusters of :meth:`predict`; None searches over
-        ``2 .. max_clusters``.
-    max_clusters : int or None, default=None
-        Largest number of clusters the search considers; None uses
-        ``k_range[1]``, the most classes the critic saw in one task.
-    n_micro : int, default=150
-        Micro-clusters (k-means) forming the search's genome, so search
-        cost does not grow with the number of points.
-    population_size : int, default=24
-        Survivors per generation of the evolutionary search (twice as many
-        offspring are made per generation).
-    n_generations : int, default=30
-        Maximum generations of the search (it stops earlier after 6
-        generations without improvement).
-    n_restarts : int, default=1
-        Independent searches per :meth:`predict` (different micro-clusters,
-        subsamples and seeds); the best-scored result is returned.
-    trust_region : float, default=0.85
-        Smallest ARI to its closest classical clustering (the pool of
-        ``"select"``) that a candidate of the evolutionary search must keep;
-        offspring further away are discarded. The critic was trained on
-        classical clusterings and on earlier searches' finds, and
-        extrapolates far from them. 0 lets the search go anywhere, 1 keeps
-        it to the pool. Used by :meth:`predict` and the validation searches
-        of :meth:`fit`; the adversarial rounds search without it (their
-        negatives teach the critic everywhere). It may be changed after
-        fitting. 0.85 measured as well as or better than no trust region on
-        five of six families of unseen data, within the spread over two fits,
-        and made the search faster (*bench_search_budget*).
     compute_labels : bool, default=True
         Whether :meth:`fit` ends by clustering its training ``X`` into
         ``labels_`` (one search per reference dataset; with hundreds of
@@ -439,14 +355,6 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         "adversarial_rounds": [Interval(Integral, 0, None, closed="left")],
         "adversarial_tasks": [Interval(Integral, 1, None, closed="left")],
         "validation_searches": [Interval(Integral, 1, None, closed="left")],
-        "search": [StrOptions({"evolve", "select"})],
-        "n_clusters": [Interval(Integral, 1, None, closed="left"), None],
-        "max_clusters": [Interval(Integral, 2, None, closed="left"), None],
-        "n_micro": [Interval(Integral, 2, None, closed="left")],
-        "population_size": [Interval(Integral, 2, None, closed="left")],
-        "n_generations": [Interval(Integral, 0, None, closed="left")],
-        "n_restarts": [Interval(Integral, 1, None, closed="left")],
-        "trust_region": [Interval(Real, 0, 1, closed="both")],
         "compute_labels": ["boolean"],
         "n_jobs": [Integral, None],
         "device": [str, torch.device],
@@ -477,14 +385,6 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         adversarial_rounds=5,
         adversarial_tasks=80,
         validation_searches=20,
-        search="select",
-        n_clusters=None,
-        max_clusters=None,
-        n_micro=150,
-        population_size=24,
-        n_generations=30,
-        n_restarts=1,
-        trust_region=0.85,
         compute_labels=True,
         n_jobs=None,
         device="auto",
@@ -511,14 +411,6 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self.adversarial_rounds = adversarial_rounds
         self.adversarial_tasks = adversarial_tasks
         self.validation_searches = validation_searches
-        self.search = search
-        self.n_clusters = n_clusters
-        self.max_clusters = max_clusters
-        self.n_micro = n_micro
-        self.population_size = population_size
-        self.n_generations = n_generations
-        self.n_restarts = n_restarts
-        self.trust_region = trust_region
         self.compute_labels = compute_labels
         self.n_jobs = n_jobs
         self.device = device
@@ -592,7 +484,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
             history, critic_history, kept = run_rounds(
                 gae, critic, tasks, embeddings,
                 self._critic_trainer(tasks, embeddings, device, seed),
-                options=self._search_options(),
+                options=training_search_options(self, self.k_range[1]),
                 max_rounds=self.adversarial_rounds, n_search_tasks=self.adversarial_tasks,
                 n_validation_searches=min(self.validation_searches,
                                           len(tasks["validation"])),
@@ -637,16 +529,6 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         if isinstance(X, list | tuple):
             return [self.predict(Xr) for Xr, _ in pairs]
         return self.predict(pairs[0][0] if len(pairs) == 1 else check_array(X))
-
-    def _search_options(self, n_clusters=None):
-        k_high = self.max_clusters if self.max_clusters is not None else self.k_range[1]
-        return {
-            "search": self.search, "n_clusters": n_clusters,
-            "k_range": (min(2, k_high), k_high), "n_micro": self.n_micro,
-            "max_points": self.max_points, "n_subsamples": self.n_subsamples,
-            "population_size": self.population_size, "n_generations": self.n_generations,
-            "caution": self.caution, "trust_region": self.trust_region,
-        }
 
     # --------------------------------------------------------------- scoring
     def score_clustering(self, X, labels):
@@ -728,14 +610,17 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
 
     # ------------------------------------------------------------ clustering
     def predict(self, X, return_score=False):
-        """Cluster a new dataset under the learned critic.
+        """Cluster a new dataset under the learned metric, the number of clusters unknown.
 
-        The number of clusters is found by the search unless the
-        ``n_clusters`` parameter fixes it. The fitted state is not changed.
+        The same as ``CriticClustering(metric=self).fit(X).labels_``, with
+        the metric's seed: :class:`~sklearn_tcm.CriticClustering` holds the
+        settings of the clustering (a fixed or largest number of clusters,
+        the outlier rule, the one-cluster answer). The fitted state is not
+        changed.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             The dataset to cluster (any number of features).
         return_score : bool, default=False
             Also return the critic score of the returned labels: exactly
@@ -744,25 +629,18 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         Returns
         -------
         labels : ndarray of shape (n_samples,)
-            Cluster labels 0..k-1; ``np.unique(labels).size`` is the number
-            of clusters found. A dataset whose points are all identical is
-            one cluster (all labels 0).
+            Cluster labels ``0 .. k-1``, -1 for noise (see
+            :class:`~sklearn_tcm.CriticClustering`).
         score : float
             Only when ``return_score=True``.
         """
+        from .critic_clustering import CriticClustering
+
         check_is_fitted(self)
-        X = _check_points(X)
-        if self.n_clusters is not None and self.n_clusters > X.shape[0]:
-            raise ValueError(
-                f"n_clusters={self.n_clusters} is larger than the number of samples "
-                f"({X.shape[0]})."
-            )
-        seeds = np.random.default_rng(self._seed).integers(2**31 - 1, size=self.n_restarts)
-        labels = search_labels(self, X, self._search_options(self.n_clusters), seeds,
-                               n_jobs=self.n_jobs, verbose=self.verbose)
+        clusterer = CriticClustering(self, random_state=self._seed).fit(X)
         if not return_score:
-            return labels
-        return labels, float(self.score_clustering(X, labels))
+            return clusterer.labels_
+        return clusterer.labels_, clusterer.score_
 
     def fit_predict(self, X, y, groups=None):
         """Learn the critic on ``(X, y)``, then cluster ``X`` without its labels.
