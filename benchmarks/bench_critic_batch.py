@@ -75,7 +75,7 @@ def run_one(seed, name, args, budget):
     reference, new = y < 5, y >= 5
     batch, rate, labellings = CONFIGS[name]
     model = LearnedMetricClustering(
-        validation_fraction=0.0, k_range=(2, 5), max_clusters=10, random_state=seed,
+        validation_fraction=0.0, k_range=(2, 5), random_state=seed,
         n_jobs=1, critic_batch_size=batch, learning_rate=rate, compute_labels=False, **budget)
     start = time.perf_counter()
     critic_seconds, gae_seconds = timed_fit(

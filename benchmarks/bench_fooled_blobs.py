@@ -15,19 +15,32 @@ tiny run).
 """
 
 import numpy as np
+import torch
 from _harness import Recorder, parse_args
 from bench_lmc import quality
 from sklearn.datasets import make_blobs
 
-from sklearn_tcm import LearnedMetricClustering
-from sklearn_tcm.learned_metric.adversarial import beats_truth
+from sklearn_tcm import CriticClustering, LearnedMetricClustering
+from sklearn_tcm.learned_metric.adversarial import (
+    beats_truth,
+    search_dataset,
+    training_search_options,
+)
 
 FIT = dict(n_tasks=20, synthetic_tasks=80, size_range=(15, 30), gae_epochs=3,
-           critic_epochs=60, adversarial_tasks=10, validation_searches=10, n_generations=8,
-           search="evolve")
+           critic_epochs=60, adversarial_tasks=10, validation_searches=10)
 SMOKE_FIT = dict(n_tasks=4, synthetic_tasks=4, size_range=(10, 15), gae_epochs=1,
-                 critic_epochs=2, adversarial_tasks=2, validation_searches=1, n_generations=2,
-                 search="evolve")
+                 critic_epochs=2, adversarial_tasks=2, validation_searches=1)
+
+
+def searched(metric, X, trust, seed):
+    """Labels of the evolutionary search under the metric (``None``: CriticClustering)."""
+    if trust is None:
+        return CriticClustering(metric, random_state=seed).fit(X).labels_
+    options = {**training_search_options(metric, 10), "search": "evolve",
+               "trust_region": trust}
+    return search_dataset(X, metric.gae_, metric.critic_, options, torch.device("cpu"),
+                          seed).labels
 
 
 def blob_sets(n_sets):
@@ -47,18 +60,18 @@ def main(argv=None):
         for caution in (0.0, 1.0):
             for rounds in ((1,) if smoke else (0, 2)):
                 metric = LearnedMetricClustering(adversarial_rounds=rounds, caution=caution,
-                                                 trust_region=0.0, random_state=seed,
-                                                 device=args.device, **fit).fit(X, y)
-                for trust in (0.0, 0.85):
-                    metric.set_params(trust_region=trust)
+                                                 random_state=seed, device=args.device,
+                                                 **fit).fit(X, y)
+                for trust in (0.0, 0.85, None):
                     fooled, acc = [], []
                     for X_new, y_new in sets:
-                        labels, score = metric.predict(X_new, return_score=True)
-                        fooled.append(beats_truth(score, metric.score_clustering(X_new, y_new),
+                        labels = searched(metric, X_new, trust, seed)
+                        fooled.append(beats_truth(metric.score_clustering(X_new, labels),
+                                                  metric.score_clustering(X_new, y_new),
                                                   labels, y_new))
                         acc.append(quality(y_new, labels)["acc"])
-                    recorder.add("easy_blobs",
-                                 f"caution={caution:g}, rounds={rounds}, trust_region={trust:g}",
+                    search = "CriticClustering" if trust is None else f"trust_region={trust:g}"
+                    recorder.add("easy_blobs", f"caution={caution:g}, rounds={rounds}, {search}",
                                  beats_truth_rate=float(np.mean(fooled)),
                                  acc=float(np.mean(acc)),
                                  validation_rate_last=metric.history_[-1]["beats_truth_rate"])
@@ -69,7 +82,8 @@ def main(argv=None):
         preamble=(
             "A small metric fitted on 8-D blobs (the slow test's settings), 0 or 2 adversarial "
             "rounds, caution 0 or 1 in training and predict; the search (evolve) with or "
-            f"without a trust region on {len(sets)} easy blob sets. `beats_truth_rate`: share "
+            "without a trust region, and CriticClustering (algorithms' partitions, "
+            f"consensus), on {len(sets)} easy blob sets. `beats_truth_rate`: share "
             "of sets whose search result scores above the truth; `validation_rate_last`: the "
             "fit's validation beats-truth rate after its last round. Means over fits (seeds)."
         ),

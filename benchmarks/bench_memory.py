@@ -45,7 +45,7 @@ CHILD = textwrap.dedent("""
     labels = model.predict(X)
     seconds = time.perf_counter() - start
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    method = "dec" if kind == "dec" else f"learned metric, search={model.search}"
+    method = "dec" if kind == "dec" else "learned metric, search=select"
     print(json.dumps({"peak_rss_mb": peak, "before_predict_mb": before, "method": method,
                       "predict_seconds": seconds, "n_clusters": int(len(np.unique(labels)))}))
 """)

@@ -83,7 +83,7 @@ from train_pretrained import (
     train,
 )
 
-from sklearn_tcm import load, pretrained_metric, sample_tasks
+from sklearn_tcm import CriticClustering, load, pretrained_metric, sample_tasks
 from sklearn_tcm._base import split_classes
 from sklearn_tcm.learned_metric.corpus import training_corpus
 from sklearn_tcm.learned_metric.critic import candidate_agreement
@@ -350,7 +350,7 @@ def _evaluate_set(X, y, metric, pretrained, regressor, searches):
     predicted = {}
     for search in searches:
         begun = time.perf_counter()
-        labels = metric.set_params(search=search, n_jobs=1).predict(X)
+        labels = CriticClustering(metric, search=search, random_state=0).fit(X).labels_
         predicted[f"predict_{search}"] = (reference_ari(y, labels),
                                           time.perf_counter() - begun)
     predicted["hdbscan_default"] = (reference_ari(y, HDBSCAN(copy=True).fit_predict(X)), None)

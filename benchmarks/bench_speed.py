@@ -78,7 +78,7 @@ if config == "demo":
     X, y = load_digits(return_X_y=True)
     budget = DEMO_BUDGETS["quick" if smoke else "full"]
     model = estimator.LearnedMetricClustering(
-        validation_fraction=0.0, k_range=(2, 5), max_clusters=10, random_state=0, **budget)
+        validation_fraction=0.0, k_range=(2, 5), random_state=0, **budget)
     args = (X[y < 5] / 16.0, y[y < 5])
 else:
     import numpy as np

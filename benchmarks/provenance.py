@@ -57,7 +57,6 @@ SOURCES = {
     "bench_memory": _METRIC + ("sklearn_tcm/dec.py",),
     "bench_objective": _METRIC,
     "bench_score_curve": _METRIC + _SHIPPED,
-    "bench_search_budget": _METRIC,
     "bench_selection": _METRIC + _SHIPPED + ("benchmarks/train_pretrained.py",),
     "bench_speed": _METRIC + ("sklearn_tcm/cli.py",),
     "bench_synthetic": _METRIC,

@@ -414,77 +414,6 @@ def lmc_table(lmc):
                                 rows), "", comparison + "."])
 
 
-def search_budget_table(budget):
-    fits = budget.row("blobs", "select", "acc")["n_runs"]
-    datasets = ("unseen_images", "coil20_unseen", "blobs", "moons", "suite", "whole")
-    methods = [m for m in dict.fromkeys(r["method"] for r in budget.rows)
-               if all((d, m, "acc") in budget.by_key for d in datasets)]
-    rows = [[f"``{m}``"] + [budget(d, m, "acc", spread=False) for d in datasets]
-            for m in methods]
-    return "\n".join([_caption(budget, "Mean ACC over the fits", f"{fits} fits"), "",
-                      rst_table(["setting", "images", "COIL", "blobs", "moons", "suite", "whole"],
-                                rows), "", budget_sentence(budget), "",
-                      settings_sentences(budget)])
-
-
-def budget_sentence(budget):
-    """The range of ``evolve``'s ACC and predict seconds on images over the budget settings."""
-    methods = ["evolve"] + [m for m in dict.fromkeys(r["method"] for r in budget.rows)
-                            if m.startswith("evolve, n_") or m.startswith("evolve, population")]
-    acc = [budget.value("unseen_images", m, "acc") for m in methods]
-    seconds = [budget.value("unseen_images", m, "predict_seconds") for m in methods]
-    changed = ", ".join(m.removeprefix("evolve, ") for m in methods[1:])
-    return (f"Budget, on *images*: ``evolve``'s ACC ranges over {min(acc):.3f}-{max(acc):.3f} "
-            f"and one ``predict`` over {min(seconds):.1f}-{max(seconds):.1f} s, over ``evolve`` "
-            f"(no trust region) with its defaults and with {changed}.")
-
-
-_BUDGET_FAMILIES = {"unseen_images": "images", "coil20_unseen": "COIL", "blobs": "blobs",
-                    "moons": "moons", "suite": "suite", "whole": "whole"}
-
-
-def _compare(budget, first, second):
-    """``first`` against ``second`` in ACC, family by family, as one clause.
-
-    Families are grouped as above, below and equal (within 0.0005), and the
-    gaps larger than the larger of the two spreads over fits are named.
-    """
-    groups = {"above": [], "below": [], "equal": []}
-    beyond = []
-    for dataset, label in _BUDGET_FAMILIES.items():
-        a, b = budget.row(dataset, first, "acc"), budget.row(dataset, second, "acc")
-        gap = a["value"] - b["value"]
-        key = "equal" if abs(gap) <= 0.0005 else "above" if gap > 0 else "below"
-        groups[key].append(label if key == "equal"
-                           else f"{label} ({a['value']:.3f} vs {b['value']:.3f})")
-        if key != "equal" and abs(gap) > max(a["std"] or 0.0, b["std"] or 0.0):
-            beyond.append(label)
-    clause = "; ".join(f"{key} on {', '.join(items)}" for key, items in groups.items() if items)
-    return clause + (f"; larger than the spread over fits only on {', '.join(beyond)}"
-                     if beyond else "; every gap within the spread over fits")
-
-
-def settings_sentences(budget):
-    """What the table says of caution, the trust region and select vs evolve, in words."""
-    methods = list(dict.fromkeys(r["method"] for r in budget.rows))
-    other = next(m for m in methods if m.startswith("select, caution="))
-    caution = other.removeprefix("select, ")
-    own = "caution=0" if caution == "caution=1" else "the fits' own caution"
-    suite = {m: budget.value("suite", m, "predict_seconds")
-             for m in ("evolve", "evolve, trust_region=0.85")}
-    return " ".join([
-        f"``{own}`` against ``{caution}``, with ``select``: "
-        f"{_compare(budget, 'select', other)}. With ``evolve`` (no trust region): "
-        f"{_compare(budget, 'evolve', f'evolve, {caution}')}.",
-        f"A trust region of 0.85 against none (``evolve``): "
-        f"{_compare(budget, 'evolve, trust_region=0.85', 'evolve')}; one ``predict`` on the "
-        f"suite took {suite['evolve, trust_region=0.85']:.2f} s against "
-        f"{suite['evolve']:.2f} s.",
-        f"``evolve`` with that trust region against ``select``: "
-        f"{_compare(budget, 'evolve, trust_region=0.85', 'select')}.",
-    ])
-
-
 def fooled_blobs_table(fooled):
     methods = list(dict.fromkeys(r["method"] for r in fooled.rows if r["dataset"] == "easy_blobs"))
     fits = fooled.row("easy_blobs", methods[0], "acc")["n_runs"]
@@ -603,7 +532,6 @@ GUIDE_TABLES = {
     ("learned_metric.rst", "bench_objective"): objective_table,
     ("learned_metric.rst", "bench_selection"): selection_table,
     ("learned_metric.rst", "bench_lmc"): lmc_table,
-    ("learned_metric.rst", "bench_search_budget"): search_budget_table,
     ("learned_metric.rst", "bench_fooled_blobs"): fooled_blobs_table,
     ("learned_metric.rst", "bench_critic"): critic_table,
     ("learned_metric.rst", "bench_critic_space"): critic_space_table,
@@ -719,7 +647,7 @@ def selection_shortfall(selection):
 
 #: The records the README and the guides render from.
 RECORDS = ("bench_demo", "bench_user_grids", "bench_selection", "bench_objective", "bench_lmc",
-           "bench_dscl", "bench_dec", "bench_l2c", "bench_memory", "bench_search_budget",
+           "bench_dscl", "bench_dec", "bench_l2c", "bench_memory",
            "bench_critic", "bench_critic_space", "bench_fooled_blobs", "bench_dec_init",
            "bench_score_curve", "train_pretrained")
 

@@ -77,7 +77,7 @@ BUDGET = dict(objective="ari", critic_inputs="both", critic_batch_size=1, learni
               # manifolds (moons, rings) to be clusters, as users' data are
               k_range=(2, 30), size_range=(15, 100), max_points=400)
 SMOKE_BUDGET = dict(n_tasks=8, synthetic_tasks=4, gae_epochs=1, critic_epochs=3,
-                    adversarial_rounds=0, validation_searches=1, n_generations=2)
+                    adversarial_rounds=0, validation_searches=1)
 IMAGE_SETS = ("mnist_train_5k", "usps", "coil20")
 #: Families of the corpus, by name prefix (for leave-one-family-out fits).
 FAMILIES = ("prior", "keel", "digits", "images", "fcps", "graves", "sipu", "other")

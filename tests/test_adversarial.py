@@ -143,18 +143,18 @@ def test_adversarial_rounds_stop_the_search_beating_the_truth_on_easy_blobs():
     """A critic trained on tiny tasks is fooled by its search on easy blob sets; after
     adversarial rounds (which add the search's elites) it is fooled on fewer of them.
 
-    Measured at these seeds: 3 of 6 sets without rounds, 2 of 6 after two rounds
-    (validation beats-truth rate 0.4, 0.3, 0.1). Before the search split clusters with
-    its own 2-means (instead of scikit-learn's KMeans(2)) the figures were >= 4 and <= 1.
+    Measured at these seeds: 1 of 6 sets without rounds, 0 of 6 after two rounds
+    (validation beats-truth rate 0.3, 0.2, 0.1), since the training's validation searches
+    keep a trust region of 0.85 (they had none in this fit before the metric lost its
+    search settings: then 3 of 6 and 2 of 6).
     """
     X, y = make_blobs(600, centers=8, n_features=4, cluster_std=0.6, random_state=0)
     params = dict(n_tasks=20, synthetic_tasks=80, size_range=(15, 30), gae_epochs=3,
                   critic_epochs=60, adversarial_tasks=10, validation_searches=10,
-                  n_generations=8, search="evolve", random_state=0,
-                  # the unbounded search the rounds must withstand, under the
-                  # conservative score (with caution=0 this fit is fooled on 3 of
-                  # the 6 sets with or without rounds: see the guide's caution)
-                  trust_region=0.0, caution=1.0)
+                  random_state=0,
+                  # under the conservative score (with caution=0 this fit is fooled on
+                  # 3 of the 6 sets with or without rounds: see the guide's caution)
+                  caution=1.0)
     beaten = {}
     for rounds in (0, 2):
         metric = LearnedMetricClustering(adversarial_rounds=rounds, **params).fit(X, y)
@@ -162,9 +162,15 @@ def test_adversarial_rounds_stop_the_search_beating_the_truth_on_easy_blobs():
         for seed in range(6):
             X_new, y_new = make_blobs(150, centers=3 + seed, n_features=5, cluster_std=0.5,
                                       random_state=20 + seed)
-            labels, score = metric.predict(X_new, return_score=True)
-            beaten[rounds] += beats_truth(score, metric.score_clustering(X_new, y_new),
-                                          labels, y_new)
+            # the unbounded search the rounds must withstand
+            options = {**adversarial.training_search_options(metric, 10),
+                       "search": "evolve", "trust_region": 0.0}
+            search_seed = int(np.random.default_rng(metric._seed).integers(2**31 - 1))
+            found = adversarial.search_dataset(X_new, metric.gae_, metric.critic_, options,
+                                               torch.device("cpu"), search_seed)
+            beaten[rounds] += beats_truth(metric.score_clustering(X_new, found.labels),
+                                          metric.score_clustering(X_new, y_new),
+                                          found.labels, y_new)
     assert metric.history_[1]["n_new_negatives"] > 0
     assert metric.history_[1]["beats_truth_rate"] < metric.history_[0]["beats_truth_rate"]
-    assert beaten[0] >= 3 and beaten[2] < beaten[0]
+    assert beaten[0] >= 1 and beaten[2] < beaten[0]

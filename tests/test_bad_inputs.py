@@ -10,7 +10,13 @@ from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from sklearn_tcm import DECClustering, DSCLClustering, L2CClustering, LearnedMetricClustering
+from sklearn_tcm import (
+    CriticClustering,
+    DECClustering,
+    DSCLClustering,
+    L2CClustering,
+    LearnedMetricClustering,
+)
 
 X, Y = make_blobs(n_samples=60, centers=3, n_features=4, random_state=0)
 
@@ -27,7 +33,7 @@ FACTORIES = {
     "lmc": lambda **kw: LearnedMetricClustering(**{**dict(
         n_tasks=3,
 synthetic_tasks=3, size_range=(4, 6), gae_epochs=1, critic_epochs=2, adversarial_rounds=0,
-        validation_searches=1, n_generations=1, population_size=2, random_state=0), **kw}),
+        validation_searches=1, random_state=0), **kw}),
 }
 SUPERVISED = ("dscl", "l2c", "lmc")
 
@@ -88,9 +94,9 @@ def test_wrong_number_of_features_at_predict(kind):
 @pytest.mark.parametrize("kind", ["dec", "dscl", "lmc"])
 def test_more_clusters_than_samples(kind):
     if kind == "lmc":
-        model = fit(kind, X, n_clusters=30)
+        model = CriticClustering(fit(kind, X), n_clusters=30)
         with pytest.raises(ValueError, match="larger than the number of samples"):
-            model.predict(X[:10])
+            model.fit(X[:10])
         return
     with pytest.raises(ValueError, match="n_clusters|n_samples"):
         fit(kind, X[:5], Y[:5], n_clusters=10)
@@ -111,7 +117,7 @@ def test_y_missing_or_single_class(kind):
     ("dec", "n_clusters", 0), ("dec", "n_clusters", 2.5), ("dec", "max_iter", -1),
     ("dec", "batch_size", 0), ("dscl", "max_iter", -3), ("dscl", "learning_rate", -1.0),
     ("l2c", "k_max", 0), ("l2c", "set_size", 1.5), ("l2c", "batch_size", -2),
-    ("lmc", "n_tasks", 0), ("lmc", "max_points", 2), ("lmc", "search", "random"),
+    ("lmc", "n_tasks", 0), ("lmc", "max_points", 2), ("lmc", "caution", -1.0),
 ])
 def test_bad_parameters(kind, param, value):
     with pytest.raises(ValueError, match=param):

@@ -10,8 +10,7 @@ from sklearn.datasets import make_blobs
 TINY_LMC = ["--set", "n_tasks=4",
             "--set", "synthetic_tasks=3", "--set", "size_range=[8,12]", "--set", "gae_epochs=1",
             "--set", "critic_epochs=2", "--set", "adversarial_rounds=0",
-            "--set", "validation_searches=1", "--set", "n_generations=2",
-            "--set", "population_size=4"]
+            "--set", "validation_searches=1"]
 TINY_DEC = ["--n-clusters", "3", "--set", "hidden_dims=[8]", "--set", "n_components=2",
             "--set", "pretrain_epochs=2", "--set", "max_iter=5", "--set", "n_init=2"]
 

@@ -21,9 +21,9 @@ INIT_PARAMS = {
     LearnedMetricClustering: dict(n_tasks=3, synthetic_tasks=3, size_range=(3, 6),
                                   gae_epochs=1, critic_epochs=2,
                                   adversarial_rounds=0, validation_searches=1,
-                                  n_generations=1, population_size=2, random_state=0),
+                                  random_state=0),
     # the shipped metric, a small search
-    CriticClustering: dict(n_micro=20, max_clusters=5, random_state=0),
+    CriticClustering: dict(max_clusters=5, n_subsamples=2, random_state=0),
 }
 
 _NEEDS_Y = ("fit needs labelled data y (the estimator learns from labels); the check "

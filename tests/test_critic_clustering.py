@@ -6,10 +6,9 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.datasets import make_blobs
+from sklearn.datasets import make_blobs, make_circles, make_moons
 from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import GridSearchCV
-from sklearn.neighbors import NearestNeighbors
+from sklearn.metrics import adjusted_rand_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -17,13 +16,11 @@ import sklearn_tcm
 from sklearn_tcm import (
     CriticClustering,
     LearnedMetricClustering,
-    WholeDataSplit,
-    critic_scorer,
     pretrained_metric,
 )
 
 X, Y = make_blobs(240, centers=3, cluster_std=0.6, random_state=0)
-SMALL = dict(n_micro=40, max_clusters=6, random_state=0)
+SMALL = dict(max_clusters=6, random_state=0)
 
 
 @pytest.fixture(scope="module")
@@ -54,26 +51,98 @@ def test_score_is_the_metric_score_of_the_labels(metric):
     assert model.score_ == pytest.approx(metric.score_clustering(X, model.labels_), abs=1e-9)
 
 
-def test_predict_is_the_nearest_training_point_rule():
-    model = CriticClustering(**SMALL).fit(X)
-    X_new = X[:30] + 0.05
-    nearest = NearestNeighbors(n_neighbors=1).fit(X).kneighbors(X_new)[1][:, 0]
-    np.testing.assert_array_equal(model.predict(X_new), model.labels_[nearest])
+def test_predict_gives_training_points_their_cluster_and_follows_curved_clusters():
+    X_moons, y_moons = make_moons(300, noise=0.05, random_state=0)
+    model = CriticClustering(random_state=0).fit(X_moons)
+    assert model.n_clusters_ == 2
+    clustered = model.labels_ >= 0
+    np.testing.assert_array_equal(model.predict(X_moons)[clustered],
+                                  model.labels_[clustered])
+    X_new, y_new = make_moons(200, noise=0.05, random_state=1)
+    assert adjusted_rand_score(y_new, model.predict(X_new)) > 0.95
 
 
 def test_fixed_and_capped_number_of_clusters():
-    assert CriticClustering(n_clusters=5, n_micro=40, random_state=0).fit(X).n_clusters_ == 5
-    capped = CriticClustering(n_micro=40, max_clusters=2, random_state=0).fit(X)
+    assert CriticClustering(n_clusters=5, random_state=0).fit(X).n_clusters_ == 5
+    capped = CriticClustering(max_clusters=2, random_state=0).fit(X)
     assert capped.n_clusters_ <= 2
 
 
-def test_grid_search_over_its_own_parameters():
-    search = GridSearchCV(CriticClustering(**SMALL),
-                          {"search": ["select", "evolve"], "n_micro": [20, 40]},
-                          scoring=critic_scorer(), cv=WholeDataSplit()).fit(X)
-    scores = search.cv_results_["mean_test_score"]
-    assert np.all(np.isfinite(scores))
-    assert search.best_estimator_.n_clusters_ >= 2
+def test_the_answer_does_not_depend_on_the_seed():
+    X_std = StandardScaler().fit_transform(make_blobs(300, centers=3, cluster_std=0.6,
+                                                      random_state=0)[0])
+    ks = {CriticClustering(random_state=seed).fit(X_std).n_clusters_ for seed in range(4)}
+    assert ks == {3}
+
+
+@pytest.mark.parametrize("data", ["uniform", "gaussian"])
+def test_no_structure_is_one_cluster(data):
+    rng = np.random.default_rng(0)
+    X_null = rng.uniform(size=(400, 2)) if data == "uniform" else rng.normal(size=(400, 5))
+    model = CriticClustering(random_state=0).fit(X_null)
+    assert model.n_clusters_ == 1 and model.selection_["candidate"] == "one cluster"
+    # the answer the user can ask for instead
+    assert CriticClustering(allow_single_cluster=False, random_state=0).fit(
+        X_null).n_clusters_ >= 2
+
+
+def test_moons_and_circles_are_two_clusters():
+    for make, options in ((make_moons, {}), (make_circles, {"factor": 0.5})):
+        X_shape, y_shape = make(500, noise=0.05, random_state=0, **options)
+        model = CriticClustering(random_state=0).fit(X_shape)
+        assert model.n_clusters_ == 2
+        assert adjusted_rand_score(y_shape, model.labels_) > 0.95
+
+
+def test_a_far_outlier_is_noise_not_a_cluster():
+    X_out, _ = make_blobs(300, centers=4, cluster_std=0.5, random_state=1)
+    X_out = np.vstack([X_out, [[60.0, 60.0]]])
+    model = CriticClustering(random_state=0).fit(X_out)
+    assert model.n_clusters_ == 4
+    assert model.labels_[-1] == -1
+    assert model.predict([[61.0, 61.0]])[0] == -1
+
+
+def test_small_clusters_are_noise():
+    from sklearn_tcm.learned_metric.candidates import small_clusters_as_noise
+
+    labels = np.array([2, 2, 2, 0, 1, 1, 1, -1, 2])
+    np.testing.assert_array_equal(small_clusters_as_noise(labels, 3),
+                                  [0, 0, 0, -1, 1, 1, 1, -1, 0])
+
+
+def test_a_choice_at_the_largest_k_tried_warns():
+    X_many, _ = make_blobs(600, centers=12, cluster_std=0.3, center_box=(-60, 60),
+                           random_state=0)
+    with pytest.warns(UserWarning, match="largest number tried"):
+        model = CriticClustering(max_clusters=6, random_state=0).fit(X_many)
+    assert model.selection_["at_edge"]
+
+
+def test_large_data_is_clustered_on_a_subsample_and_extended():
+    X_big, y_big = make_blobs(5000, centers=4, n_features=3, random_state=0)
+    model = CriticClustering(max_samples=500, random_state=0).fit(X_big)
+    assert model.labels_.shape == (5000,)
+    assert adjusted_rand_score(y_big, model.labels_) > 0.95
+
+
+def test_consensus_prefers_the_partition_the_near_best_agree_with():
+    from sklearn_tcm.learned_metric.candidates import consensus_choice
+
+    a = np.repeat([0, 1, 2], 10)
+    b = a.copy()
+    b[0] = 1
+    odd = np.tile([0, 1], 15)
+    labels = np.stack([odd, a, b, a])
+    chosen, agreement = consensus_choice(labels, np.array([3.0, 2.0, 1.9, 1.8]), 4)
+    assert chosen == 1 and 0 < agreement < 1
+    assert consensus_choice(labels, np.array([3.0, 2.0, 1.9, 1.8]), 1)[0] == 0
+
+
+def test_evolve_adds_a_candidate_and_keeps_the_api():
+    model = CriticClustering(search="evolve", **SMALL).fit(X)
+    assert model.n_clusters_ == 3
+    assert model.selection_["n_candidates"] > 1
 
 
 def test_clone_keeps_a_frozen_metric_and_refuses_a_bare_fitted_one(metric):
@@ -84,13 +153,12 @@ def test_clone_keeps_a_frozen_metric_and_refuses_a_bare_fitted_one(metric):
         CriticClustering(metric=3).fit(X)
 
 
-def test_metric_from_a_file_and_caution_override(metric, tmp_path):
+def test_metric_from_a_file(metric, tmp_path):
     path = tmp_path / "metric.tcm"
     metric.save(path)
-    model = CriticClustering(str(path), caution=0.5, **SMALL).fit(X)
-    assert model.metric_.caution == 0.5
-    assert metric.caution == 0.0  # the metric given is not changed
-    assert model.metric_.n_micro == SMALL["n_micro"]
+    model = CriticClustering(str(path), **SMALL).fit(X)
+    assert model.n_clusters_ == 3
+    assert model.metric_.get_params() == metric.get_params()
 
 
 @pytest.mark.parametrize("how", ["pickle", "save"])

@@ -34,8 +34,7 @@ def _dec(seed=0):
 def _lmc():
     return LearnedMetricClustering(n_tasks=4, synthetic_tasks=2, size_range=(8, 12),
                                    gae_epochs=1, critic_epochs=2, adversarial_rounds=0,
-                                   validation_searches=1, n_generations=2, population_size=4,
-                                   random_state=0).fit(X, Y)
+                                   validation_searches=1, random_state=0).fit(X, Y)
 
 
 def _dscl():
@@ -176,7 +175,7 @@ def test_process_killed_while_saving_leaves_a_complete_file(tmp_path):
 @pytest.mark.parametrize("factory, target", [
     (_dec, "sklearn_tcm.dec.predict_batches"),
     (_dscl, "sklearn_tcm.dscl.predict_batches"),
-    (_lmc, "sklearn_tcm.learned_metric.estimator.search_dataset"),
+    (_lmc, "sklearn_tcm.learned_metric.critic_clustering.score_candidates"),
 ])
 def test_interrupted_predict_leaves_the_estimator_as_it_was(factory, target, monkeypatch):
     """Fault: KeyboardInterrupt inside predict (DEC, DSCL, learned metric). Checked: every

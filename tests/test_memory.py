@@ -15,7 +15,7 @@ _SCRIPT = """
 import json, resource, sys
 import numpy as np
 from sklearn.datasets import make_blobs
-from sklearn_tcm import DECClustering, LearnedMetricClustering
+from sklearn_tcm import CriticClustering, DECClustering, LearnedMetricClustering
 
 def peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -26,13 +26,12 @@ dec = DECClustering(5, hidden_dims=(16,), n_components=3, pretrain_epochs=1,
                     max_iter=5, n_init=1, random_state=0).fit(X[:500])
 lmc = LearnedMetricClustering(n_tasks=3, synthetic_tasks=3, size_range=(5, 8), gae_epochs=1,
                               n_critics=1, critic_epochs=2, adversarial_rounds=0,
-                              validation_searches=1, n_generations=1, population_size=4,
-                              random_state=0).fit(X[:600], y[:600])
+                              validation_searches=1, random_state=0).fit(X[:600], y[:600])
 X = X.astype(np.float32)
 growth = {}
 for name, predict in (("dec", dec.predict),
-                      ("select", lmc.set_params(search="select").predict),
-                      ("evolve", lmc.set_params(search="evolve").predict)):
+                      ("select", lmc.predict),
+                      ("evolve", CriticClustering(lmc, search="evolve").fit_predict)):
     start = peak_mb()
     labels = predict(X)
     assert labels.shape == (N,)

@@ -33,8 +33,7 @@ def _fitted_models():
         "lmc": (LearnedMetricClustering(n_tasks=4,
                                         synthetic_tasks=3, size_range=(8, 12), gae_epochs=1,
                                         critic_epochs=2, adversarial_rounds=0,
-                                        validation_searches=1, n_generations=2,
-                                        population_size=4, random_state=0)
+                                        validation_searches=1, random_state=0)
                 .fit(X, y), X[:60]),
     }
 

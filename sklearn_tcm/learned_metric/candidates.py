@@ -8,8 +8,11 @@ covariances), Ward / average / complete / single linkage (one tree each,
 cut at every k), DBSCAN over eps from k-nearest-neighbour distance
 quantiles and two ``min_samples``, HDBSCAN over ``min_cluster_size``,
 spectral clustering of a kNN graph (one embedding, k-means at every k) and,
-when the optional ``genieclust`` package is installed, Genie. Clusters
-smaller than ``min_cluster_size`` become noise (``-1``) in every candidate.
+when the optional ``genieclust`` package is installed, Genie. Points far
+from all others are noise (``-1``) and take no part; in every candidate,
+clusters smaller than ``min_cluster_size`` are noise, as the density
+algorithms' noise is. Once the choice is made, its noise joins the cluster
+of the nearest clustered point (the far outliers stay noise).
 
 The choice is made in three steps:
 
@@ -58,6 +61,7 @@ __all__ = [
     "consensus_choice",
     "small_clusters_as_noise",
     "assign_to_cores",
+    "absorb_noise",
     "structure_test",
     "cluster_cores",
 ]
@@ -75,7 +79,7 @@ _DBSCAN_MIN_SAMPLES = (5, 10)
 _HDBSCAN_SIZES = (5, 10, 20, 40, 80)
 _SPECTRAL_MAX_POINTS = 3000
 _SPECTRAL_MAX_K = 20
-_GMM_MAX_K = 30
+_GMM_MAX_K = 12
 #: k of the structure test (those within the range searched)
 _GAP_K = (2, 3, 5, 8, 12, 20, 30, 50)
 _GAP_MAX_POINTS = 1000
@@ -115,6 +119,18 @@ def small_clusters_as_noise(labels, min_cluster_size):
     out = np.full(labels.shape, -1, dtype=np.int64)
     out[clustered] = rank[inverse]
     return out
+
+
+def absorb_noise(X, labels):
+    """Noise points (-1) take the cluster of their nearest clustered point."""
+    noise = labels < 0
+    if not noise.any() or noise.all():
+        return labels
+    nearest = NearestNeighbors(n_neighbors=1).fit(X[~noise]).kneighbors(
+        X[noise], return_distance=False)[:, 0]
+    labels = labels.copy()
+    labels[noise] = labels[~noise][nearest]
+    return labels
 
 
 def _n_clusters(labels):
@@ -175,14 +191,15 @@ def _tree_partitions(X, k_range, families):
             tree = hierarchy.linkage(X, method=method)
             for k in range(k_range[0], k_range[1] + 1):
                 yield f"{method} k={k}", hierarchy.fcluster(tree, k, criterion="maxclust") - 1
-    if "genie" in families:
+    if "genie" in families and X.shape[1] >= 2:  # its spanning-tree code needs d >= 2
         try:
             import genieclust
         except ImportError:
             return
+        genie = genieclust.Genie(verbose=False)
         for k in range(k_range[0], k_range[1] + 1):
-            genie = genieclust.Genie(n_clusters=k, verbose=False)
-            yield f"genie k={k}", genie.fit_predict(X)
+            # refitting one Genie on the same X reuses its minimum spanning tree
+            yield f"genie k={k}", genie.set_params(n_clusters=k).fit_predict(X)
 
 
 def _density_partitions(X, families):
@@ -207,6 +224,9 @@ def _density_partitions(X, families):
 
 def candidate_pool(X, k_range, *, families=FAMILIES, min_cluster_size=5, random_state=None):
     """The partitions the families produce on the points ``X``, small clusters as noise.
+
+    Clusters smaller than ``min_cluster_size`` become noise (-1), as the
+    density algorithms' noise is: the metric scores the share of noise.
 
     Parameters
     ----------

@@ -19,6 +19,7 @@ from .candidates import (
     AGREEMENT,
     FAMILIES,
     GAP_Z,
+    absorb_noise,
     assign_to_cores,
     candidate_pool,
     cluster_cores,
@@ -107,11 +108,12 @@ class CriticClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         warning says when the choice lies at this edge (the data may have
         more clusters: raise it).
     min_cluster_size : int, default=5
-        Clusters of fewer points (of those the algorithms run on) are
-        noise, label -1, as in HDBSCAN: a far outlier is not a cluster.
-        Points far from all others (farther from their
-        ``min_cluster_size``-th neighbour than five times the 99th
-        percentile of that distance) are noise before any algorithm runs.
+        Smallest cluster (in points the algorithms run on): smaller
+        clusters, and the noise of DBSCAN and HDBSCAN, join the cluster of
+        their nearest clustered point. Points far from all others (farther
+        from their ``min_cluster_size``-th neighbour than five times the
+        99th percentile of that distance) are noise, label -1, as in
+        HDBSCAN: a far outlier is not a cluster.
     allow_single_cluster : bool, default=True
         Whether "no cluster structure" is an answer: when neither the gap
         statistic of k-means against structureless reference data, at any
@@ -153,7 +155,7 @@ class CriticClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
     ----------
     labels_ : ndarray of shape (n_samples,)
         Cluster of each training point, ``0 .. n_clusters_ - 1``; -1 marks
-        noise (outliers and clusters below ``min_cluster_size``).
+        the far outliers (see ``min_cluster_size``).
     n_clusters_ : int
         Number of clusters found (noise is not a cluster).
     score_ : float
@@ -374,7 +376,7 @@ class CriticClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
                 return (_with_inliers(np.zeros(int(inliers.sum()), dtype=np.int64), inliers),
                         {**selection, "candidate": "one cluster", "at_edge": False})
         progress.update(2)
-        return _with_inliers(labels[chosen], inliers), selection
+        return _with_inliers(absorb_noise(points, labels[chosen]), inliers), selection
 
     def predict(self, X):
         """Cluster of each new point: that of its nearest cluster core (-1: noise).

@@ -195,7 +195,7 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         When fewer than 2 classes would be left on either side, validation
         tasks come from the training classes (and overestimate transfer).
     max_points : int, default=300
-        Points per graph: larger training tasks and search subsets are
+        Points per graph: larger training tasks and scoring subsets are
         subsampled uniformly at random; a partition of a larger dataset is
         scored as the mean over ``n_subsamples`` subsamples.
     n_subsamples : int, default=3
@@ -231,15 +231,12 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
     caution : float, default=0.0
         Weight of the critics' disagreement (standard deviation of their
         standardised scores) subtracted from their mean score, in
-        :meth:`score_clustering`, in the search of :meth:`predict` and in
-        training's searches: where the critics disagree, a conservative
-        score (``caution > 0``) does not follow. The default is their mean:
-        on data never seen, neither it nor ``caution=1`` clustered better on
-        every dataset family, mostly within the spread over fits, and after
-        adversarial rounds the search is fooled less often under the mean
-        (``benchmarks/RESULTS.md``, *bench_search_budget*, *bench_lmc* and
-        *bench_fooled_blobs*). No effect with one critic. It may be changed
-        after fitting.
+        :meth:`score_clustering` (and so in the clustering of
+        :meth:`predict`) and in training's searches: where the critics
+        disagree, a conservative score (``caution > 0``) does not follow.
+        The default is their mean (the user guide, *Parameters that
+        matter*, says what was measured). No effect with one critic. It may
+        be changed after fitting.
     adversarial_rounds : int, default=5
         Most rounds of adversarial training after the warm start: the
         evolutionary search runs under the current critics on
@@ -255,17 +252,17 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
     validation_searches : int, default=20
         Validation tasks on which the search is run after each round to
         measure it (NMI, k error, rate of labellings scored above the
-        truth); the round whose search (in the mode of ``search``) has the
-        best NMI is kept.
+        truth); the round whose selection among the micro-cluster pool
+        (``search_nmi``) has the best NMI is kept.
     compute_labels : bool, default=True
         Whether :meth:`fit` ends by clustering its training ``X`` into
-        ``labels_`` (one search per reference dataset; with hundreds of
-        references this takes longer than the training). False leaves
+        ``labels_`` (one :meth:`predict` per reference dataset; with
+        hundreds of references this takes longer than the training). False leaves
         ``labels_`` unset, as ``MiniBatchKMeans(compute_labels=False)``
         does; :meth:`fit_predict` computes them all the same.
     n_jobs : int or None, default=None
-        Parallel jobs (joblib) for building tasks, for the searches of the
-        adversarial rounds and for restarts. Works with any joblib backend,
+        Parallel jobs (joblib) for building tasks and for the searches of
+        the adversarial rounds. Works with any joblib backend,
         e.g. ``joblib.parallel_config(backend="dask")``.
     device : str or torch.device, default="auto"
         ``"auto"`` uses CUDA when available, else the CPU.
@@ -289,7 +286,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         evolutionary search ``evolve_nmi``, ``evolve_k_error`` and
         ``beats_truth_rate`` (share of searches whose result scores above
         the truth); ``search_nmi``, ``search_k_error`` and
-        ``search_beats_truth_rate`` for the search mode of ``search``;
+        ``search_beats_truth_rate`` for the selection among the
+        micro-cluster pool;
         ``n_new_negatives``, ``seconds``, and on the last round
         ``stopped`` (why the rounds ended).
     critic_history_ : list of dict
@@ -668,7 +666,7 @@ def with_untrained_critic(metric, random_state=None):
     """A copy of a fitted metric whose critic is freshly initialised: the ablation.
 
     The copy keeps everything of ``metric`` (its graph auto-encoder, its
-    feature scaling, its search settings) except the critics' weights, which
+    feature scaling, ``max_points``, ``caution``) except the critics' weights, which
     are drawn anew as before any training (as many critics as ``metric``
     has), and ``labels_``. Running the same search under it
     shows what the *learned* score contributes; the fitted ``metric`` is not
