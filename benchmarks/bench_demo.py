@@ -59,7 +59,7 @@ def main(argv=None):
                                    predict_seconds=result["predict_seconds"],
                                    validation_best=result["model"].validation_["best"],
                                    validation_top3=result["model"].validation_["top3"])
-                search = result["model"].search
+                search = "select"  # CriticClustering's default
                 method = {0: f"{budget}: learned metric ({search})",
                           1: f"{budget}: untrained critic ({search})"}.get(row, name)
                 recorder.add("digits_unseen", method, **figures)

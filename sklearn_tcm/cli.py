@@ -268,11 +268,30 @@ def cmd_fit(args):
 
 
 def cmd_cluster(args):
+    from .learned_metric import CriticClustering, LearnedMetricClustering
+
     check_output_path(args.output)
     model = _load_model(args.model)
-    labels = model.predict(read_data(args.data))
+    X = read_data(args.data)
+    clusterer_options = {"random_state": args.seed, "max_clusters": args.max_clusters,
+                         "search": args.search}
+    if isinstance(model, LearnedMetricClustering):
+        labels = CriticClustering(model, **clusterer_options).fit(X).labels_
+    else:
+        given = [f"--{name.replace('_', '-')}" for name, value in clusterer_options.items()
+                 if value != _CLUSTER_DEFAULTS[name]]
+        if given:
+            raise CommandError(
+                f"{', '.join(given)} only apply to a learned metric (lmc or 'pretrained'); "
+                f"{args.model} holds a {type(model).__name__}"
+            )
+        labels = model.predict(X)
     write_labels(args.output, labels)
-    print(f"{np.unique(labels).size} clusters; labels written to {args.output}")
+    n_noise = int(np.sum(labels < 0))
+    n_clusters = np.unique(labels[labels >= 0]).size
+    print(f"{n_clusters} cluster{'' if n_clusters == 1 else 's'}"
+          f"{f' and {n_noise} noise points (-1)' if n_noise else ''}; "
+          f"labels written to {args.output}")
 
 
 def cmd_score(args):
@@ -286,13 +305,20 @@ def cmd_score(args):
         )
     X = read_data(args.data)
     labels = read_labels(args.labels, X.shape[0])
-    print(f"{model.score_clustering(X, labels):.6f}")
+    score = model.score_clustering(X, labels)
+    if args.quiet:
+        print(f"{score:.6f}")
+    else:
+        print(f"score {score:.6f} (higher is better; it compares only with other "
+              "labellings of the same data, preprocessed the same way)")
 
+
+#: CriticClustering settings of ``cluster`` (its options' defaults)
+_CLUSTER_DEFAULTS = {"random_state": 0, "max_clusters": None, "search": "select"}
 
 DEMO_BUDGETS = {
     "quick": dict(n_tasks=16, synthetic_tasks=8, gae_epochs=2, critic_epochs=10,
-                  adversarial_rounds=1, adversarial_tasks=4, validation_searches=2,
-                  n_generations=5),
+                  adversarial_rounds=1, adversarial_tasks=4, validation_searches=2),
     "full": dict(n_tasks=150, synthetic_tasks=100, adversarial_rounds=1, adversarial_tasks=30,
                  validation_searches=10),
 }
@@ -344,7 +370,7 @@ def _run_demo(quick, seed, verbose, n_jobs):
     if n_jobs is None:
         n_jobs = 1 if quick else -1
     # compute_labels=False: the demo clusters new digits, not its references
-    model = LearnedMetricClustering(validation_fraction=0.0, k_range=(2, 5), max_clusters=10,
+    model = LearnedMetricClustering(validation_fraction=0.0, k_range=(2, 5),
                                     compute_labels=False,
                                     random_state=seed, verbose=verbose, n_jobs=n_jobs,
                                     **DEMO_BUDGETS["quick" if quick else "full"])
@@ -360,8 +386,8 @@ def _run_demo(quick, seed, verbose, n_jobs):
             for k in range(2, 11)}
     silhouettes = {k: silhouette_score(X_new, lab) for k, lab in by_k.items()}
     k_sil = max(silhouettes, key=silhouettes.get)
-    rows = [(f"learned metric, search={model.search}", labels),
-            ("same search, untrained critic", untrained),
+    rows = [("learned metric (CriticClustering)", labels),
+            ("same clusterer, untrained critic", untrained),
             ("k-means, true k = 5", kmeans_true),
             (f"k-means, silhouette k = {k_sil}", by_k[k_sil])]
     return {"model": model, "X_new": X_new, "y_new": y_new, "rows": rows, "score": score,
@@ -392,11 +418,9 @@ def cmd_demo(args):
     print(f"\nThe critic on its validation tasks (digits 0-4): the true clustering scored "
           f"highest in {validation['best']:.0%} of them, in the top 3 in "
           f"{validation['top3']:.0%}.")
-    if model.search == "select":
-        print("predict picks one of a pool of classical clusterings (k-means, linkage, "
-              "Gaussian mixture, spectral for k = 2..10, DBSCAN, HDBSCAN); a better-trained "
-              "critic makes its pick better, but two critics often agree on the same pool "
-              "member.")
+    print("predict (CriticClustering) chooses among the partitions classical algorithms "
+          "produce on the points (k-means, mixtures, linkages, spectral, DBSCAN, HDBSCAN): "
+          "of the five the critic rates best, the one the others agree with.")
     print(f"fit {result['fit_seconds']:.0f} s, predict {result['predict_seconds']:.1f} s; "
           f"critic score of the found clustering {result['score']:.3f}")
     critic_by_k = model.score_clustering(X_new, np.stack(list(result["by_k"].values())))
@@ -509,6 +533,14 @@ def build_parser():
     cluster.add_argument("-o", "--output", required=True,
                          help="labels file to write, one integer per line (replaced "
                               "atomically)")
+    cluster.add_argument("--seed", type=int, default=_CLUSTER_DEFAULTS["random_state"],
+                         help="random_state of the clustering (default: 0)")
+    cluster.add_argument("--max-clusters", type=int, default=None,
+                         help="largest number of clusters tried (default: a tenth of the "
+                              "points, 10 to 50); learned metrics only")
+    cluster.add_argument("--search", choices=("select", "evolve"), default="select",
+                         help="'evolve' adds the evolutionary search's find to the "
+                              "candidates (default: select); learned metrics only")
     cluster.set_defaults(func=cmd_cluster)
 
     score = _subcommand(
@@ -522,6 +554,7 @@ def build_parser():
     score.add_argument("data", help=_DATA_HELP)
     score.add_argument("labels", help="labels to score, one per sample (.csv, .npy or .npz "
                                       "with y; -1 marks noise)")
+    score.add_argument("--quiet", action="store_true", help="print the bare number")
     score.set_defaults(func=cmd_score)
     return parser
 
