@@ -305,8 +305,77 @@ def memory_row(memory):
         f"| an n x n matrix: {square:.1f} GiB |")
 
 
+#: bench_clusterer's groups of datasets, as the README and the guide name them
+_CLUSTERER_GROUPS = (("suite", "the 38 suite sets"), ("images unseen", "unseen image classes"),
+                     ("images seen", "seen image classes"),
+                     ("images whole", "whole 10-class image sets"))
+#: bench_clusterer's methods, as the guide's table names them
+_CLUSTERER_METHODS = {"critic": "CriticClustering", "critic_untrained": "untrained critic",
+                      "critic_without_genie": "without Genie", "grid_pick": "grid pick",
+                      "hdbscan": "HDBSCAN", "kmeans_silhouette": "k-means, silhouette k",
+                      "kmeans_true_k": "k-means, true k", "genie_true_k": "Genie, true k"}
+
+
+def clusterer_row(clusterer):
+    seeds = clusterer.row("suite", "critic", "ari")["n_runs"]
+
+    def ari(dataset, method):
+        return clusterer(dataset, method, "ari", spread=method == "critic")
+
+    groups = [(d, label) for d, label in _CLUSTERER_GROUPS
+              if (d, "critic", "ari") in clusterer.by_key]
+    ours = "; ".join(f"{label} {ari(d, 'critic')}" for d, label in groups)
+    untrained = " / ".join(ari(d, "critic_untrained") for d, _ in groups)
+    others = "; ".join(
+        f"{label}: HDBSCAN {ari(d, 'hdbscan')}, given the true k k-means "
+        f"{ari(d, 'kmeans_true_k')}"
+        + (f", Genie {ari(d, 'genie_true_k')}" if (d, "genie_true_k", "ari")
+           in clusterer.by_key else "")
+        for d, label in groups)
+    return (f"| Clustering with k unknown, `CriticClustering()` with the shipped metric "
+            f"(mean ARI; {clusterer.source(f'{seeds} seeds')}) | {ours}; the same clusterer "
+            f"under an untrained critic {untrained} | {others} |")
+
+
+def clusterer_table(clusterer):
+    seeds = clusterer.row("suite", "critic", "ari")["n_runs"]
+    datasets = [d for d in dict.fromkeys(r["dataset"] for r in clusterer.rows)
+                if (d, "critic", "ari") in clusterer.by_key
+                and (d, "hdbscan", "ari") in clusterer.by_key]
+    methods = [m for m in _CLUSTERER_METHODS
+               if any((d, m, "ari") in clusterer.by_key for d in datasets)]
+    rows = [[d] + [clusterer(d, m, "ari", spread=False)
+                   if (d, m, "ari") in clusterer.by_key else "" for m in methods]
+            + [clusterer(d, "critic", "abs_k_error", 1, spread=False)]
+            for d in datasets]
+    header = ["data"] + [_CLUSTERER_METHODS[m] for m in methods] + ["|k error|"]
+    stability = [f"{d}: same k for {100 * clusterer.value(d, 'critic', 'same_k'):.0f} % of "
+                 f"``random_state`` 0-9 (k = {clusterer.value(d, 'critic', 'modal_k'):.0f})"
+                 for d in dict.fromkeys(r["dataset"] for r in clusterer.rows)
+                 if (d, "critic", "same_k") in clusterer.by_key]
+    scale = [f"n = {d.split('n=')[1].split()[0]}, d = {d.split('d=')[1]}: fit "
+             f"{clusterer.value(d, 'critic', 'fit_seconds'):.1f} s"
+             + (f", predict of as many new rows "
+                f"{clusterer.value(d, 'critic', 'predict_seconds'):.1f} s"
+                if (d, "critic", "predict_seconds") in clusterer.by_key else "")
+             + f", peak {clusterer.value(d, 'critic', 'peak_rss_mb') / 1024:.1f} GB"
+             for d in dict.fromkeys(r["dataset"] for r in clusterer.rows)
+             if d.startswith("scale ")]
+    grids = (f"On the user grids, the clusterer's partition scored at least as high as the "
+             f"grid's best-scored one on "
+             f"{100 * clusterer.value('grids', 'critic', 'above_grid'):.0f} % of them."
+             if ("grids", "critic", "above_grid") in clusterer.by_key else "")
+    return "\n".join([
+        _caption(clusterer, "Mean ARI over the seeds, and the clusterer's mean |k error|",
+                 f"{seeds} seeds"), "",
+        rst_table(header, rows), "",
+        "Seeds: " + "; ".join(stability) + ".", "",
+        "Time and peak memory on one thread: " + "; ".join(scale) + ".", "", grids])
+
+
 def results_table(records):
-    rows = [grid_row(records["bench_user_grids"]), *selection_rows(records["bench_selection"]),
+    rows = [clusterer_row(records["bench_clusterer"]), grid_row(records["bench_user_grids"]),
+            *selection_rows(records["bench_selection"]),
             objective_row(records["bench_objective"]), demo_row(records["bench_demo"]),
             lmc_row(records["bench_lmc"]), *dscl_rows(records["bench_dscl"]),
             *dec_rows(records["bench_dec"]), l2c_row(records["bench_l2c"]),
@@ -531,6 +600,7 @@ DOC_DIR = BENCH_DIR.parent / "doc" / "guide"
 GUIDE_TABLES = {
     ("learned_metric.rst", "bench_objective"): objective_table,
     ("learned_metric.rst", "bench_selection"): selection_table,
+    ("learned_metric.rst", "bench_clusterer"): clusterer_table,
     ("learned_metric.rst", "bench_lmc"): lmc_table,
     ("learned_metric.rst", "bench_fooled_blobs"): fooled_blobs_table,
     ("learned_metric.rst", "bench_critic"): critic_table,
@@ -646,8 +716,8 @@ def selection_shortfall(selection):
 
 
 #: The records the README and the guides render from.
-RECORDS = ("bench_demo", "bench_user_grids", "bench_selection", "bench_objective", "bench_lmc",
-           "bench_dscl", "bench_dec", "bench_l2c", "bench_memory",
+RECORDS = ("bench_clusterer", "bench_demo", "bench_user_grids", "bench_selection",
+           "bench_objective", "bench_lmc", "bench_dscl", "bench_dec", "bench_l2c", "bench_memory",
            "bench_critic", "bench_critic_space", "bench_fooled_blobs", "bench_dec_init",
            "bench_score_curve", "train_pretrained")
 
