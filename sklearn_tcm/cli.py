@@ -2,17 +2,19 @@
 
 Sub-commands: ``demo`` (the main job on sklearn's digits), ``fit`` (train a
 model on a data file and save it), ``cluster`` (cluster a data file with a
-saved model), ``score`` (critic score of a labelling). Data files are
-``.npz`` (keys ``X`` and optionally ``y``), ``.npy`` or ``.csv`` (numbers
-only, comma-separated, an optional header line). Errors are reported in one
-line with a non-zero exit status.
+saved model), ``score`` (critic score of a labelling). Data and label files
+are ``.npz`` (keys ``X`` and optionally ``y``), ``.npy`` or text tables read
+with pandas (``.csv``, ``.tsv``, ``.txt``, ...: numbers, an optional header
+line, pandas' row index skipped); ``cluster`` writes labels in a format
+``score`` reads back. Errors are reported in one line with a non-zero exit
+status.
 """
 
 import argparse
 import json
+import re
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,8 +34,20 @@ class CommandError(Exception):
 
 
 # ------------------------------------------------------------------- files
-def read_array(path, key="X"):
-    """Array stored in a .npz (under ``key``), .npy or .csv file."""
+#: Text tables the command reads and writes, and their separators (None: sniffed)
+_TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None, ".dat": None,
+                  ".out": None}
+_TABLE_EXPECTED = "rows of numbers (comma-separated in .csv, tab-separated in .tsv), " \
+                  "optionally under one header line"
+
+
+def read_array(path, key="X", table=None):
+    """Array stored in a .npz (under ``key``), .npy or text table file.
+
+    ``table``: how a text table is read, ``{"sep": ..., "header": ...}``
+    (see :func:`read_table`; from ``--sep`` / ``--header`` / ``--no-header``).
+    """
+    table = table or {}
     from .datasets import read_npz
 
     path = Path(path)
@@ -53,13 +67,116 @@ def read_array(path, key="X"):
                 from None
         except (OSError, ValueError) as exc:
             raise CommandError(f"{str(path)!r} is not a readable .npy array: {exc}") from None
-    if suffix == ".csv":
-        return read_csv(path)
-    raise CommandError(f"{str(path)!r}: unsupported file type (use .npz, .npy or .csv)")
+    if suffix in _TEXT_SUFFIXES or table.get("sep") is not None:
+        return read_table(path, **table)
+    raise CommandError(f"{str(path)!r}: unsupported file type (use .npz, .npy, or a text "
+                       f"table: {', '.join(_TEXT_SUFFIXES)}; --sep for another extension)")
 
 
-_OTHER_SEPARATORS = (";", "\t", "|")
-_CSV_EXPECTED = "rows of comma-separated numbers, optionally under one header line"
+def _guess_separator(path):
+    """The separator of a text table without a telling extension, from its first line."""
+    with open(path, encoding="utf-8", errors="replace") as file:
+        first = next((line for line in file if line.strip()), "")
+    return next((sep for sep in ("\t", ",", ";", "|") if sep in first), r"\s+")
+
+
+def _raw_table(path, sep):
+    """Every cell of a text table as a string (no header taken), with pandas."""
+    import pandas as pd
+
+    name = repr(str(path))
+    sep = _guess_separator(path) if sep is None else sep
+    try:
+        return pd.read_csv(path, sep=sep, header=None, dtype=str, keep_default_na=False,
+                           skipinitialspace=True, skip_blank_lines=True,
+                           engine="python" if len(sep) > 1 else "c")
+    except pd.errors.EmptyDataError:
+        raise CommandError(f"{name} is empty; expected {_TABLE_EXPECTED}") from None
+    except pd.errors.ParserError as exc:
+        # "Expected 2 fields in line 3, saw 3": a row longer than the first
+        found = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if found:
+            expected, row, seen = found.groups()
+            raise CommandError(f"{name}, row {row}: {seen} values, expected {expected} like "
+                               f"the rows above ({_TABLE_EXPECTED})") from None
+        raise CommandError(f"{name} is not a readable table: {exc}") from None
+
+
+def _looks_like_header(first, n_rows, expected_rows):
+    """Whether a first row is column names: words, or pandas' integer names 0..m-1.
+
+    One integer name (``0``) is also what a first label of 0 looks like: it
+    is a header only when the rows under it are the ``expected_rows``.
+    """
+    cells = [cell.strip() for cell in first]
+    if any(cell and not _is_number(cell) for cell in cells):
+        return True
+    names = cells[1:] if cells and cells[0] == "" else cells
+    if not names or names != [str(i) for i in range(len(names))]:
+        return False
+    if expected_rows is not None:
+        return n_rows == expected_rows + 1
+    return len(cells) >= 2
+
+
+def read_table(path, sep=None, header=None, expected_rows=None):
+    """Numbers of a delimited text file as a 2-D float array (read with pandas).
+
+    ``sep``: the separator (None: by extension, ``","`` for .csv, a tab for
+    .tsv, guessed from the first line otherwise). ``header``: whether the
+    first line holds column names (None: when one of its fields is not a
+    number, or when it is pandas' integer column names ``0, 1, ...``; a lone
+    ``0`` only when ``expected_rows`` rows follow it). A first column with an
+    empty name holding ``0 .. n-1`` is the row index pandas' ``to_csv()``
+    writes, and is skipped with a note. Every problem is one error naming
+    the file, the row (counted from 1, header included) and the column.
+    """
+    path = Path(path)
+    name = repr(str(path))
+    sep = _TEXT_SUFFIXES.get(path.suffix.lower()) if sep is None else sep
+    table = _raw_table(path, sep)
+    if table.shape[1] == 1 and sep != "\t" and table.iloc[:, 0].str.contains("[;\t|]").any():
+        row = int(np.argmax(table.iloc[:, 0].str.contains("[;\t|]").to_numpy())) + 1
+        found = re.search("[;\t|]", table.iloc[row - 1, 0]).group()
+        raise CommandError(f"{name}, row {row}: values separated by {found!r}; expected "
+                           f"{_TABLE_EXPECTED} (or pass --sep)")
+    first = table.iloc[0].fillna("").tolist()
+    has_header = _looks_like_header(first, table.shape[0], expected_rows) if header is None \
+        else header
+    if has_header and header is None and all(_is_number(c) for c in first if c.strip()):
+        print(f"note: {name}: first line {','.join(first)!r} read as column names (pandas "
+              "writes them); --no-header reads it as data", file=sys.stderr)
+    cells = table.iloc[int(has_header):]
+    if cells.empty:
+        raise CommandError(f"{name} has a header line but no data rows; expected "
+                           f"{_TABLE_EXPECTED}")
+    values = _numbers(cells, name, first_row=1 + int(has_header))
+    if has_header and _is_pandas_index(first, values):
+        print(f"note: {name}: first column (empty header, values 0..{len(values) - 1}) is a "
+              "row index written by pandas; skipped", file=sys.stderr)
+        values = values[:, 1:]
+    return values
+
+
+def _numbers(cells, name, first_row):
+    """Cells (strings) as floats; one error for the first cell that is not a number."""
+    import pandas as pd
+
+    numbers = cells.apply(lambda column: pd.to_numeric(column, errors="coerce"))
+    text = cells.fillna("").apply(lambda column: column.str.strip().str.lower())
+    written_nan = text.isin(["nan", "+nan", "-nan"])
+    bad = (numbers.isna() & ~written_nan).to_numpy()
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        cell = cells.iloc[row, column]
+        if not isinstance(cell, str):  # NaN: the row is shorter than the first
+            n_values = int(cells.iloc[row].notna().sum())
+            raise CommandError(f"{name}, row {row + first_row}: {n_values} values, expected "
+                               f"{cells.shape[1]} like the rows above ({_TABLE_EXPECTED})")
+        what = "missing value" if not cell.strip() else f"{cell.strip()!r} is not a number"
+        raise CommandError(f"{name}, row {row + first_row}, column {column + 1}: {what}; "
+                           f"expected {_TABLE_EXPECTED}")
+    return numbers.to_numpy(dtype=np.float64)
 
 
 def _is_number(text):
@@ -70,45 +187,10 @@ def _is_number(text):
     return True
 
 
-def read_csv(path):
-    """Numbers of a comma-separated file, as a 2-D float array.
-
-    An optional first line of column names is skipped when none of its
-    fields is a number. Every problem is one error that names the file, the
-    row (counted from 1, header included) and what was expected.
-    """
-    path = Path(path)
-    with open(path, newline="", encoding="utf-8", errors="replace") as file:
-        first = file.readline()
-    if not first.strip():
-        raise CommandError(f"{str(path)!r} is empty; expected {_CSV_EXPECTED}")
-    fields = [field.strip() for field in first.split(",")]
-    if len(fields) == 1 and any(sep in first for sep in _OTHER_SEPARATORS):
-        _diagnose_csv(path, has_header=False)  # another separator: say so at row 1
-    has_header = not any(_is_number(field) for field in fields)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")  # "input contains no data" -> ValueError
-            values = np.loadtxt(path, delimiter=",", ndmin=2, skiprows=int(has_header),
-                                dtype=np.float64)
-    except (ValueError, UserWarning):
-        _diagnose_csv(path, has_header)
-        raise  # _diagnose_csv always raises; kept for clarity
-    if values.size == 0:
-        raise CommandError(f"{str(path)!r} has a header line but no data rows; expected "
-                           f"{_CSV_EXPECTED}")
-    if _is_pandas_index(fields, values):
-        # pandas' default to_csv() writes the row index as a first column with an
-        # empty header cell: it numbers the rows and is not a feature
-        print(f"note: {str(path)!r}: first column (empty header, values 0..{len(values) - 1}) "
-              "is a row index written by pandas; skipped", file=sys.stderr)
-        values = values[:, 1:]
-    return values
-
-
 def _is_pandas_index(header_fields, values):
     """Whether the first column is the row index pandas' ``to_csv()`` writes."""
-    return (len(header_fields) > 1 and header_fields[0] == "" and values.shape[1] > 1
+    return (len(header_fields) > 1 and str(header_fields[0]).strip() in ("", "Unnamed: 0")
+            and values.shape[1] > 1
             and np.array_equal(values[:, 0], np.arange(values.shape[0])))
 
 
@@ -130,35 +212,6 @@ def check_output_path(path):
         raise CommandError(f"output {str(path)!r} exists and is not writable")
 
 
-def _diagnose_csv(path, has_header):
-    """Raise a one-line CommandError for the first bad row of a CSV file."""
-    name = repr(str(path))
-    n_columns = None
-    with open(path, newline="", encoding="utf-8", errors="replace") as file:
-        for row_number, line in enumerate(file, start=1):
-            if row_number == 1 and has_header or not line.strip():
-                continue
-            fields = [field.strip() for field in line.rstrip("\r\n").split(",")]
-            if len(fields) == 1 and any(sep in line for sep in _OTHER_SEPARATORS):
-                separator = next(sep for sep in _OTHER_SEPARATORS if sep in line)
-                raise CommandError(
-                    f"{name}, row {row_number}: values separated by {separator!r}; "
-                    f"expected {_CSV_EXPECTED}")
-            for column, field in enumerate(fields, start=1):
-                if not _is_number(field):
-                    raise CommandError(
-                        f"{name}, row {row_number}, column {column}: {field!r} is not a "
-                        f"number; expected {_CSV_EXPECTED}")
-            if n_columns is None:
-                n_columns = len(fields)
-            elif len(fields) != n_columns:
-                raise CommandError(
-                    f"{name}, row {row_number}: {len(fields)} values, expected {n_columns} "
-                    f"like the rows above ({_CSV_EXPECTED})")
-    raise CommandError(f"{name} has a header line but no data rows; expected "
-                       f"{_CSV_EXPECTED}")
-
-
 def _first_bad_row(values):
     """1-based row of the first non-finite value of a 2-D array (None if all finite)."""
     bad = ~np.isfinite(values)
@@ -167,9 +220,9 @@ def _first_bad_row(values):
     return int(np.argmax(bad.reshape(bad.shape[0], -1).any(axis=1))) + 1
 
 
-def read_data(path):
+def read_data(path, table=None):
     """Samples of a data file as a 2-D float array (images are flattened)."""
-    X = read_array(path)
+    X = read_array(path, table=table)
     if X.ndim < 2:
         raise CommandError(f"{str(path)!r} holds a {X.ndim}-D array; samples must be rows of "
                            "a 2-D array (or images)")
@@ -185,13 +238,14 @@ def read_data(path):
     return X
 
 
-def read_labels(path, n_samples, data_path=None):
+def read_labels(path, n_samples, data_path=None, table=None):
     """Labels from a file (or the ``y`` of the data .npz when ``path`` is None)."""
     if path is None:
         if data_path is None or Path(data_path).suffix.lower() != ".npz":
             raise CommandError("labels are needed: pass --labels FILE (or a .npz with y)")
         path = data_path
-    labels = np.asarray(read_array(path, key="y"))
+    labels = np.asarray(read_array(path, key="y",
+                                   table={**(table or {}), "expected_rows": n_samples}))
     if labels.ndim > 1 and min(labels.shape) == 1:
         labels = labels.reshape(-1)
     if labels.ndim != 1 or labels.shape[0] != n_samples:
@@ -208,11 +262,23 @@ def read_labels(path, n_samples, data_path=None):
 
 
 def write_labels(path, labels):
-    """Write one label per line; an interrupted write leaves no partial file."""
+    """Write the labels as the extension says (.npy, or one per line); atomically."""
     from ._persistence import atomic_write
 
+    if Path(path).suffix.lower() == ".npy":
+        with atomic_write(path, "wb") as file:
+            np.save(file, np.asarray(labels))
+        return
     with atomic_write(path, "w", encoding="utf-8") as file:
         np.savetxt(file, labels, fmt="%d")
+
+
+def check_labels_output(path):
+    """Refuse a labels file the command could not read back."""
+    suffix = Path(path).suffix.lower()
+    if suffix != ".npy" and suffix not in _TEXT_SUFFIXES:
+        raise CommandError(f"output {str(path)!r}: write labels as .npy or a text table "
+                           f"({', '.join(_TEXT_SUFFIXES)}), which 'score' reads back")
 
 
 def _parse_value(text):
@@ -234,12 +300,28 @@ def _load_model(path):
         raise CommandError(str(exc)) from None
 
 
+def _table(args):
+    """How text tables are read, from --sep / --header / --no-header."""
+    return {"sep": args.sep, "header": args.header}
+
+
+def _add_table_options(parser):
+    parser.add_argument("--sep", default=None,
+                        help="separator of text tables (default: by extension: ',' for "
+                             ".csv, tab for .tsv, detected otherwise)")
+    header = parser.add_mutually_exclusive_group()
+    header.add_argument("--header", dest="header", action="store_true", default=None,
+                        help="the first line of text tables is column names")
+    header.add_argument("--no-header", dest="header", action="store_false",
+                        help="the first line of text tables is data (default: detected)")
+
+
 # ---------------------------------------------------------------- commands
 def cmd_fit(args):
     import sklearn_tcm
 
     check_output_path(args.output)
-    X = read_data(args.data)
+    X = read_data(args.data, _table(args))
     params = {"random_state": args.seed, "verbose": 0 if args.quiet else 1}
     if args.n_clusters is not None:
         params["n_clusters"] = args.n_clusters
@@ -256,12 +338,12 @@ def cmd_fit(args):
     if args.method == "dec":
         model.fit(X)
     else:
-        y = read_labels(args.labels, X.shape[0], args.data)
+        y = read_labels(args.labels, X.shape[0], args.data, _table(args))
         fit_params = {}
         if args.groups is not None:
             if args.method not in ("lmc", "l2c"):
                 raise CommandError("--groups is only for lmc and l2c")
-            fit_params["groups"] = read_labels(args.groups, X.shape[0])
+            fit_params["groups"] = read_labels(args.groups, X.shape[0], table=_table(args))
         model.fit(X, y, **fit_params)
     model.save(args.output)
     print(f"saved {cls.__name__} to {args.output}")
@@ -271,8 +353,9 @@ def cmd_cluster(args):
     from .learned_metric import CriticClustering, LearnedMetricClustering
 
     check_output_path(args.output)
+    check_labels_output(args.output)
     model = _load_model(args.model)
-    X = read_data(args.data)
+    X = read_data(args.data, _table(args))
     clusterer_options = {"random_state": args.seed, "max_clusters": args.max_clusters,
                          "search": args.search}
     if isinstance(model, LearnedMetricClustering):
@@ -303,8 +386,8 @@ def cmd_score(args):
             f"score needs a LearnedMetricClustering model (fit --method lmc); "
             f"{args.model} holds a {type(model).__name__}"
         )
-    X = read_data(args.data)
-    labels = read_labels(args.labels, X.shape[0])
+    X = read_data(args.data, _table(args))
+    labels = read_labels(args.labels, X.shape[0], table=_table(args))
     score = model.score_clustering(X, labels)
     if args.quiet:
         print(f"{score:.6f}")
@@ -460,7 +543,8 @@ def _demo_figure(path, X, labels, by_k, critic_by_k, silhouettes):
 
 # -------------------------------------------------------------------- main
 _DATA_HELP = ("data file: .npz (array X, and y for labels), .npy (2-D array or images) or "
-              ".csv (comma-separated numbers, optional header line)")
+              "a text table: .csv, .tsv, .txt (numbers, optional header line; pandas' row "
+              "index skipped)")
 
 
 def _subcommand(commands, name, summary, description, examples):
@@ -520,19 +604,21 @@ def build_parser():
     fit.add_argument("--quiet", action="store_true", help="no progress bars")
     fit.add_argument("-o", "--output", required=True,
                      help="model file to write (replaced atomically)")
+    _add_table_options(fit)
     fit.set_defaults(func=cmd_fit)
 
     cluster = _subcommand(
         commands, "cluster", "cluster a data file with a saved model",
         "Cluster data with a saved model; writes one label per line.",
         ["sklearn-tcm cluster metric.tcm new_data.npy -o labels.csv",
-         "sklearn-tcm cluster pretrained new_data.npy -o labels.csv"])
+         "sklearn-tcm cluster pretrained new_data.npy -o labels.csv",
+         "sklearn-tcm cluster pretrained table.tsv -o labels.csv --max-clusters 30 --seed 1"])
     cluster.add_argument("model", help="model file written by 'sklearn-tcm fit' or save(), "
                                        "or 'pretrained' for the shipped learned metric")
     cluster.add_argument("data", help=_DATA_HELP)
     cluster.add_argument("-o", "--output", required=True,
-                         help="labels file to write, one integer per line (replaced "
-                              "atomically)")
+                         help="labels file to write: .npy, or one integer per line "
+                              "(.csv, .tsv, .txt, ...); replaced atomically")
     cluster.add_argument("--seed", type=int, default=_CLUSTER_DEFAULTS["random_state"],
                          help="random_state of the clustering (default: 0)")
     cluster.add_argument("--max-clusters", type=int, default=None,
@@ -541,6 +627,7 @@ def build_parser():
     cluster.add_argument("--search", choices=("select", "evolve"), default="select",
                          help="'evolve' adds the evolutionary search's find to the "
                               "candidates (default: select); learned metrics only")
+    _add_table_options(cluster)
     cluster.set_defaults(func=cmd_cluster)
 
     score = _subcommand(
@@ -555,6 +642,7 @@ def build_parser():
     score.add_argument("labels", help="labels to score, one per sample (.csv, .npy or .npz "
                                       "with y; -1 marks noise)")
     score.add_argument("--quiet", action="store_true", help="print the bare number")
+    _add_table_options(score)
     score.set_defaults(func=cmd_score)
     return parser
 

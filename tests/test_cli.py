@@ -88,9 +88,10 @@ def test_errors_are_one_line(models, case):
 
 @pytest.mark.parametrize("name, content, expected", [
     ("empty.npy", b"", "is empty; expected a NumPy .npy array"),
-    ("empty.csv", b"", "is empty; expected rows of comma-separated numbers"),
+    ("empty.csv", b"", "is empty; expected rows of numbers"),
     ("header_only.csv", b"a,b,c\n", "has a header line but no data rows"),
-    ("ragged.csv", b"1,2,3\n4,5\n", "row 2: 2 values, expected 3"),
+    ("ragged.csv", b"1,2,3\n4,5\n", "row 2, column 3: missing value"),
+    ("long_row.csv", b"1,2\n4,5,6\n", "row 2: 3 values, expected 2"),
     ("semicolons.csv", b"1;2;3\n4;5;6\n", "row 1: values separated by ';'"),
     ("word.csv", b"x,y\n1,2\n3,oops\n", "row 3, column 2: 'oops' is not a number"),
     ("nan.csv", b"1,2\n3,nan\n5,6\n", "sample 2: NaN or infinite value"),
@@ -116,6 +117,41 @@ def test_nan_labels_are_refused_naming_the_file(tmp_path):
     code, _, err = run("fit", "--method", "lmc", tmp_path / "X.npy", "--labels",
                        tmp_path / "y.csv", "-o", tmp_path / "m.tcm")
     assert code == 1 and "y.csv" in err and "label 3: NaN" in err
+
+
+def test_tables_as_pandas_writes_them(tmp_path):
+    """pandas' integer column names, its row index, TSV and label files read as written."""
+    import pandas as pd
+
+    from sklearn_tcm.cli import read_data, read_labels
+
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    pd.DataFrame(X).to_csv(tmp_path / "plain.csv", index=False)  # header 0,1,2
+    np.testing.assert_allclose(read_data(tmp_path / "plain.csv"), X)
+    pd.DataFrame(X).to_csv(tmp_path / "indexed.csv")  # header ,0,1,2 and an index column
+    np.testing.assert_allclose(read_data(tmp_path / "indexed.csv"), X)
+    pd.DataFrame(X).to_csv(tmp_path / "tabs.tsv", sep="\t", index=False)
+    np.testing.assert_allclose(read_data(tmp_path / "tabs.tsv"), X)
+    pd.DataFrame(X).to_csv(tmp_path / "tabs.dat", sep="\t")
+    np.testing.assert_allclose(read_data(tmp_path / "tabs.dat", {"sep": "\t"}), X)
+    # --no-header: the first line is data
+    assert read_data(tmp_path / "plain.csv", {"header": False}).shape == (41, 3)
+    y = np.arange(40) % 3
+    pd.Series(y).to_csv(tmp_path / "y_indexed.csv")
+    pd.Series(y).to_csv(tmp_path / "y_plain.csv", index=False)  # header "0"
+    np.savetxt(tmp_path / "y.txt", y, fmt="%d")  # first line "0" is a label
+    for name in ("y_indexed.csv", "y_plain.csv", "y.txt"):
+        np.testing.assert_array_equal(read_labels(tmp_path / name, 40), y)
+
+
+def test_cluster_writes_what_score_reads(files):
+    for name in ("labels.out", "labels.tsv", "labels.npy"):
+        code, _, err = run("cluster", "pretrained", files / "X.npy", "-o", files / name)
+        assert code == 0, err
+        code, out, err = run("score", "pretrained", files / "X.npy", files / name, "--quiet")
+        assert code == 0 and np.isfinite(float(out)), err
+    code, _, err = run("cluster", "pretrained", files / "X.npy", "-o", files / "labels.xyz")
+    assert code == 1 and "score" in err
 
 
 def test_header_line_is_skipped_and_data_rows_kept(tmp_path):
