@@ -606,10 +606,16 @@ def build_parser():
                      help="model file to write (replaced atomically)")
     _add_table_options(fit)
     fit.set_defaults(func=cmd_fit)
+    _add_cluster_and_score(commands)
+    return parser
 
+
+def _add_cluster_and_score(commands):
+    """The ``cluster`` and ``score`` sub-commands."""
     cluster = _subcommand(
         commands, "cluster", "cluster a data file with a saved model",
-        "Cluster data with a saved model; writes one label per line.",
+        "Cluster data with a saved model (a learned metric clusters with "
+        "CriticClustering, k unknown); writes one label per sample.",
         ["sklearn-tcm cluster metric.tcm new_data.npy -o labels.csv",
          "sklearn-tcm cluster pretrained new_data.npy -o labels.csv",
          "sklearn-tcm cluster pretrained table.tsv -o labels.csv --max-clusters 30 --seed 1"])
@@ -644,7 +650,6 @@ def build_parser():
     score.add_argument("--quiet", action="store_true", help="print the bare number")
     _add_table_options(score)
     score.set_defaults(func=cmd_score)
-    return parser
 
 
 def main(argv=None):
