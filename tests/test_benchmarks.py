@@ -7,6 +7,9 @@ from pathlib import Path
 
 import pytest
 
+# second tier: CI runs it after the fast tests (-m 'integration and not slow')
+pytestmark = pytest.mark.integration
+
 BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 SCRIPTS = sorted([*BENCH_DIR.glob("bench_*.py"), *BENCH_DIR.glob("train_*.py")])
 RECORD_KEYS = {"benchmark", "dataset", "method", "metric", "value", "std", "n_runs",

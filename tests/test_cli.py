@@ -7,6 +7,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 
+# second tier: CI runs it after the fast tests (-m 'integration and not slow')
+pytestmark = pytest.mark.integration
+
 TINY_LMC = ["--set", "n_tasks=4",
             "--set", "synthetic_tasks=3", "--set", "size_range=[8,12]", "--set", "gae_epochs=1",
             "--set", "critic_epochs=2", "--set", "adversarial_rounds=0",

@@ -18,6 +18,9 @@ from sklearn.model_selection import GridSearchCV
 
 from sklearn_tcm import SCORERS, DECClustering, LearnedMetricClustering
 
+# second tier: CI runs it after the fast tests (-m 'integration and not slow')
+pytestmark = pytest.mark.integration
+
 distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
 

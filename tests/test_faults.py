@@ -147,6 +147,7 @@ _SAVE_LOOP = textwrap.dedent("""
 """)
 
 
+@pytest.mark.integration  # a subprocess: second tier
 def test_process_killed_while_saving_leaves_a_complete_file(tmp_path):
     """Fault: SIGKILL of a process saving a ~10 MB model in a loop, readers loading meanwhile.
     Checked: every read and the file left load as a working model."""

@@ -9,6 +9,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+# second tier: CI runs it after the fast tests (-m 'integration and not slow')
+pytestmark = pytest.mark.integration
+
 N = 30000  # an n x n float32 array would take 3.6 GB
 
 _SCRIPT = """

@@ -43,6 +43,7 @@ def models():
     return _fitted_models()
 
 
+@pytest.mark.integration  # a subprocess: second tier
 @pytest.mark.parametrize("kind", ["dec", "dscl", "l2c", "lmc"])
 def test_round_trips_in_a_fresh_process(models, kind, tmp_path):
     model, X = models[kind]

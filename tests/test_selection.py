@@ -106,6 +106,7 @@ def test_rank_clusterings_prints_a_table(small_metric, blobs):
         rank_clusterings(X, {}, metric=small_metric)
 
 
+@pytest.mark.integration  # a subprocess: second tier
 def test_pretrained_metric_loads_fast_and_scores_without_cuda(tmp_path):
     """In a fresh interpreter where CUDA is hidden: it loads and ranks the truth first.
 
