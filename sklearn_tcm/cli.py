@@ -657,8 +657,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (CommandError, ValueError, TypeError, OSError, KeyError, ImportError,
-            MemoryError) as exc:
+    # the user's mistakes (bad files, parameters, environment) in one line; anything
+    # else (TypeError, KeyError, ...) is a bug of the package and keeps its traceback
+    except (CommandError, ValueError, OSError, ImportError, MemoryError) as exc:
         print(f"sklearn-tcm: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
