@@ -304,21 +304,16 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         training representation. The loss only asks the column space of
         ``F`` to *contain* the class indicators, so when ``n_components`` is
         much larger than the number of classes the other directions can
-        drown them in ``"span"`` (classes made of several separated blobs
-        clustered at ACC 0.48 in ``"span"``, 0.92 whitened, five seeds of
-        ``benchmarks/bench_dscl.py``).
+        drown them in ``"span"`` (classes made of several separated blobs).
         Whitening by the training classes does not always transfer to
-        classes never seen: on MNIST 5-9 ``"span"`` measured ACC 0.77,
-        ``"whitened"`` 0.70. ``"auto"`` measures both at the end of ``fit``
+        classes never seen (the DSCL guide's table, rendered from
+        *bench_dscl*, compares them). ``"auto"`` measures both at the end of ``fit``
         on held-out training points (the whitening estimated on one half of
         each class, both spaces clustering the other half, and the other way
         round) and keeps ``"whitened"`` only when its NMI is higher by more
         than 0.2, or higher where ``"span"`` fails (NMI below 0.5):
         whitening is fitted to the training classes, so a small gain on them
-        does not transfer (MNIST 0-4: +0.11, yet ``"span"`` is better on
-        5-9); on classes of two blobs whitened wins (ACC 1.00 vs 0.80 on new
-        points, *bench_dscl*). The choice is in
-        ``spectral_space_``.
+        does not transfer. The choice is in ``spectral_space_``.
     max_clusters : int, default=10
         Largest number of clusters :meth:`estimate_n_clusters` considers
         when ``n_clusters`` is None (at most ``n_components``).

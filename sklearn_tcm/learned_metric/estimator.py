@@ -149,11 +149,9 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         ``softmax(ARI / 0.1)`` over the task's candidates (each one's ARI
         with the truth, the truth 1), so that the critic also orders the
         imperfect partitions as their agreement with the truth does; the
-        checkpoint kept has the lowest validation selection regret. On data
-        never seen it measured as ``"rank"`` on unseen image classes
-        (selection regret 0.137 vs 0.140) and slightly worse on the
-        benchmark suite (0.333 vs 0.312; 3 fits, *bench_objective*), so
-        ``"rank"`` stays the default.
+        checkpoint kept has the lowest validation selection regret. How the
+        two compare on data never seen is in the user guide (*What the
+        critic learns from*, rendered from *bench_objective*).
         ``"wgan"``: the paper's Wasserstein critic with gradient
         penalty, negatives weighted by ``1 - ARI(negative, truth)``.
     critic_inputs : {"graph", "both", "indices"}, default="graph"
@@ -164,11 +162,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         (log Calinski-Harabasz, log Davies-Bouldin, log Dunn,
         nearest-neighbour separation, a DBCV-like density validity).
         ``"indices"``: the graph summary and the indices only, no graph
-        auto-encoder (an ablation). Measured by selection regret on data
-        never seen (3 fits, *bench_objective*, before the density index):
-        ``"both"`` with ``objective="ari"`` picked better on unseen image
-        classes (0.115 vs 0.140) but worse on the clustering benchmark suite
-        (0.384 vs 0.312), so ``"graph"`` stays the default.
+        auto-encoder (an ablation). Their selection regrets on data never
+        seen are in the user guide (*What the critic learns from*).
     n_tasks : int, default=200
         Training tasks drawn from the references (validation tasks: a
         third as many, from the held-out classes).
@@ -216,10 +211,8 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         many tasks, scored in one forward pass (fewer, cheaper steps than one
         task per step). 1 with ``learning_rate=1e-3`` is the training of
         metrics fitted before this default changed (see the changelog), the
-        shipped metric's included (one task's loss per step). On the
-        demo's fit, the default trained the critics several times faster
-        than that and clustered the unseen digits as well over three fits
-        (*bench_critic_batch*); 8 tasks per step at ``1e-3`` validated worse.
+        shipped metric's included (one task's loss per step). The guide
+        compares the two (*bench_critic_batch*).
     patience : int, default=30
         Stop critic training after this many epochs without a better
         validation MRR; the best checkpoint is kept.
