@@ -9,12 +9,15 @@ Stages, one module each, in the order a fit runs them:
 * ``graph``: partition -> graph with dimension-free node features;
 * ``gae``: graph auto-encoder and the pooled graph embedding;
 * ``critic``: the learned score (an ensemble of critics) and its training;
-* ``search``: the classical pool, ``select`` and the evolutionary search;
+* ``search``: the micro-cluster pool, ``select`` and the evolutionary search
+  (the training's adversary);
+* ``candidates``: what :class:`CriticClustering` chooses from (partitions of
+  the points by classical algorithms) and how (consensus, structure test);
 * ``adversarial``: rounds of search under the critic whose finds become
   new negatives, with validation and the choice of the round kept;
 * ``estimator``: :class:`LearnedMetricClustering`, which orchestrates them;
-* ``critic_clustering``: :class:`CriticClustering`, a plain clusterer
-  (``fit(X)``) under a fitted metric;
+* ``critic_clustering``: :class:`CriticClustering`, the clusterer
+  (``fit(X)``) under a fitted metric, which ``predict`` also uses;
 * ``pretrained``: the metric shipped with the package.
 """
 
