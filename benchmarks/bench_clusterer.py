@@ -203,7 +203,7 @@ def one_seed(seed, args):
 
 
 def median_k_errors(recorder):
-    """Per seed, the median |k error| over a row's sets or tasks (the record keeps means)."""
+    """Per seed, the median absolute k error over a row's sets or tasks (the record keeps means)."""
     for (dataset, method, metric), runs in list(recorder.task_values.items()):
         if metric == "abs_k_error":
             for values in runs.values():

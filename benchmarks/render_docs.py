@@ -350,7 +350,7 @@ def clusterer_table(clusterer):
                for metric in ("abs_k_error", "median_abs_k_error")]
             for d in datasets]
     header = (["data"] + [_CLUSTERER_METHODS[m] for m in methods]
-              + ["mean |k error|", "median |k error|"])
+              + ["mean absolute k error", "median absolute k error"])
     stability = [f"{d}: same k for {100 * clusterer.value(d, 'critic', 'same_k'):.0f} % of "
                  f"``random_state`` 0-9 (k = {clusterer.value(d, 'critic', 'modal_k'):.0f})"
                  for d in dict.fromkeys(r["dataset"] for r in clusterer.rows)
@@ -368,7 +368,7 @@ def clusterer_table(clusterer):
              f"{100 * clusterer.value('grids', 'critic', 'above_grid'):.0f} % of them."
              if ("grids", "critic", "above_grid") in clusterer.by_key else "")
     return "\n".join([
-        _caption(clusterer, "Mean ARI over the seeds, and CriticClustering's |k error| (mean "
+        _caption(clusterer, "Mean ARI over the seeds, and CriticClustering's absolute k error (mean "
                  "and median over a row's sets, averaged over the seeds)", f"{seeds} seeds"), "",
         rst_table(header, rows), "",
         "Seeds: " + "; ".join(stability) + ".", "",

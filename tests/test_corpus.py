@@ -20,7 +20,7 @@ from sklearn_tcm.learned_metric.tasks import (
     make_task,
     seed_negatives,
     split_classes,
-    stratified_indices,
+    uniform_subsets,
 )
 
 
@@ -107,22 +107,13 @@ def test_tasks_of_a_reference_with_noise_keep_its_share():
     assert all(0.03 < share < 0.2 for share in shares)
 
 
-def test_stratified_indices_keep_every_cluster_and_its_share():
-    rng = np.random.default_rng(0)
-    labels = np.repeat([0, 1, 2, -1], [9000, 900, 90, 10])
-    rows = stratified_indices(labels, 300, rng)
-    assert rows.size == 300 and np.unique(rows).size == 300
-    counts = {value: int((labels[rows] == value).sum()) for value in (0, 1, 2, -1)}
-    assert counts == {0: 270, 1: 27, 2: 2, -1: 1}  # the noise's one point from 2's share
-    np.testing.assert_array_equal(stratified_indices(labels[:50], 300, rng), np.arange(50))
-    many = np.arange(1000)  # more clusters than half the budget: uniform
-    assert stratified_indices(many, 300, rng).size == 300
-
-
-def test_stratified_indices_never_ask_more_than_a_cluster_has():
-    rng = np.random.default_rng(0)
-    for seed in range(20):
-        labels = np.random.default_rng(seed).integers(0, 40, size=500) ** 3 % 97
-        rows = stratified_indices(labels, 300, rng)
-        assert rows.size == 300 and np.unique(rows).size == 300
-        assert set(labels[rows]) == set(labels)
+def test_uniform_subsets_depend_on_the_size_and_seed_only():
+    first = uniform_subsets(1000, 300, 3, np.random.default_rng(0))
+    again = uniform_subsets(1000, 300, 3, np.random.default_rng(0))
+    assert len(first) == 3
+    for rows, same in zip(first, again):
+        np.testing.assert_array_equal(rows, same)
+        assert rows.size == 300 and np.unique(rows).size == 300 and np.all(np.diff(rows) > 0)
+    small = uniform_subsets(50, 300, 3, np.random.default_rng(0))
+    assert len(small) == 1
+    np.testing.assert_array_equal(small[0], np.arange(50))

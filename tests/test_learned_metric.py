@@ -471,3 +471,17 @@ def test_propagation_in_place_and_the_mean_only_encoder():
         assert torch.equal(gae.encode(features, propagation, mean_only=True), mu)
         graphs = clustering_graphs(context, labels)
         assert torch.equal(gae.embed(*graphs), gae.embed(*graphs, inplace=True))
+
+
+def test_scores_above_max_points_ignore_names_and_batch():
+    # above max_points every labelling is scored on the same uniform subsamples
+    from sklearn_tcm import pretrained_metric
+
+    metric = pretrained_metric()
+    X, y = make_blobs(3 * metric.max_points, centers=3, random_state=0)
+    six = KMeans(6, n_init=2, random_state=0).fit_predict(X)
+    renamed = np.array([5, 9, 2])[y]
+    scores = metric.score_clustering(X, np.stack([y, y, renamed, six]))
+    assert scores[0] == scores[1] == scores[2]
+    assert metric.score_clustering(X, y) == pytest.approx(scores[0], abs=1e-6)
+    assert metric.score_clustering(X, six) == pytest.approx(scores[3], abs=1e-6)

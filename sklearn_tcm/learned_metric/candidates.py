@@ -49,7 +49,7 @@ from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 
 from ..metrics import adjusted_rand_matrix
 from .graph import build_context
-from .tasks import preprocess_task
+from .tasks import preprocess_task, uniform_subsets
 
 __all__ = [
     "FAMILIES",
@@ -304,12 +304,7 @@ def score_candidates(metric, X, labels, *, max_points, n_subsamples, n_finalists
     scores : ndarray of shape (n_candidates,)
         The mean score of each finalist; ``-inf`` for the others.
     """
-    n = X.shape[0]
-    if n <= max_points:
-        subsets = [np.arange(n)]
-    else:
-        subsets = [np.sort(rng.choice(n, size=max_points, replace=False))
-                   for _ in range(n_subsamples)]
+    subsets = uniform_subsets(X.shape[0], max_points, n_subsamples, rng)
     seed = int(rng.integers(2**31 - 1))
     first = _subset_scores(metric, X, labels, subsets[0], seed)
     finalists = np.argsort(-first, kind="stable")[:n_finalists]

@@ -163,7 +163,7 @@ class CriticClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         ``metric_.score_clustering(X, labels_)`` (only differences between
         partitions of the same data compare; see
         :meth:`LearnedMetricClustering.score_clustering`).
-    cluster_centers_ : ndarray of shape (n_clusters_, n_features)
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
         Mean of each cluster's points.
     selection_ : dict
         How the choice was made: ``candidate`` (the algorithm and

@@ -26,7 +26,7 @@ from .adversarial import run_rounds, training_search_options
 from .critic import CriticEnsemble, candidate_agreement, train_ensemble
 from .gae import GraphAutoEncoder, embed_task, train_gae
 from .graph import GLOBAL_FEATURES, GRAPH_SUMMARY, NODE_FEATURES
-from .tasks import draw_tasks, preprocess_task, split_classes, stratified_indices
+from .tasks import draw_tasks, preprocess_task, split_classes, uniform_subsets
 
 __all__ = ["LearnedMetricClustering", "with_untrained_critic"]
 
@@ -68,17 +68,6 @@ def _split_references(X, y, groups):
 def _classes_of(y):
     """The class labels of a reference, without the noise label -1."""
     return y[y >= 0] if y.dtype.kind in "iuf" else y
-
-
-def _scoring_subsets(labels, n_rounds, max_points, rng):
-    """``(rows, labellings)`` pairs to score: all rows at once, or per round each
-    labelling on its own subsample, stratified by its clusters."""
-    if n_rounds == 1:
-        yield np.arange(labels.shape[1]), np.arange(labels.shape[0])
-        return
-    for _ in range(n_rounds):
-        for index, row in enumerate(labels):
-            yield stratified_indices(row, max_points, rng), [index]
 
 
 _DENSE_HINT = ("the learned metric works on dense points: pass fewer samples or "
@@ -195,9 +184,9 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         scored as the mean over ``n_subsamples`` subsamples.
     n_subsamples : int, default=3
         Subsamples averaged by :meth:`score_clustering` for datasets larger
-        than ``max_points``, each stratified by the scored partition's
-        clusters (every cluster and the noise keep their share of the
-        points), drawn for each labelling.
+        than ``max_points``: uniform draws of the points, the same for every
+        labelling (scores are then exactly invariant to renaming clusters
+        and to the other labellings of a batch).
     gae_epochs : int, default=20
         Epochs of graph auto-encoder training.
     critic_epochs : int, default=150
@@ -526,9 +515,11 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         """Critic score of one or several labellings of ``X`` (higher is better).
 
         Needs no ground truth: the score is the learned quality of the
-        partition. Scores are invariant to renaming clusters, to the order
-        of the points (for datasets of at most ``max_points`` points), and
-        to scaling, rotating and translating ``X``.
+        partition. Scores are invariant to renaming clusters, to the other
+        labellings scored in the same batch, to the order of the points (for
+        datasets of at most ``max_points`` points), and to scaling, rotating
+        and translating ``X``. Larger datasets are scored on
+        ``n_subsamples`` uniform subsamples, the same for every labelling.
 
         **How to read a score.** It is the critics' output for the
         partition's graph embedding: a real number with no fixed range and
@@ -583,20 +574,19 @@ class LearnedMetricClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         X = _check_points(X, sparse_ok=True)
         single = np.ndim(labels) == 1
         labels = _check_labellings(labels, X.shape[0])
-        rng = np.random.default_rng(self._seed)
-        n_rounds = 1 if X.shape[0] <= self.max_points else self.n_subsamples
+        subsets = uniform_subsets(X.shape[0], self.max_points, self.n_subsamples,
+                                  np.random.default_rng(self._seed))
         device = inference_device(self.device_)
         gae = copy.deepcopy(self.gae_).to(device)
         critic = copy.deepcopy(self.critic_).to(device)
         total = np.zeros(labels.shape[0])
         with torch.no_grad():
-            for rows, which in _scoring_subsets(labels, n_rounds, self.max_points, rng):
+            for rows in subsets:
                 X_sub = X[rows].toarray() if sp.issparse(X) else X[rows]
                 task = {"X": preprocess_task(X_sub, random_state=self._seed),
-                        "labels": labels[which][:, rows]}
-                total[which] += critic(embed_task(gae, task, device),
-                                       self.caution).cpu().numpy()
-        scores = total / n_rounds
+                        "labels": labels[:, rows]}
+                total += critic(embed_task(gae, task, device), self.caution).cpu().numpy()
+        scores = total / len(subsets)
         return np.float64(scores[0]) if single else scores
 
     # ------------------------------------------------------------ clustering

@@ -34,7 +34,7 @@ __all__ = [
     "tuned_algorithm_negatives",
     "degenerate_negatives",
     "deduplicate",
-    "stratified_indices",
+    "uniform_subsets",
     "make_task",
     "split_classes",
     "draw_tasks",
@@ -323,34 +323,19 @@ def subsample(X, labels, max_points, rng):
     return X[keep], labels[..., keep]
 
 
-def stratified_indices(labels, max_points, rng):
-    """Sorted indices of ``max_points`` rows, each cluster keeping its share.
+def uniform_subsets(n_samples, max_points, n_subsets, rng):
+    """Sorted row indices of ``n_subsets`` uniform draws of ``max_points`` rows.
 
-    Every cluster (and the noise, label -1) gets its share of ``max_points``
-    (largest remainders rounded up, at least one point), so that a
-    subsample keeps the partition's clusters and sizes; a uniform draw may
-    drop small clusters. With more clusters than half of ``max_points`` the
-    draw is uniform.
+    The draws depend on ``n_samples`` and ``rng`` only, never on labels, so
+    that every partition of a dataset is scored on the same points: scores
+    are then invariant to renaming clusters and to which other partitions
+    are scored alongside. A dataset of at most ``max_points`` rows gives one
+    subset, all of its rows.
     """
-    labels = np.asarray(labels)
-    if labels.size <= max_points:
-        return np.arange(labels.size)
-    values, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    if values.size > max_points // 2:
-        return np.sort(rng.choice(labels.size, size=max_points, replace=False))
-    quota = counts * max_points / labels.size
-    take = np.minimum(np.maximum(np.floor(quota).astype(int), 1), counts)
-    while take.sum() < max_points:  # largest remainders first, never above a cluster's size
-        room = np.flatnonzero(take < counts)
-        room = room[np.argsort(-(quota[room] - take[room]), kind="stable")]
-        take[room[:max_points - take.sum()]] += 1
-    while take.sum() > max_points:  # clusters raised to one point: trim the largest
-        take[np.argmax(take)] -= 1
-    members = np.argsort(inverse, kind="stable")
-    starts = np.concatenate([[0], np.cumsum(counts)])
-    chosen = [rng.choice(members[starts[c]:starts[c + 1]], size=take[c], replace=False)
-              for c in range(values.size)]
-    return np.sort(np.concatenate(chosen))
+    if n_samples <= max_points:
+        return [np.arange(n_samples)]
+    return [np.sort(rng.choice(n_samples, size=max_points, replace=False))
+            for _ in range(n_subsets)]
 
 
 def make_task(X, truth, max_points=300, seed=0):
