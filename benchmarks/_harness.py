@@ -92,23 +92,11 @@ def timer():
     result["seconds"] = time.perf_counter() - start
 
 
-def _commit():
+def _git(*args):
+    """What a git command prints in the repository, or None without git."""
     try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO_DIR, capture_output=True,
-            text=True, check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _dirty():
-    """Whether the package or the benchmarks differ from the commit (uncommitted edits)."""
-    try:
-        return bool(subprocess.run(
-            ["git", "status", "--porcelain", "--", "sklearn_tcm", "benchmarks/*.py"],
-            cwd=REPO_DIR, capture_output=True, text=True, check=True,
-        ).stdout.strip())
+        return subprocess.run(["git", *args], cwd=REPO_DIR, capture_output=True, text=True,
+                              check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
 
@@ -126,7 +114,12 @@ class Recorder:
         self.notes = []
         self.kept = []  # records of an earlier run, for datasets not rerun
         # the code measured is the code at the start (a long run may outlive a commit)
-        self.commit, self.dirty = _commit(), _dirty()
+        self.commit = _git("rev-parse", "--short", "HEAD") or "unknown"
+        # whether the package or the benchmarks had uncommitted edits
+        status = _git("status", "--porcelain", "--", "sklearn_tcm", "benchmarks/*.py")
+        self.dirty = None if status is None else bool(status)
+        self.command = ("python benchmarks/" + benchmark + ".py " + shlex.join(
+            a for a in sys.argv[1:] if a)).strip()
 
     def keep_earlier(self, datasets_rerun, methods_rerun=None):
         """Keep the committed records of the datasets (or methods) this run does not redo.
@@ -195,10 +188,11 @@ class Recorder:
         return data
 
     def records(self):
-        device = self.args.device
         common = {
             "benchmark": self.benchmark,
-            "device": device,
+            "command": self.command,
+            "versions": _versions(),
+            "device": self.args.device,
             "threads": torch.get_num_threads(),
             "commit": self.commit,
             "dirty": self.dirty,
@@ -218,38 +212,20 @@ class Recorder:
                 for key, (run_means, tasks) in self._task_summaries().items()]
         return out + self.kept
 
-    def kept_table(self, metrics):
-        """Markdown table of the kept earlier records, and their budgets."""
-        rows, budgets = {}, {}
-        for r in self.kept:
+    def table(self, metrics, records):
+        """Markdown table: one row per (dataset, method, commit), mean ± std per metric."""
+        rows = {}
+        for r in records:
             rows.setdefault((r["dataset"], r["method"], r["commit"]), {})[r["metric"]] = r
-            # budgets are keyed by (commit, dataset): one commit may hold several
-            budgets.setdefault((r["commit"], r["budget"]), set()).add(r["dataset"])
-        lines = ["| dataset | method | " + " | ".join(metrics) + " | commit |",
-                 "|" + "---|" * (len(metrics) + 3)]
+        lines = ["| dataset | method | " + " | ".join(metrics) + " | seconds | commit |",
+                 "|" + "---|" * (len(metrics) + 4)]
         for (dataset, method, commit), cells in rows.items():
             text = [_cell(r["value"], r["std"], r["n_runs"]) if (r := cells.get(m)) else ""
                     for m in metrics]
-            lines.append(f"| {dataset} | {method} | " + " | ".join(text) + f" | {commit} |")
-        lines += [""] + [f"Budget of commit {c} ({', '.join(sorted(datasets))}): {b}"
-                         for (c, b), datasets in budgets.items()]
-        return "\n".join(lines)
-
-    def table(self, metrics):
-        """Markdown table: one row per (dataset, method), mean ± std per metric."""
-        rows = {}
-        for (dataset, method, metric), values in self.values.items():
-            rows.setdefault((dataset, method), {})[metric] = values
-        for (dataset, method, metric), (run_means, _) in self._task_summaries().items():
-            rows.setdefault((dataset, method), {})[metric] = run_means
-        header = "| dataset | method | " + " | ".join(metrics) + " | seconds |"
-        lines = [header, "|" + "---|" * (len(metrics) + 3)]
-        for (dataset, method), cells in rows.items():
-            seconds = self.seconds.get((dataset, method))
-            text = [_cell(np.mean(v), np.std(v), len(v)) if (v := cells.get(m)) else ""
-                    for m in metrics]
-            sec = f"{np.mean(seconds):.1f}" if seconds else ""
-            lines.append(f"| {dataset} | {method} | " + " | ".join(text) + f" | {sec} |")
+            seconds = next((r["seconds"] for r in cells.values() if r.get("seconds")), None)
+            sec = f"{seconds:.1f}" if seconds else ""
+            lines.append(f"| {dataset} | {method} | " + " | ".join(text)
+                         + f" | {sec} | {commit} |")
         return "\n".join(lines)
 
     def write(self, title, metrics, preamble=""):
@@ -257,12 +233,10 @@ class Recorder:
         (out / "results").mkdir(parents=True, exist_ok=True)
         json_path = out / "results" / f"{self.benchmark}.json"
         _write_text(json_path, json.dumps(self.records(), indent=1) + "\n")
-        command = "python benchmarks/" + self.benchmark + ".py " + shlex.join(
-            a for a in sys.argv[1:] if a)
         section = [
             f"## {title}",
             "",
-            f"Command: `{command.strip()}` · commit {self.commit}"
+            f"Command: `{self.command}` · commit {self.commit}"
             f"{' (uncommitted edits)' if self.dirty else ''} · "
             f"{datetime.date.today().isoformat()} · device {self.args.device} · "
             f"torch threads {torch.get_num_threads()} · {platform.machine()}"
@@ -271,14 +245,25 @@ class Recorder:
         ]
         if preamble:
             section += [preamble.strip(), ""]
-        section += [self.table(metrics), ""]
+        section += [self.table(metrics, self.records()), ""]
         if self.kept:
-            section += ["Rows not rerun, kept from the earlier run named in each row:",
-                        "", self.kept_table(metrics), ""]
+            budgets = dict.fromkeys(f"{r['commit']}: {r['budget']}" for r in self.kept)
+            section += ["Rows of another commit were not rerun; their budgets: "
+                        + "; ".join(budgets), ""]
         if self.notes:
             section += ["Notes:", ""] + [f"- {n}" for n in self.notes] + [""]
         _replace_section(out / "RESULTS.md", self.benchmark, "\n".join(section))
         print(f"wrote {json_path} and {out / 'RESULTS.md'}", flush=True)
+
+
+def _versions():
+    """Versions of Python and of the libraries a figure depends on."""
+    import scipy
+    import sklearn
+
+    return {"python": platform.python_version(), "numpy": np.__version__,
+            "scipy": scipy.__version__, "scikit-learn": sklearn.__version__,
+            "torch": torch.__version__}
 
 
 def _cell(mean, std, n_runs):

@@ -74,10 +74,10 @@ def main(argv=None):
     smoke = args.smoke
     # the ranking protocol measures the warm-started critic (adversarial rounds
     # serve the search and are measured by bench_lmc.py)
-    fit_params = dict(adversarial_rounds=0, validation_searches=5)
+    fit_params = dict(adversarial_rounds=0, adversarial_tasks=20)  # 5 validation searches
     if smoke:
         fit_params.update(n_tasks=6,
-                          synthetic_tasks=3, gae_epochs=1, critic_epochs=3, validation_searches=1)
+                          synthetic_tasks=3, gae_epochs=1, critic_epochs=3)
     n_test = 4 if smoke else 60
     budget = "smoke" if smoke else (
         "defaults (n_tasks=200, synthetic_tasks=200, gae_epochs=20, critic_epochs<=150), "

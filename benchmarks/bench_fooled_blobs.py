@@ -28,9 +28,9 @@ from sklearn_tcm.learned_metric.adversarial import (
 )
 
 FIT = dict(n_tasks=20, synthetic_tasks=80, size_range=(15, 30), gae_epochs=3,
-           critic_epochs=60, adversarial_tasks=10, validation_searches=10)
+           critic_epochs=60, adversarial_tasks=10)
 SMOKE_FIT = dict(n_tasks=4, synthetic_tasks=4, size_range=(10, 15), gae_epochs=1,
-                 critic_epochs=2, adversarial_tasks=2, validation_searches=1)
+                 critic_epochs=2, adversarial_tasks=2)
 
 
 def searched(metric, X, trust, seed):

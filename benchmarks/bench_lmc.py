@@ -65,7 +65,7 @@ SUITE_POINTS = 3000
 #: The caution of the ``*_caution`` rows when the model's own is 0.
 CAUTION = 1.0
 SMOKE_FIT = dict(n_tasks=6, synthetic_tasks=3, gae_epochs=1, critic_epochs=3,
-                 adversarial_rounds=1, adversarial_tasks=2, validation_searches=1)
+                 adversarial_rounds=1, adversarial_tasks=2)
 
 
 def quality(y, labels):

@@ -38,7 +38,7 @@ CHILD = textwrap.dedent("""
     else:
         y = rng.integers(0, 5, size=2000)
         model = LearnedMetricClustering(n_tasks=6, synthetic_tasks=3, gae_epochs=1, critic_epochs=3,
-                                        adversarial_rounds=0, validation_searches=1,
+                                        adversarial_rounds=0,
                                         random_state=0).fit(base[:2000], y)
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     start = time.perf_counter()

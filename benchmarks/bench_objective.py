@@ -60,7 +60,7 @@ VARIANTS = {
 }
 BUDGET = dict(n_tasks=150, synthetic_tasks=100, gae_epochs=12, adversarial_rounds=0)
 SMOKE_BUDGET = dict(n_tasks=6, synthetic_tasks=3, gae_epochs=1, critic_epochs=3,
-                    adversarial_rounds=0, validation_searches=1)
+                    adversarial_rounds=0)
 IMAGES = {"digits": 5, "mnist_test": 5, "usps": 5, "coil20": 15}  # first unseen class
 SUITE_POINTS = 1000
 

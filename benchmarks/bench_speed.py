@@ -89,7 +89,7 @@ else:
         X_train = [saved[f"X_{i}"] for i in range(n_sets)]
         y_train = [saved[f"y_{i}"] for i in range(n_sets)]
     small = dict(n_tasks=8, synthetic_tasks=4, gae_epochs=1, critic_epochs=3,
-                 adversarial_rounds=1, adversarial_tasks=2, validation_searches=2)
+                 adversarial_rounds=1, adversarial_tasks=2)
     model = estimator.LearnedMetricClustering(random_state=0, **(small if smoke else {}))
     args = (X_train, y_train)
 profile_path = sys.argv[5]

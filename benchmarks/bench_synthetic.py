@@ -55,7 +55,7 @@ def main(argv=None):
     n_test = 3 if smoke else 60
     fit_params = dict(adversarial_rounds=0)
     if smoke:
-        fit_params.update(n_tasks=6, gae_epochs=1, critic_epochs=3, validation_searches=1)
+        fit_params.update(n_tasks=6, gae_epochs=1, critic_epochs=3)
     budget = "smoke" if smoke else (
         "defaults (n_tasks=200, gae_epochs=20, critic_epochs<=150), adversarial_rounds=0; "
         f"{n_test} test tasks per dataset")

@@ -71,13 +71,13 @@ IMAGE_REPEATS = 8
 # file, so the shipped recipe keeps them
 BUDGET = dict(objective="ari", critic_inputs="both", critic_batch_size=1, learning_rate=1e-3,
               n_tasks=600, synthetic_tasks=60, gae_epochs=12, adversarial_rounds=2,
-              adversarial_tasks=60, validation_searches=10,
+              adversarial_tasks=60,
               # tasks with up to 30 clusters (the suite has sets of 15-100), and up to
               # 100 points per class: tasks of few clusters stay dense enough for
               # manifolds (moons, rings) to be clusters, as users' data are
               k_range=(2, 30), size_range=(15, 100), max_points=400)
 SMOKE_BUDGET = dict(n_tasks=8, synthetic_tasks=4, gae_epochs=1, critic_epochs=3,
-                    adversarial_rounds=0, validation_searches=1)
+                    adversarial_rounds=0)
 IMAGE_SETS = ("mnist_train_5k", "usps", "coil20")
 #: Families of the corpus, by name prefix (for leave-one-family-out fits).
 FAMILIES = ("prior", "keel", "digits", "images", "fcps", "graves", "sipu", "other")

@@ -84,6 +84,26 @@ def draw_seed(random_state):
 
 
 @contextlib.contextmanager
+def limited_threads(n_threads):
+    """Context in which torch, BLAS and OpenMP use at most ``n_threads`` threads.
+
+    None leaves them as they are. The previous limits are restored on exit.
+    """
+    if n_threads is None:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(n_threads)
+    try:
+        with threadpool_limits(n_threads):
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+@contextlib.contextmanager
 def seeded_torch(seed, device=None):
     """Context in which torch's default generators are seeded with ``seed``.
 
@@ -256,11 +276,12 @@ def _finite_gradients(module):
     return bool(torch.isfinite(torch.stack(norms)).all())
 
 
-def _one_epoch(module, optimizer, batches, step):
-    """Optimiser steps over one epoch's batches: (mean loss stepped, batches skipped)."""
+def _one_unit(module, optimizer, batches, step):
+    """Optimiser steps over one unit's batches: (mean loss stepped, batches tried, skipped)."""
     module.train()
-    total, n_steps, skipped = 0.0, 0, 0
+    total, n_steps, n_batches, skipped = 0.0, 0, 0, 0
     for batch in batches:
+        n_batches += 1
         loss = step(batch)
         if loss is None:
             continue
@@ -277,70 +298,86 @@ def _one_epoch(module, optimizer, batches, step):
         optimizer.step()
         total += float(loss.detach()) if reported is None else float(reported)
         n_steps += 1
-    return total / max(n_steps, 1), skipped
+    return total / max(n_steps, 1), n_batches, skipped
 
 
-def train_epochs(module, optimizer, n_epochs, batches, step, *, validate=None,
-                 patience=None, stop=None, desc="training", verbose=0, postfix=None,
-                 unit="epoch"):
-    """The package's training loop: epochs of optimiser steps with validation.
+UNITS = ("epoch", "update interval", "validation interval")
 
-    Each epoch calls ``step(batch)`` for every item of ``batches(epoch)``;
+
+def train_loop(module, optimizer, n_units, batches, step, *, unit="epoch", validate=None,
+               n_iter_no_change=None, stop=None, desc="training", verbose=0, postfix=None):
+    """The package's training loop: units of optimiser steps, each followed by a check.
+
+    A *unit* is what the caller names it: an ``"epoch"`` (one pass over the
+    data: DEC's pretraining, the graph auto-encoder, the critic), an
+    ``"update interval"`` (DEC's self-training: the batches between two
+    updates of the target distribution) or a ``"validation interval"``
+    (L2C and DSCL: sampled batches between two validations).
+
+    Each unit calls ``step(batch)`` for every item of ``batches(index)``;
     ``step`` returns the loss tensor of that batch (or None to skip it).
     The loop does the backward pass and the optimiser step, skips a batch
     whose loss or gradients are not finite (counted in ``skipped``), keeps
-    the running mean loss, and after each epoch calls ``validate(epoch)``,
-    which returns ``(metrics, key)``: a dict recorded in the history and a
+    the mean loss, and after each unit calls ``validate(index)``, which
+    returns ``(metrics, key)``: a dict recorded in the history and a
     comparable key (higher is better) by which the best state is kept, or
-    None to keep the last state. Training stops after ``patience`` epochs
-    without a better key, or when ``stop(record)`` gives a reason, and the
-    best state is loaded back. Without ``validate`` every epoch runs and
-    the last state is kept. The progress bar's total is ``n_epochs``; it
-    closes at the epoch reached, saying why it stopped.
+    None to keep the last state. Training stops after ``n_iter_no_change``
+    units without a better key, or when ``stop(record)`` gives a reason,
+    and the best state is loaded back. Without ``validate`` every unit runs
+    and the last state is kept. The progress bar counts units; it closes at
+    the unit reached, saying why it stopped.
 
     Parameters
     ----------
     module : torch.nn.Module
     optimizer : torch.optim.Optimizer
-    n_epochs : int
+    n_units : int
     batches : callable
-        ``batches(epoch)`` returns an iterable of batches.
+        ``batches(index)`` returns an iterable of batches.
     step : callable
         ``step(batch)`` returns a scalar loss tensor, or None to skip the
         batch, or a pair ``(objective, loss)``: a tensor whose gradient is
         the one to follow (e.g. ``(F * dL_dF).sum()`` for a closed-form
         gradient) and the loss value to record.
+    unit : {"epoch", "update interval", "validation interval"}, default="epoch"
     validate : callable or None, default=None
-    patience : int or None, default=None
+    n_iter_no_change : int or None, default=None
+        Units without a better validation key before training stops.
     stop : callable or None, default=None
-        ``stop(record)`` returns a reason to stop after this epoch (e.g.
+        ``stop(record)`` returns a reason to stop after this unit (e.g.
         convergence), shown on the progress bar, or None.
     desc : str, default="training"
         Progress-bar label.
     verbose : int, default=0
     postfix : callable or None, default=None
         ``postfix(record)`` returns a dict shown on the progress bar.
-    unit : str, default="epoch"
-        What one step of the progress bar is.
 
     Returns
     -------
     history : list of dict
-        Per epoch: ``epoch``, ``loss`` (mean over the batches stepped),
-        ``skipped`` and the metrics of ``validate``.
+        One record per unit, the schema of every estimator's ``history_``:
+        ``unit``; ``iteration``, the batches tried since training began;
+        ``loss``, the mean loss of the unit's optimiser steps; ``skipped``,
+        its batches skipped for a non-finite loss or gradient;
+        ``validation``, the figure early stopping follows (None without
+        one); then the other metrics of ``validate``.
     """
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}, got {unit!r}.")
     from tqdm.auto import tqdm
 
-    history, best_key, best_state, since_best = [], None, None, 0
-    bar = tqdm(total=n_epochs, desc=desc, disable=not verbose, unit=unit)
+    history, best_key, best_state, since_best, iteration = [], None, None, 0, 0
+    bar = tqdm(total=n_units, desc=desc, disable=not verbose, unit=unit)
     reason = "done"
     try:
-        for epoch in range(n_epochs):
-            loss, skipped = _one_epoch(module, optimizer, batches(epoch), step)
-            record = {"epoch": epoch, "loss": loss, "skipped": skipped}
+        for index in range(n_units):
+            loss, n_batches, skipped = _one_unit(module, optimizer, batches(index), step)
+            iteration += n_batches
+            record = {"unit": unit, "iteration": iteration, "loss": loss, "skipped": skipped,
+                      "validation": None}
             module.eval()
             if validate is not None:
-                metrics, key = validate(epoch)
+                metrics, key = validate(index)
                 record.update(metrics)
                 if key is not None and (best_key is None or key > best_key):
                     best_key, since_best = key, 0
@@ -351,8 +388,8 @@ def train_epochs(module, optimizer, n_epochs, batches, step, *, validate=None,
             bar.update(1)
             if postfix is not None:
                 bar.set_postfix(postfix(record))
-            if patience is not None and since_best >= patience:
-                reason = f"no better validation for {patience} {unit}s"
+            if n_iter_no_change is not None and since_best >= n_iter_no_change:
+                reason = f"no better validation for {n_iter_no_change} {unit}s"
                 break
             if stop is not None and (reason := stop(record) or "done") != "done":
                 break

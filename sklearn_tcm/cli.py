@@ -354,13 +354,15 @@ def cmd_cluster(args):
 
     check_output_path(args.output)
     check_labels_output(args.output)
+    from ._torch import limited_threads
+
+    if args.n_jobs is not None and args.n_jobs < 1:
+        raise CommandError(f"--n-jobs must be at least 1, got {args.n_jobs}")
     model = _load_model(args.model)
     X = read_data(args.data, _table(args))
     clusterer_options = {"random_state": args.seed, "max_clusters": args.max_clusters,
                          "search": args.search}
-    if isinstance(model, LearnedMetricClustering):
-        labels = CriticClustering(model, **clusterer_options).fit(X).labels_
-    else:
+    if not isinstance(model, LearnedMetricClustering):
         given = [f"--{name.replace('_', '-')}" for name, value in clusterer_options.items()
                  if value != _CLUSTER_DEFAULTS[name]]
         if given:
@@ -368,7 +370,11 @@ def cmd_cluster(args):
                 f"{', '.join(given)} only apply to a learned metric (lmc or 'pretrained'); "
                 f"{args.model} holds a {type(model).__name__}"
             )
-        labels = model.predict(X)
+    with limited_threads(args.n_jobs):
+        if isinstance(model, LearnedMetricClustering):
+            labels = CriticClustering(model, **clusterer_options).fit(X).labels_
+        else:
+            labels = model.predict(X)
     write_labels(args.output, labels)
     n_noise = int(np.sum(labels < 0))
     n_clusters = np.unique(labels[labels >= 0]).size
@@ -401,9 +407,8 @@ _CLUSTER_DEFAULTS = {"random_state": 0, "max_clusters": None, "search": "select"
 
 DEMO_BUDGETS = {
     "quick": dict(n_tasks=16, synthetic_tasks=8, gae_epochs=2, critic_epochs=10,
-                  adversarial_rounds=1, adversarial_tasks=4, validation_searches=2),
-    "full": dict(n_tasks=150, synthetic_tasks=100, adversarial_rounds=1, adversarial_tasks=30,
-                 validation_searches=10),
+                  adversarial_rounds=1, adversarial_tasks=4),
+    "full": dict(n_tasks=150, synthetic_tasks=100, adversarial_rounds=1, adversarial_tasks=40),
 }
 
 
@@ -421,18 +426,10 @@ def run_demo(quick=False, seed=0, verbose=0, n_jobs=None):
     labels and silhouettes by k, and the timings. ``benchmarks/bench_demo.py``
     records what it returns.
     """
-    if quick:
-        import torch
-        from threadpoolctl import threadpool_limits
+    from ._torch import limited_threads
 
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with threadpool_limits(1):
-                return _run_demo(quick, seed, verbose, n_jobs)
-        finally:
-            torch.set_num_threads(threads)
-    return _run_demo(quick, seed, verbose, n_jobs)
+    with limited_threads(1 if quick else None):
+        return _run_demo(quick, seed, verbose, n_jobs)
 
 
 def _run_demo(quick, seed, verbose, n_jobs):
@@ -618,7 +615,8 @@ def _add_cluster_and_score(commands):
         "CriticClustering, k unknown); writes one label per sample.",
         ["sklearn-tcm cluster metric.tcm new_data.npy -o labels.csv",
          "sklearn-tcm cluster pretrained new_data.npy -o labels.csv",
-         "sklearn-tcm cluster pretrained table.tsv -o labels.csv --max-clusters 30 --seed 1"])
+         "sklearn-tcm cluster pretrained table.tsv -o labels.csv --max-clusters 30 --seed 1",
+         "sklearn-tcm cluster pretrained new_data.npy -o labels.npy --n-jobs 1"])
     cluster.add_argument("model", help="model file written by 'sklearn-tcm fit' or save(), "
                                        "or 'pretrained' for the shipped learned metric")
     cluster.add_argument("data", help=_DATA_HELP)
@@ -633,6 +631,8 @@ def _add_cluster_and_score(commands):
     cluster.add_argument("--search", choices=("select", "evolve"), default="select",
                          help="'evolve' adds the evolutionary search's find to the "
                               "candidates (default: select); learned metrics only")
+    cluster.add_argument("--n-jobs", type=int, default=None,
+                         help="threads of torch, BLAS and OpenMP (default: all cores)")
     _add_table_options(cluster)
     cluster.set_defaults(func=cmd_cluster)
 

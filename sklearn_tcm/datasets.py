@@ -18,8 +18,9 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.datasets import make_circles, make_moons
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, validate_params
 from sklearn.utils.validation import check_X_y
+
+from ._sklearn_compat import Interval, validate_params
 
 __all__ = [
     "make_l2c_points",

@@ -1,39 +1,31 @@
 """Deep Embedded Clustering (DEC) and Improved DEC (IDEC)."""
 
 import copy
+import functools
 import math
+from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    ClusterMixin,
-    TransformerMixin,
-    _fit_context,
-)
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 from torch.nn import functional as F
 
-from ._base import atomic_fit
-from ._persistence import PersistenceMixin
+from ._base import TorchEstimator
+from ._sklearn_compat import Interval, StrOptions
 from ._torch import (
     check_layer_sizes,
-    draw_seed,
     inference_device,
     iter_minibatches,
     make_generator,
     mlp,
     module_to_cpu,
     predict_batches,
-    resolve_device,
-    seeded_torch,
     to_tensor,
-    train_epochs,
+    train_loop,
 )
 
 __all__ = ["DECClustering"]
@@ -107,11 +99,10 @@ def _layerwise_pretrain(autoencoder, X, *, epochs, lr, batch_size, generator, ve
                 output = F.relu(output)
             return F.mse_loss(output, batch)
 
-        train_epochs(autoencoder, optimizer, epochs,
-                     lambda epoch, n=codes.shape[0]: iter_minibatches(
-                         n, batch_size, generator=generator),
-                     step, desc=f"pretraining layer {depth + 1}/{n_layers}",
-                     verbose=verbose)
+        train_loop(autoencoder, optimizer, epochs,
+                   lambda epoch, n=codes.shape[0]: iter_minibatches(
+                       n, batch_size, generator=generator),
+                   step, desc=f"pretraining layer {depth + 1}/{n_layers}", verbose=verbose)
         with torch.no_grad():
             codes = encoder(codes)
             if inner:
@@ -121,7 +112,7 @@ def _layerwise_pretrain(autoencoder, X, *, epochs, lr, batch_size, generator, ve
 def _train_autoencoder(autoencoder, X, *, epochs, lr, batch_size, generator, verbose):
     """End-to-end reconstruction training (MSE, Adam)."""
     optimizer = torch.optim.Adam(autoencoder.parameters(), lr=lr)
-    return train_epochs(
+    return train_loop(
         autoencoder, optimizer, epochs,
         lambda epoch: iter_minibatches(X.shape[0], batch_size, generator=generator),
         lambda idx: F.mse_loss(autoencoder(X[idx])[1], X[idx]),
@@ -161,68 +152,155 @@ def _embed(autoencoder, X, batch_size):
                       range(0, X.shape[0], batch_size)])
 
 
+def pretrain(autoencoder, X, *, method, epochs, lr, batch_size, generator, verbose=0):
+    """Stage 1: train ``autoencoder`` on the reconstruction of ``X`` (in place).
+
+    ``method="layerwise"`` first trains each layer pair as a denoising
+    autoencoder (:func:`_layerwise_pretrain`), then the whole autoencoder
+    end to end; ``"end_to_end"`` does the latter only.
+    """
+    options = dict(epochs=epochs, lr=lr, batch_size=batch_size, generator=generator,
+                   verbose=verbose)
+    if method == "layerwise":
+        _layerwise_pretrain(autoencoder, X, **options)
+    _train_autoencoder(autoencoder, X, **options)
+
+
+def clustering_loss(autoencoder, batch, centers, target, *, alpha, balance=0.0,
+                    variant="dec", gamma=0.1):
+    """Loss of one batch: KL(P || Q) (+ balance), plus reconstruction for IDEC.
+
+    Returns ``(loss, clustering_loss, reconstruction_loss)``.
+    """
+    z = autoencoder.encoder(batch)
+    q_batch = _soft_assignment(z, centers, alpha)
+    kl = F.kl_div(q_batch.log(), target, reduction="batchmean")
+    if balance > 0:
+        sizes = q_batch.mean(dim=0)
+        kl = kl + balance * torch.sum(sizes * torch.log(sizes * centers.shape[0]))
+    if variant == "idec":
+        reconstruction = F.mse_loss(autoencoder.decoder(z), batch)
+        return reconstruction + gamma * kl, kl, reconstruction
+    return kl, kl, torch.zeros((), device=batch.device)
+
+
+@dataclass
+class SelfTrainingResult:
+    """What DEC's self-training returns."""
+
+    centers: np.ndarray
+    """Cluster centres in the embedding, (n_clusters, n_components), float64."""
+    n_iter: int
+    """Mini-batch updates run."""
+    converged: bool
+    """Whether fewer than ``tol`` of the labels changed before ``max_iter``."""
+    history: list
+    """One record per update interval (the schema of ``train_loop``)."""
+
+
 class _SelfTraining:
     """State of DEC's self-training: the target distribution, batches, losses.
 
-    One epoch of the package's training loop is one *update interval*: its
+    One unit of the package's training loop is one *update interval*: its
     batches come from a stream of shuffled passes over the data, and at its
     end the target distribution P is recomputed from Q on the whole dataset
     (where the share of changed labels decides convergence).
     """
 
-    def __init__(self, estimator, autoencoder, X, centers, labels, interval, generator):
-        self.estimator = estimator
+    def __init__(self, autoencoder, X, centers, labels, *, interval, max_iter, batch_size,
+                 generator, loss):
         self.autoencoder = autoencoder
         self.X = X
         self.centers = centers
         self.labels = labels
         self.interval = interval
+        self.max_iter = max_iter
+        self.batch_size = batch_size
         self.generator = generator
+        self.loss = loss
         self.stream = iter(())
-        self.sums, self.steps = np.zeros(3), 0
-        self.history = []
+        self.sums, self.steps = np.zeros(2), 0
+        self.update_target()
 
-    def update_target(self, n_iter):
-        """Recompute P from Q on all of X; record the interval that ended at n_iter."""
+    def update_target(self):
+        """Recompute P from Q on all of X; the fraction of labels that changed."""
         with torch.no_grad():
             q = _soft_assignment(_embed(self.autoencoder, self.X, 4096), self.centers,
-                                 self.estimator.alpha)
+                                 self.loss.keywords["alpha"])
         self.target = _target_distribution(q)
         new_labels = q.argmax(dim=1).cpu().numpy()
         changed = float(np.mean(new_labels != self.labels))
         self.labels = new_labels
-        means = self.sums / max(self.steps, 1)
-        self.history.append({
-            "iteration": n_iter, "changed": changed, "loss": float(means[0]),
-            "clustering_loss": float(means[1]), "reconstruction_loss": float(means[2]),
-        })
-        self.sums, self.steps = np.zeros(3), 0
         return changed
 
-    def end_of_interval(self, epoch):
-        n_iter = min((epoch + 1) * self.interval, self.estimator.max_iter)
-        return {"changed": self.update_target(n_iter)}, None
+    def end_of_interval(self, index):
+        means = self.sums / max(self.steps, 1)
+        self.sums, self.steps = np.zeros(2), 0
+        return {"changed": self.update_target(), "clustering_loss": float(means[0]),
+                "reconstruction_loss": float(means[1])}, None
 
-    def batches(self, epoch):
-        start = epoch * self.interval
-        for _ in range(start, min(start + self.interval, self.estimator.max_iter)):
+    def batches(self, index):
+        start = index * self.interval
+        for _ in range(start, min(start + self.interval, self.max_iter)):
             idx = next(self.stream, None)
             if idx is None:
-                self.stream = iter_minibatches(self.X.shape[0], self.estimator.batch_size,
+                self.stream = iter_minibatches(self.X.shape[0], self.batch_size,
                                                generator=self.generator)
                 idx = next(self.stream)
             yield idx.to(self.X.device)
 
     def step(self, idx):
-        losses = self.estimator._clustering_loss(self.autoencoder, self.X[idx], self.centers,
-                                                 self.target[idx])
-        self.sums += [loss.item() for loss in losses]
+        losses = self.loss(self.autoencoder, self.X[idx], self.centers, self.target[idx])
+        self.sums += [loss.item() for loss in losses[1:]]
         self.steps += 1
         return losses[0]
 
 
-class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                    ClusterMixin, BaseEstimator):
+def self_training(autoencoder, X, *, n_clusters, alpha, variant, gamma, balance, optimizer,
+                  learning_rate, batch_size, update_interval, tol, max_iter, n_init, seed,
+                  generator, verbose=0):
+    """Stages 2 and 3 of DEC: k-means in the embedding, then KL self-training.
+
+    Trains ``autoencoder`` (its encoder, and its decoder for IDEC) in place
+    with the cluster centres; the parameters are those of
+    :class:`DECClustering`, ``update_interval`` resolved to an int.
+
+    Returns
+    -------
+    result : SelfTrainingResult
+    """
+    embedding = _embed(autoencoder, X, 4096).cpu().double().numpy()
+    kmeans = KMeans(n_clusters, n_init=n_init, random_state=seed)
+    labels = kmeans.fit_predict(embedding)
+    centers = nn.Parameter(torch.as_tensor(kmeans.cluster_centers_, dtype=torch.float32,
+                                           device=X.device))
+    params = [*autoencoder.encoder.parameters(), centers]
+    if variant == "idec":
+        params += list(autoencoder.decoder.parameters())
+    if optimizer == "adam":
+        optim = torch.optim.Adam(params, lr=learning_rate)
+    else:
+        optim = torch.optim.SGD(params, lr=learning_rate, momentum=0.9)
+    loss = functools.partial(clustering_loss, alpha=alpha, balance=balance, variant=variant,
+                             gamma=gamma)
+    training = _SelfTraining(autoencoder, X, centers, labels, interval=update_interval,
+                             max_iter=max_iter, batch_size=batch_size, generator=generator,
+                             loss=loss)
+    history = train_loop(
+        autoencoder, optim, math.ceil(max_iter / update_interval), training.batches,
+        training.step, unit="update interval", validate=training.end_of_interval,
+        stop=lambda record: (f"converged, {record['changed']:.4f} of labels changed"
+                             if record["changed"] < tol else None),
+        desc="clustering", verbose=verbose,
+        postfix=lambda record: {"changed": f"{record['changed']:.4f}"})
+    return SelfTrainingResult(
+        centers=centers.detach().cpu().double().numpy(),
+        n_iter=history[-1]["iteration"] if history else 0,
+        converged=bool(history) and history[-1]["changed"] < tol, history=history)
+
+
+class DECClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin,
+                    TorchEstimator):
     """Deep Embedded Clustering (DEC) and its IDEC variant.
 
     An autoencoder is pretrained on ``X``; k-means in its embedding gives the
@@ -310,10 +388,12 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
     converged_ : bool
         Whether the ``tol`` criterion stopped training before ``max_iter``.
     history_ : list of dict
-        One record per update of the target distribution: ``iteration``,
-        ``changed`` (fraction of labels changed), and the mean ``loss``,
-        ``clustering_loss`` and ``reconstruction_loss`` of the mini-batches
-        since the previous update.
+        One record per update interval of the self-training, in the schema
+        of every estimator's history (see the guide's "Training history"):
+        ``unit``, ``iteration``, ``loss``, ``skipped``, ``validation``
+        (None: DEC has no validation), plus ``changed`` (fraction of labels
+        changed at the update) and the mean ``clustering_loss`` and
+        ``reconstruction_loss`` of the interval.
     autoencoder_ : torch.nn.Module
         The trained autoencoder, on the CPU (``encoder`` and ``decoder``).
     pretrained_autoencoder_ : torch.nn.Module
@@ -356,6 +436,7 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
     """
 
     _parameter_constraints = {
+        **TorchEstimator._parameter_constraints,
         "n_clusters": [Interval(Integral, 1, None, closed="left")],
         "hidden_dims": ["array-like"],
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -374,9 +455,6 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "autoencoder": [nn.Module, None],
         "balance": [Interval(Real, 0, None, closed="left")],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -426,14 +504,12 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
         self.random_state = random_state
         self.verbose = verbose
 
-    @atomic_fit
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Pretrain the autoencoder and train the clustering.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data (scale it first, e.g. pixels to [0, 1]).
         y : Ignored
             Not used, present for API consistency.
@@ -443,122 +519,62 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
         self : DECClustering
             The fitted estimator.
         """
-        hidden_dims = check_layer_sizes(self.hidden_dims, "hidden_dims")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        n_samples = X.shape[0]
-        if self.n_clusters > n_samples:
+        return super().fit(X)
+
+    def _check_params(self, X, y):
+        if self.n_clusters > X.shape[0]:
             raise ValueError(
-                f"n_samples={n_samples} should be >= n_clusters={self.n_clusters}."
+                f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
             )
-        device = resolve_device(self.device)
-        seed = draw_seed(self.random_state)
-        with seeded_torch(seed, device):
-            result = self._fit_torch(X, hidden_dims, device, seed)
-        pretrained, autoencoder, centers, n_iter, converged, history = result
-        self.pretrained_autoencoder_ = module_to_cpu(pretrained)
+        return {"hidden_dims": check_layer_sizes(self.hidden_dims, "hidden_dims"),
+                "update_interval": self.update_interval
+                or math.ceil(X.shape[0] / self.batch_size)}
+
+    def _fit(self, X, y, *, device, seed, hidden_dims, update_interval):
+        X_tensor = to_tensor(X, device)
+        if self.autoencoder is None:
+            autoencoder = _AutoEncoder(X.shape[1], hidden_dims, self.n_components).to(device)
+            pretrain(autoencoder, X_tensor, method=self.pretrain, epochs=self.pretrain_epochs,
+                     lr=self.pretrain_learning_rate, batch_size=self.batch_size,
+                     generator=make_generator(seed), verbose=self.verbose)
+        else:
+            autoencoder = _check_autoencoder(self.autoencoder, X_tensor)
+        self.pretrained_autoencoder_ = module_to_cpu(copy.deepcopy(autoencoder))
+        # the clustering stage has its own generator, so that a fit from a given
+        # pretrained autoencoder reproduces the fit that pretrained it
+        result = self_training(
+            autoencoder, X_tensor, n_clusters=self.n_clusters, alpha=self.alpha,
+            variant=self.variant, gamma=self.gamma, balance=self.balance,
+            optimizer=self.optimizer, learning_rate=self.learning_rate,
+            batch_size=self.batch_size, update_interval=update_interval, tol=self.tol,
+            max_iter=self.max_iter, n_init=self.n_init, seed=seed,
+            generator=make_generator(seed + 1), verbose=self.verbose)
         self.autoencoder_ = module_to_cpu(autoencoder)
-        self.cluster_centers_ = centers
-        self.n_iter_ = n_iter
-        self.converged_ = converged
-        self.history_ = history
-        self.device_ = device
-        self._n_features_out = centers.shape[1]
-        # from the validated array: a DataFrame X raises no feature-name warning
+        self.cluster_centers_ = result.centers
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
+        self.history_ = result.history
+        self._n_features_out = result.centers.shape[1]
         self.labels_ = self._proba(self._embedding(X)).argmax(axis=1)
-        return self
 
     def _empty_modules(self):
         hidden_dims = check_layer_sizes(self.hidden_dims, "hidden_dims")
         return {name: _AutoEncoder(self.n_features_in_, hidden_dims, self.n_components)
                 for name in ("autoencoder_", "pretrained_autoencoder_")}
 
-    def _fit_torch(self, X, hidden_dims, device, seed):
-        """Training proper; returns the fitted state without touching self."""
-        X_tensor = to_tensor(X, device)
-        generator = make_generator(seed)
-        if self.autoencoder is None:
-            autoencoder = _AutoEncoder(X.shape[1], hidden_dims, self.n_components)
-            autoencoder = autoencoder.to(device)
-            self._pretrain(autoencoder, X_tensor, hidden_dims, generator)
-        else:
-            autoencoder = _check_autoencoder(self.autoencoder, X_tensor)
-        pretrained = copy.deepcopy(autoencoder)
-        # the clustering stage has its own generator, so that a fit from a given
-        # pretrained autoencoder reproduces the fit that pretrained it
-        generator = make_generator(seed + 1)
-        return (pretrained, *self._cluster(autoencoder, X_tensor, generator, seed))
-
-    def _pretrain(self, autoencoder, X_tensor, hidden_dims, generator):
-        """Stage 1: pretrain the autoencoder on reconstruction."""
-        options = dict(epochs=self.pretrain_epochs, lr=self.pretrain_learning_rate,
-                       batch_size=self.batch_size, generator=generator, verbose=self.verbose)
-        if self.pretrain == "layerwise":
-            _layerwise_pretrain(autoencoder, X_tensor, **options)
-        _train_autoencoder(autoencoder, X_tensor, **options)
-
-    def _cluster(self, autoencoder, X_tensor, generator, seed):
-        """Stages 2 and 3: k-means initialisation, then KL self-training.
-
-        Returns ``(autoencoder, centers, n_iter, converged, history)``.
-        """
-        embedding = _embed(autoencoder, X_tensor, 4096).cpu().double().numpy()
-        kmeans = KMeans(self.n_clusters, n_init=self.n_init, random_state=seed)
-        labels = kmeans.fit_predict(embedding)
-        centers = nn.Parameter(torch.as_tensor(kmeans.cluster_centers_, dtype=torch.float32,
-                                               device=X_tensor.device))
-        params = [*autoencoder.encoder.parameters(), centers]
-        if self.variant == "idec":
-            params += list(autoencoder.decoder.parameters())
-        if self.optimizer == "adam":
-            optimizer = torch.optim.Adam(params, lr=self.learning_rate)
-        else:
-            optimizer = torch.optim.SGD(params, lr=self.learning_rate, momentum=0.9)
-        interval = self.update_interval or math.ceil(X_tensor.shape[0] / self.batch_size)
-        training = _SelfTraining(self, autoencoder, X_tensor, centers, labels, interval,
-                                 generator)
-        training.update_target(0)
-        epochs = train_epochs(
-            autoencoder, optimizer, math.ceil(self.max_iter / interval), training.batches,
-            training.step, validate=training.end_of_interval,
-            stop=lambda record: (f"converged, {record['changed']:.4f} of labels changed"
-                                 if record["changed"] < self.tol else None),
-            desc="clustering", verbose=self.verbose, unit="interval",
-            postfix=lambda record: {"changed": f"{record['changed']:.4f}"})
-        converged = bool(epochs) and epochs[-1]["changed"] < self.tol
-        return (autoencoder, centers.detach().cpu().double().numpy(),
-                training.history[-1]["iteration"], converged, training.history)
-
-    def _clustering_loss(self, autoencoder, batch, centers, target):
-        """Loss of one batch: KL(P || Q) (+ balance), plus reconstruction for IDEC.
-
-        Returns ``(loss, clustering_loss, reconstruction_loss)``.
-        """
-        z = autoencoder.encoder(batch)
-        q_batch = _soft_assignment(z, centers, self.alpha)
-        clustering_loss = F.kl_div(q_batch.log(), target, reduction="batchmean")
-        if self.balance > 0:
-            sizes = q_batch.mean(dim=0)
-            clustering_loss = clustering_loss + self.balance * torch.sum(
-                sizes * torch.log(sizes * self.n_clusters))
-        if self.variant == "idec":
-            reconstruction_loss = F.mse_loss(autoencoder.decoder(z), batch)
-            return (reconstruction_loss + self.gamma * clustering_loss, clustering_loss,
-                    reconstruction_loss)
-        return clustering_loss, clustering_loss, torch.zeros((), device=batch.device)
-
     def transform(self, X):
         """Embed samples with the trained encoder.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
         Z : ndarray of shape (n_samples, n_components)
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate_points(X)
         return self._embedding(X).astype(X.dtype, copy=False)
 
     def _embedding(self, X):
@@ -581,7 +597,7 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -589,7 +605,7 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
             Rows sum to one.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate_points(X)
         return self._proba(self._embedding(X))
 
     def predict(self, X):
@@ -597,7 +613,7 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             New data (inductive) or the training data.
 
         Returns
@@ -615,7 +631,7 @@ class DECClustering(PersistenceMixin, ClassNamePrefixFeaturesOutMixin, Transform
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : Ignored
 
         Returns

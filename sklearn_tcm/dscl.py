@@ -5,34 +5,24 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import (
-    BaseEstimator,
-    ClassNamePrefixFeaturesOutMixin,
-    ClusterMixin,
-    TransformerMixin,
-    _fit_context,
-)
+from sklearn.base import ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin
 from sklearn.cluster import KMeans
 from sklearn.metrics import normalized_mutual_info_score
 from sklearn.preprocessing import normalize
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ._base import atomic_fit, split_classes
-from ._persistence import PersistenceMixin
+from ._base import TorchEstimator, split_classes
+from ._sklearn_compat import Interval, StrOptions
 from ._torch import (
     check_layer_sizes,
-    draw_seed,
     inference_device,
     mlp,
     module_to_cpu,
     predict_batches,
-    resolve_device,
-    seeded_torch,
     to_tensor,
-    train_epochs,
+    train_loop,
 )
 
 __all__ = ["DSCLClustering"]
@@ -233,8 +223,89 @@ def _choose_space(F, y_index, rcond, n_init, seed, margin=_WHITENING_MARGIN):
     return "span"
 
 
-class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, TransformerMixin,
-                     ClusterMixin, BaseEstimator):
+def _validation_nmi(module, validation, device, seed):
+    """NMI of the spectral clustering of the held-out classes."""
+    X_val, y_val, n_val = validation
+    module.eval()
+    F = predict_batches(module, X_val, device=device, float64=False)
+    module.train()
+    U = np.linalg.svd(F, full_matrices=False)[0]
+    labels = KMeans(n_val, n_init=3, random_state=seed).fit_predict(normalize(U))
+    return normalized_mutual_info_score(y_val, labels)
+
+
+def train_dscl(module, X, y_index, *, n_classes, classes_per_batch, samples_per_class,
+               max_iter, learning_rate, weight_decay, validation_interval, n_iter_no_change,
+               rcond, device, seed, validation=None, verbose=0):
+    """Train ``module`` (in place) on DSCL's spectral loss over class-balanced batches.
+
+    Each batch holds ``samples_per_class`` samples of ``classes_per_batch``
+    classes drawn among ``n_classes``; the step follows the closed-form
+    gradient of :func:`spectral_loss_and_gradient`. With ``validation``
+    (``(X_val, y_val, n_val)``, classes held out), the spectral clustering
+    NMI of the held-out classes is checked every ``validation_interval``
+    updates and the best network is kept.
+
+    Returns
+    -------
+    history : list of dict
+        One record per validation interval (the schema of ``train_loop``),
+        with ``rank_deficient``: batches whose ``F`` was not of full rank.
+    """
+    rng = np.random.default_rng(seed)
+    X_tensor = to_tensor(X, device)
+    optimizer = torch.optim.Adam(module.parameters(), lr=learning_rate,
+                                 weight_decay=weight_decay)
+    interval = validation_interval
+    n_intervals = -(-max_iter // interval)
+    rank_deficient = np.zeros(n_intervals, dtype=int)
+
+    def iterations(index):
+        return range(index * interval, min((index + 1) * interval, max_iter))
+
+    def step(iteration):
+        idx, labels = _class_batches(y_index, n_classes, classes_per_batch, samples_per_class,
+                                     rng)
+        F = module(X_tensor[torch.as_tensor(idx, device=device)])
+        J = _scaled_indicators(torch.as_tensor(labels, device=device), classes_per_batch)
+        with torch.no_grad():
+            loss, gradient, full_rank = spectral_loss_and_gradient(F, J, rcond)
+        rank_deficient[iteration // interval] += int(not full_rank)
+        # follow the closed-form dL/dF; no autograd through the SVD
+        return (F * gradient).sum(), float(loss)
+
+    def validate(index):
+        score = _validation_nmi(module, validation, device, seed)
+        return {"validation": score}, score
+
+    history = train_loop(
+        module, optimizer, n_intervals, iterations, step, unit="validation interval",
+        validate=validate if validation is not None else None,
+        n_iter_no_change=n_iter_no_change if validation is not None else None,
+        desc="DSCL", verbose=verbose,
+        postfix=lambda record: {"loss": f"{record['loss']:.4f}"})
+    for index, record in enumerate(history):
+        record["rank_deficient"] = int(rank_deficient[index])
+    return history
+
+
+def _resolve_classes_per_batch(module, X, n_train_classes, classes_per_batch, device):
+    """Classes per batch: the parameter, or as many as the output can separate."""
+    with torch.no_grad():
+        d = module(to_tensor(X[:2], device)).shape[1]
+    if classes_per_batch is None:
+        return min(n_train_classes, max(d, 2))
+    if classes_per_batch > d:
+        raise ValueError(
+            f"The network's output dimension ({d}) must be at least the number "
+            f"of classes per batch (classes_per_batch={classes_per_batch}); "
+            "raise n_components or lower classes_per_batch."
+        )
+    return min(classes_per_batch, n_train_classes)
+
+
+class DSCLClustering(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin,
+                     TorchEstimator):
     """Deep Spectral Clustering Learning: supervised metric learning, clustered spectrally.
 
     A network ``f`` is trained on labelled data so that, for every
@@ -297,23 +368,14 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         k-means runs of the spectral step.
     spectral_space : {"auto", "span", "whitened"}, default="auto"
         Space that k-means clusters at prediction. ``"span"``: the paper's
-        spectral step, the row-normalised left singular vectors of ``F``
-        (they depend only on the column space of ``F``, which is what the
-        loss trains). ``"whitened"``: ``F`` centred and multiplied by the
-        inverse square root of the (shrunk) within-class covariance of the
-        training representation. The loss only asks the column space of
-        ``F`` to *contain* the class indicators, so when ``n_components`` is
-        much larger than the number of classes the other directions can
-        drown them in ``"span"`` (classes made of several separated blobs).
-        Whitening by the training classes does not always transfer to
-        classes never seen (the DSCL guide's table, rendered from
-        *bench_dscl*, compares them). ``"auto"`` measures both at the end of ``fit``
-        on held-out training points (the whitening estimated on one half of
-        each class, both spaces clustering the other half, and the other way
-        round) and keeps ``"whitened"`` only when its NMI is higher by more
-        than 0.2, or higher where ``"span"`` fails (NMI below 0.5):
-        whitening is fitted to the training classes, so a small gain on them
-        does not transfer. The choice is in ``spectral_space_``.
+        spectral step, the row-normalised left singular vectors of ``F``.
+        ``"whitened"``: ``F`` centred and whitened by the within-class
+        covariance of the training representation, which helps when
+        ``n_components`` is much larger than the number of classes but does
+        not always transfer to unseen classes. ``"auto"`` compares both on
+        held-out halves of the training classes and keeps ``"whitened"`` only
+        on a clear gain (see the guide's DSCL section); the choice is in
+        ``spectral_space_``.
     max_clusters : int, default=10
         Largest number of clusters :meth:`estimate_n_clusters` considers
         when ``n_clusters`` is None (at most ``n_components``).
@@ -335,13 +397,13 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         Mini-batch updates run (fewer than ``max_iter`` when early stopping
         stopped training).
     history_ : list of dict
-        One record per ``validation_interval`` mini-batch updates (as in the
-        other estimators): ``iteration`` (updates run by its end), ``loss``
-        (their mean), ``rank_deficient`` (batches whose ``F`` was not of full
-        rank: their pseudo-inverse dropped directions), ``skipped`` (batches
-        with a non-finite gradient, not applied) and, with
-        ``early_stopping``, ``validation_nmi``; the network kept is that of
-        the record with the highest ``validation_nmi``.
+        One record per validation interval (``validation_interval``
+        mini-batch updates), in the schema of every estimator's history
+        (see the guide's "Training history"): ``unit``, ``iteration``,
+        ``loss``, ``skipped``, ``validation`` (with ``early_stopping``, the
+        NMI of the spectral clustering of the held-out classes; the network
+        kept is that of the highest), plus ``rank_deficient`` (batches whose
+        ``F`` was not of full rank: their pseudo-inverse dropped directions).
     classes_ : ndarray
         Classes seen in ``y``.
     spectral_space_ : {"span", "whitened"}
@@ -376,6 +438,7 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
     """
 
     _parameter_constraints = {
+        **TorchEstimator._parameter_constraints,
         "n_clusters": [Interval(Integral, 1, None, closed="left"), None],
         "hidden_layer_sizes": ["array-like"],
         "n_components": [Interval(Integral, 1, None, closed="left")],
@@ -394,10 +457,8 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         "n_init": [Interval(Integral, 1, None, closed="left")],
         "spectral_space": [StrOptions({"auto", "span", "whitened"})],
         "max_clusters": [Interval(Integral, 2, None, closed="left")],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
+    _requires_y = True
 
     def __init__(
         self,
@@ -446,11 +507,6 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         self.random_state = random_state
         self.verbose = verbose
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
-        return tags
-
     def _build_module(self, n_features):
         if self.module is not None:
             return copy.deepcopy(self.module)
@@ -460,14 +516,12 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
     def _empty_modules(self):
         return {"module_": self._build_module(self.n_features_in_)}
 
-    @atomic_fit
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Learn the representation from labelled data.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training samples.
         y : array-like of shape (n_samples,)
             Class labels (at least two classes).
@@ -477,9 +531,9 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
         self : DSCLClustering
             The fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32],
-                             ensure_min_samples=2)
-        X_all = X
+        return super().fit(X, y)
+
+    def _check_params(self, X, y):
         check_classification_targets(y)
         classes, y_index = np.unique(y, return_inverse=True)
         if classes.size < 2:
@@ -495,101 +549,41 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
             raise ValueError(
                 f"n_samples={X.shape[0]} should be >= n_clusters={self.n_clusters}."
             )
-        device = resolve_device(self.device)
-        seed = draw_seed(self.random_state)
-        validation = None
+        return {"classes": classes, "y_index": y_index}
+
+    def _fit(self, X, y, *, device, seed, classes, y_index):
+        X_train, y_train, validation = X, y_index, None
         n_train_classes = classes.size
         if self.early_stopping:
-            X, y_index, validation = _hold_out_classes(X, y_index, classes.size,
-                                                       self.validation_fraction, seed)
+            X_train, y_train, validation = _hold_out_classes(
+                X, y_index, classes.size, self.validation_fraction, seed)
             n_train_classes = classes.size - validation[2]
-        with seeded_torch(seed, device):
-            module = self._build_module(X.shape[1]).to(device)
-            with torch.no_grad():
-                d = module(to_tensor(X[:2], device)).shape[1]
-            if self.classes_per_batch is None:
-                # as many classes as the output dimension can separate
-                m = min(n_train_classes, max(d, 2))
-            elif self.classes_per_batch > d:
-                raise ValueError(
-                    f"The network's output dimension ({d}) must be at least the number "
-                    f"of classes per batch (classes_per_batch={self.classes_per_batch}); "
-                    "raise n_components or lower classes_per_batch."
-                )
-            else:
-                m = min(self.classes_per_batch, n_train_classes)
-            history, n_iter = self._train(module, X, y_index, n_train_classes, m, device,
-                                          seed, validation)
-        module = module_to_cpu(module)
-        F_all = predict_batches(module, X_all, device=inference_device(device))
-        whitening, space = _spectral_setup(F_all, np.unique(y, return_inverse=True)[1],
-                                           self.spectral_space, self.rcond, self.n_init, seed)
+        module = self._build_module(X.shape[1]).to(device)
+        history = train_dscl(
+            module, X_train, y_train, n_classes=n_train_classes,
+            classes_per_batch=_resolve_classes_per_batch(
+                module, X_train, n_train_classes, self.classes_per_batch, device),
+            samples_per_class=self.samples_per_class, max_iter=self.max_iter,
+            learning_rate=self.learning_rate, weight_decay=self.weight_decay,
+            validation_interval=self.validation_interval,
+            n_iter_no_change=self.n_iter_no_change, rcond=self.rcond, device=device,
+            seed=seed, validation=validation, verbose=self.verbose)
+        self.module_ = module_to_cpu(module)
+        F = predict_batches(self.module_, X, device=inference_device(device))
+        self.whitening_, self.spectral_space_ = _spectral_setup(
+            F, y_index, self.spectral_space, self.rcond, self.n_init, seed)
         self.classes_ = classes
-        self.module_ = module
-        self.n_iter_ = n_iter
+        self.n_iter_ = history[-1]["iteration"] if history else 0
         self.history_ = history
-        self.whitening_ = whitening
-        self.spectral_space_ = space
-        self.device_ = device
         self._seed = seed
-        self._n_features_out = int(F_all.shape[1])
-        # the model's own clustering of the training data (not y); computed from
-        # the validated array, so a DataFrame X raises no feature-name warning
-        self.labels_ = self._cluster(F_all)
-        return self
-
-    def _validation_nmi(self, module, validation, device, seed):
-        """NMI of the spectral clustering of the held-out classes."""
-        X_val, y_val, n_val = validation
-        module.eval()
-        F = predict_batches(module, X_val, device=device, float64=False)
-        module.train()
-        U = np.linalg.svd(F, full_matrices=False)[0]
-        labels = KMeans(n_val, n_init=3, random_state=seed).fit_predict(normalize(U))
-        return normalized_mutual_info_score(y_val, labels)
-
-    def _train(self, module, X, y_index, n_classes, m, device, seed, validation):
-        rng = np.random.default_rng(seed)
-        X_tensor = to_tensor(X, device)
-        optimizer = torch.optim.Adam(module.parameters(), lr=self.learning_rate,
-                                     weight_decay=self.weight_decay)
-        interval = self.validation_interval
-        n_chunks = -(-self.max_iter // interval)  # an "epoch" = one validation interval
-        rank_deficient = np.zeros(n_chunks, dtype=int)
-
-        def iterations(chunk):
-            return range(chunk * interval, min((chunk + 1) * interval, self.max_iter))
-
-        def step(iteration):
-            idx, labels = _class_batches(y_index, n_classes, m, self.samples_per_class, rng)
-            F = module(X_tensor[torch.as_tensor(idx, device=device)])
-            J = _scaled_indicators(torch.as_tensor(labels, device=device), m)
-            with torch.no_grad():
-                loss, gradient, full_rank = spectral_loss_and_gradient(F, J, self.rcond)
-            rank_deficient[iteration // interval] += int(not full_rank)
-            # follow the closed-form dL/dF; no autograd through the SVD
-            return (F * gradient).sum(), float(loss)
-
-        def validate(chunk):
-            score = self._validation_nmi(module, validation, device, seed)
-            return {"validation_nmi": score}, score
-
-        epochs = train_epochs(
-            module, optimizer, n_chunks, iterations, step,
-            validate=validate if validation is not None else None,
-            patience=self.n_iter_no_change if validation is not None else None,
-            desc="DSCL", verbose=self.verbose,
-            postfix=lambda record: {"loss": f"{record['loss']:.4f}"})
-        history = [{"iteration": iterations(record["epoch"]).stop,
-                    "rank_deficient": int(rank_deficient[record["epoch"]]),
-                    **{key: value for key, value in record.items() if key != "epoch"}}
-                   for record in epochs]
-        return history, history[-1]["iteration"] if history else 0
+        self._n_features_out = int(F.shape[1])
+        # the model's own clustering of the training data (not y)
+        self.labels_ = self._cluster(F)
 
     def _features(self, X):
         """Validated ``X`` and its representation ``F`` (float64, plain array)."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate_points(X)
         return X, predict_batches(self.module_, X, device=inference_device(self.device_))
 
     def transform(self, X):
@@ -600,7 +594,7 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -631,7 +625,7 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         max_clusters : int or None, default=None
             Largest ``k`` considered; None uses the ``max_clusters``
             parameter (at most ``d``).
@@ -660,7 +654,7 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -688,7 +682,7 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
 
         Returns
         -------
@@ -701,7 +695,7 @@ class DSCLClustering(ClassNamePrefixFeaturesOutMixin, PersistenceMixin, Transfor
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
 
         Returns

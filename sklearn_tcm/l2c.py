@@ -17,25 +17,17 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
+from sklearn.base import ClusterMixin
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.metrics import normalized_mutual_info_score
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.nn import functional as F
 
-from ._base import atomic_fit, split_classes
-from ._persistence import PersistenceMixin
-from ._torch import (
-    draw_seed,
-    inference_device,
-    module_to_cpu,
-    resolve_device,
-    seeded_torch,
-    train_epochs,
-)
+from ._base import TorchEstimator, densify, split_classes
+from ._sklearn_compat import Interval, StrOptions
+from ._torch import inference_device, module_to_cpu, train_loop
 from .metrics import misclassification_rate
 
 __all__ = ["L2CClustering", "pair_weights"]
@@ -292,7 +284,191 @@ class _SetSampler:
         return float((same.sum(axis=(1, 2)) - n).mean() / (n * (n - 1)))
 
 
-class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
+def _draw_batch(X, sampler, batch_size, rng, device):
+    """A batch of training sets: (sets, labels, n_clusters) tensors."""
+    index, labels = sampler.draw(batch_size, rng)
+    sets = torch.as_tensor(X[index], dtype=torch.float32, device=device)
+    labels = torch.as_tensor(labels, device=device)
+    return sets, labels, labels.max(dim=1).values + 1
+
+
+@torch.no_grad()
+def _validation_metrics(network, validation, weights, count_weight, center_weight):
+    """Loss, misclassification rate, NMI and k accuracy on the validation batches."""
+    network.eval()
+    losses, mr, nmi, k_hits = [], [], [], []
+    for sets, labels, n_clusters in validation:
+        outputs = network(sets)
+        losses.append(_outputs_loss(outputs, labels, n_clusters, weights,
+                                    count_weight, center_weight).item())
+        count_logits, log_assign, _ = outputs
+        k_hat = count_logits.argmax(dim=1)
+        predicted = [a.argmax(dim=2).cpu().numpy() for a in log_assign]
+        k_rows, truths = k_hat.cpu().numpy(), labels.cpu().numpy()
+        for row, (k, truth) in enumerate(zip(k_rows, truths)):
+            mr.append(misclassification_rate(truth, predicted[k][row]))
+            nmi.append(normalized_mutual_info_score(truth, predicted[k][row]))
+        k_hits.append((k_hat + 1 == n_clusters).float().mean().item())
+    return {"validation": float(np.mean(losses)), "validation_mr": float(np.mean(mr)),
+            "validation_nmi": float(np.mean(nmi)),
+            "validation_k_accuracy": float(np.mean(k_hits))}
+
+
+def train_l2c(network, X, train_sampler, val_sampler, *, phi, optimizer, learning_rate,
+              batch_size, max_iter, validation_interval, n_iter_no_change, count_weight,
+              center_weight, device, seed, verbose=0):
+    """Train the set network (in place) on batches of sets drawn by the samplers.
+
+    The parameters are those of :class:`L2CClustering` (``learning_rate``
+    resolved); ``phi`` is the share of same-cluster pairs, which weighs the
+    pairwise loss (:func:`pair_weights`). With a validation sampler, four
+    fixed validation batches are scored every ``validation_interval``
+    updates and the network with the lowest validation loss is kept.
+
+    Returns
+    -------
+    history : list of dict
+        One record per validation interval (the schema of ``train_loop``);
+        ``validation`` is the validation loss.
+    """
+    if optimizer == "adam":
+        optim = torch.optim.Adam(network.parameters(), lr=learning_rate)
+    else:
+        optim = torch.optim.Adadelta(network.parameters(), lr=learning_rate, rho=0.95,
+                                     eps=1e-7)
+    weights = pair_weights(phi)
+    rng = np.random.default_rng(seed + 2)
+    validation = None
+    if val_sampler is not None:
+        val_rng = np.random.default_rng(seed + 3)
+        validation = [_draw_batch(X, val_sampler, batch_size, val_rng, device)
+                      for _ in range(4)]
+    interval = validation_interval
+
+    def iterations(index):
+        return range(index * interval, min((index + 1) * interval, max_iter))
+
+    def step(_):
+        sets, labels, n_clusters = _draw_batch(X, train_sampler, batch_size, rng, device)
+        return _set_loss(network, sets, labels, n_clusters, weights, count_weight,
+                         center_weight)
+
+    def validate(index):
+        metrics = _validation_metrics(network, validation, weights, count_weight,
+                                      center_weight)
+        return metrics, -metrics["validation"]
+
+    return train_loop(
+        network, optim, -(-max_iter // interval), iterations, step,
+        unit="validation interval", validate=validate if validation is not None else None,
+        n_iter_no_change=n_iter_no_change if validation is not None else None,
+        desc="L2C training", verbose=verbose,
+        postfix=lambda r: {"loss": f"{r['loss']:.3f}",
+                           **({"val": f"{r['validation']:.3f}"}
+                              if r["validation"] is not None else {})})
+
+
+@torch.no_grad()
+def forward_orders(network, X, n_orders, rng, device):
+    """Input orders, P(k) averaged over them, and per-k assignments per order."""
+    n = X.shape[0]
+    # self-attention is order-independent: one order gives the same output
+    n_orders = 1 if network.set_encoder.order_invariant else n_orders
+    orders = [np.arange(n)] + [rng.permutation(n) for _ in range(n_orders - 1)]
+    batch = torch.as_tensor(np.stack([X[o] for o in orders]), dtype=torch.float64,
+                            device=device)
+    count_logits, log_assign, _ = network(batch)
+    p_k = F.softmax(count_logits, dim=-1).mean(dim=0).cpu().numpy()
+    return orders, p_k, log_assign
+
+
+@torch.no_grad()
+def cluster_set(network, X, *, n_clusters, n_orders, rng, device):
+    """(labels, P(k)) of one set, averaged over random input orders.
+
+    ``n_clusters`` None: the most probable k (and no more clusters than the
+    network's head fills, median over orders).
+    """
+    n = X.shape[0]
+    orders, p_k, log_assign = forward_orders(network, X, n_orders, rng, device)
+    k = n_clusters if n_clusters is not None else int(np.argmax(p_k)) + 1
+    k = min(k, n)
+    if k == 1:
+        return np.zeros(n, dtype=np.int64), p_k
+    assign = log_assign[k - 1].exp().cpu().numpy()
+    if len(orders) == 1:
+        # one order: each example to its most probable cluster
+        return np.unique(assign[0].argmax(axis=1), return_inverse=True)[1], p_k
+    similarity = np.zeros((n, n))
+    n_used = []
+    for order, a in zip(orders, assign):
+        restored = np.empty_like(a)
+        restored[order] = a
+        similarity += restored @ restored.T
+        n_used.append(np.unique(restored.argmax(axis=1)).size)
+    similarity /= len(orders)
+    # cut into as many clusters as the head actually fills (median over
+    # orders): forcing k when the head leaves a cluster empty would split
+    # off stray singletons
+    k_used = k if n_clusters is not None else max(1, min(k, int(np.median(n_used))))
+    if k_used == 1:
+        return np.zeros(n, dtype=np.int64), p_k
+    labels = AgglomerativeClustering(k_used, metric="precomputed", linkage="average") \
+        .fit_predict(1 - similarity)
+    return labels, p_k
+
+
+def cluster_points(network, X, *, chunk_size, rng, device, cluster=None):
+    """Labels of ``X``: one set, or chunks merged when it exceeds ``chunk_size``.
+
+    ``cluster(network, X_set, rng, device)`` clusters one set (by default
+    :func:`cluster_set` with the most probable k). A larger ``X`` is cut
+    into random chunks of half ``chunk_size``, each clustered as a set;
+    representatives of every chunk cluster are then clustered as one more
+    set (in chunks again when they are many), and each chunk cluster joins
+    the merged cluster most of its representatives fall in.
+    """
+    if cluster is None:
+        def cluster(network, X_set, rng, device):
+            return cluster_set(network, X_set, n_clusters=None, n_orders=4, rng=rng,
+                               device=device)
+    if X.shape[0] <= chunk_size:
+        return cluster(network, X, rng, device)[0]
+    n = X.shape[0]
+    set_size = chunk_size // 2  # the training sets' size (ready-made sets: largest)
+    n_chunks = math.ceil(n / set_size)
+    order = rng.permutation(n)
+    chunk_labels = np.empty(n, dtype=np.int64)
+    offset = 0
+    for chunk in np.array_split(order, n_chunks):
+        labels, _ = cluster(network, X[chunk], rng, device)
+        chunk_labels[chunk] = labels + offset
+        offset += labels.max() + 1
+    if offset == n:  # every chunk cluster a single example: nothing to merge by
+        return chunk_labels
+    # representatives of every chunk cluster, clustered as one more set
+    # (in chunks again when they are many: they are fewer than n, so this ends)
+    per_cluster = max(2, set_size // offset)
+    by_cluster = np.argsort(chunk_labels, kind="stable")
+    members = np.split(by_cluster, np.cumsum(np.bincount(chunk_labels, minlength=offset))[:-1])
+    if sum(min(per_cluster, m.size) for m in members) >= n:
+        per_cluster = 1
+    representatives, owners = [], []
+    for cluster_index, cluster_members in enumerate(members):
+        picked = rng.choice(cluster_members, size=min(per_cluster, cluster_members.size),
+                            replace=False)
+        representatives.append(picked)
+        owners.append(np.full(picked.size, cluster_index))
+    representatives, owners = np.concatenate(representatives), np.concatenate(owners)
+    merged = cluster_points(network, X[representatives], chunk_size=chunk_size, rng=rng,
+                            device=device, cluster=cluster)
+    votes = np.zeros((offset, merged.max() + 1))
+    np.add.at(votes, (owners, merged), 1)
+    mapping = votes.argmax(axis=1)
+    return np.unique(mapping[chunk_labels], return_inverse=True)[1]
+
+
+class L2CClustering(ClusterMixin, TorchEstimator):
     """Learning to Cluster: a network that clusters a set and counts its clusters.
 
     Trained on labelled sets (sampled from the classes of ``y``, or given as
@@ -378,10 +554,12 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
     n_iter_ : int
         Training iterations run.
     history_ : list of dict
-        Per validation: ``iteration``, ``loss`` (training, mean since the
-        last validation), ``skipped`` (steps with a non-finite loss or
-        gradient, not taken), ``validation_loss``, ``validation_mr``,
-        ``validation_nmi``, ``validation_k_accuracy``.
+        One record per validation interval, in the schema of every
+        estimator's history (see the guide's "Training history"): ``unit``,
+        ``iteration``, ``loss`` (training, mean over the interval),
+        ``skipped``, ``validation`` (the validation loss, None without
+        validation sets; the network kept is that of the lowest), plus
+        ``validation_mr``, ``validation_nmi`` and ``validation_k_accuracy``.
     labels_ : ndarray of shape (n_samples,)
         The network's clustering of the training ``X`` as one set (what
         :meth:`predict` returns for it), ignoring ``y``. Only with
@@ -417,6 +595,7 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
     """
 
     _parameter_constraints = {
+        **TorchEstimator._parameter_constraints,
         "n_clusters": [Interval(Integral, 1, None, closed="left"), None],
         "k_max": [Interval(Integral, 1, None, closed="left")],
         "set_size": [Interval(Integral, 2, None, closed="left")],
@@ -434,10 +613,8 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "n_orders": [Interval(Integral, 1, None, closed="left")],
         "compute_labels": ["boolean"],
-        "device": [str, torch.device],
-        "random_state": ["random_state"],
-        "verbose": ["verbose"],
     }
+    _requires_y = True
 
     def __init__(
         self,
@@ -484,23 +661,25 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.required = True
-        return tags
-
     def _empty_modules(self):
         return {"network_": _SetNetwork(self.n_features_in_, self.k_max,
                                         embedding=self.embedding, input_shape=self.input_shape,
                                         **ARCHITECTURES[self.architecture])}
 
     # ------------------------------------------------------------ checking
-    def _check_params(self, n_features):
+    def _check_params(self, X, y, groups=None):
+        check_classification_targets(y)
+        if np.unique(y).size < 2:
+            # every training set would hold one cluster: nothing to learn to separate
+            raise ValueError(
+                "L2CClustering needs at least 2 classes in y to learn from; got 1."
+            )
         if self.n_clusters is not None and self.n_clusters > self.k_max:
             raise ValueError(
                 f"n_clusters={self.n_clusters} exceeds k_max={self.k_max}, the most "
                 "clusters the network can output."
             )
+        n_features = X.shape[1]
         if self.embedding == "cnn":
             shape = self.input_shape
             if shape is None or len(shape) not in (2, 3) or \
@@ -510,44 +689,7 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
                     f"height, width) whose product is n_features={n_features}; got "
                     f"{shape!r}."
                 )
-
-    def _split(self, y, groups, rng):
-        """Training and validation samplers (class- or set-disjoint)."""
-        values = y if groups is None else groups
-        train, validation = split_classes(values, self.validation_fraction, rng)
-        return np.isin(values, train), (None if validation is None
-                                        else np.isin(values, validation))
-
-    # ----------------------------------------------------------- training
-    @atomic_fit
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, groups=None):
-        """Train the network on labelled sets.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Examples.
-        y : array-like of shape (n_samples,)
-            Their classes (sampled mode) or cluster labels within each set.
-        groups : array-like of shape (n_samples,), default=None
-            Ready-made sets: each value of ``groups`` is one set and ``y``
-            its clustering. Without ``groups``, training sets of
-            ``set_size`` examples are sampled from the classes of ``y``
-            (k ~ U{1..k_max}, at least 2 examples per cluster).
-
-        Returns
-        -------
-        self : L2CClustering
-        """
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], ensure_min_samples=2)
-        check_classification_targets(y)
-        if np.unique(y).size < 2:
-            # every training set would hold one cluster: nothing to learn to separate
-            raise ValueError(
-                "L2CClustering needs at least 2 classes in y to learn from; got 1."
-            )
-        self._check_params(X.shape[1])
+        largest_set = self.set_size
         if groups is not None:
             groups = np.asarray(groups)
             if groups.shape != (X.shape[0],):
@@ -562,160 +704,81 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
                     f"A training set has {n_per_set.max()} clusters, more than "
                     f"k_max={self.k_max}."
                 )
-        elif np.unique(y).size < 1:
-            raise ValueError("y needs at least one class.")
-        seed = draw_seed(self.random_state)
+            largest_set = int(sizes.max())
+        return {"largest_set": largest_set,
+                "learning_rate": self.learning_rate
+                or (1e-3 if self.optimizer == "adam" else 5.0)}
+
+    # ----------------------------------------------------------- training
+    def fit(self, X, y, groups=None):
+        """Train the network on labelled sets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Examples.
+        y : array-like of shape (n_samples,)
+            Their classes (sampled mode) or cluster labels within each set.
+        groups : array-like of shape (n_samples,), default=None
+            Ready-made sets: each value of ``groups`` is one set and ``y``
+            its clustering. Without ``groups``, training sets of
+            ``set_size`` examples are sampled from the classes of ``y``
+            (k ~ U{1..k_max}, at least 2 examples per cluster).
+
+        Returns
+        -------
+        self : L2CClustering
+        """
+        return super().fit(X, y, groups=groups)
+
+    def _fit(self, X, y, *, device, seed, largest_set, learning_rate, groups=None):
+        groups = None if groups is None else np.asarray(groups)
         rng = np.random.default_rng(seed)
-        train_mask, val_mask = self._split(y, groups, rng)
+        # training and validation sets: class- or set-disjoint
+        values = y if groups is None else groups
+        train, validation = split_classes(values, self.validation_fraction, rng)
         samplers = []
-        for mask in (train_mask, val_mask):
-            if mask is None:
+        for kept in (train, validation):
+            if kept is None:
                 samplers.append(None)
                 continue
-            idx = np.flatnonzero(mask)
-            sets = None
-            if groups is not None:
-                sets = _group_indices(groups, idx)
+            idx = np.flatnonzero(np.isin(values, kept))
+            sets = None if groups is None else _group_indices(groups, idx)
             samplers.append(_SetSampler(X, y, self.set_size, self.k_max, sets))
         train_sampler, val_sampler = samplers
-        phi = train_sampler.phi(np.random.default_rng(seed + 1))
-        phi = min(max(phi, 1e-3), 1 - 1e-3)
-        device = resolve_device(self.device)
-        with seeded_torch(seed, device):
-            network = _SetNetwork(X.shape[1], self.k_max, embedding=self.embedding,
-                                  input_shape=self.input_shape,
-                                  **ARCHITECTURES[self.architecture]).to(device)
-            history, n_iter = self._train(network, X, train_sampler, val_sampler, phi,
-                                          device, seed)
+        phi = min(max(train_sampler.phi(np.random.default_rng(seed + 1)), 1e-3), 1 - 1e-3)
+        network = _SetNetwork(X.shape[1], self.k_max, embedding=self.embedding,
+                              input_shape=self.input_shape,
+                              **ARCHITECTURES[self.architecture]).to(device)
+        history = train_l2c(
+            network, X, train_sampler, val_sampler, phi=phi, optimizer=self.optimizer,
+            learning_rate=learning_rate, batch_size=self.batch_size, max_iter=self.max_iter,
+            validation_interval=self.validation_interval,
+            n_iter_no_change=self.n_iter_no_change, count_weight=self.count_weight,
+            center_weight=self.center_weight, device=device, seed=seed, verbose=self.verbose)
         self.network_ = module_to_cpu(network)
         self.phi_ = phi
-        self.n_iter_ = n_iter
+        self.n_iter_ = history[-1]["iteration"] if history else 0
         self.history_ = history
-        self.device_ = device
-        self._chunk_size = 2 * (self.set_size if groups is None else int(sizes.max()))
+        self._chunk_size = 2 * largest_set
         self._seed = seed
         if self.compute_labels:
-            # from the validated array, so a DataFrame X raises no feature-name warning
             self.labels_ = self._predict(X)
-        return self
-
-    def _batch(self, X, sampler, rng, device):
-        index, labels = sampler.draw(self.batch_size, rng)
-        sets = torch.as_tensor(X[index], dtype=torch.float32, device=device)
-        labels = torch.as_tensor(labels, device=device)
-        n_clusters = labels.max(dim=1).values + 1
-        return sets, labels, n_clusters
-
-    def _train(self, network, X, train_sampler, val_sampler, phi, device, seed):
-        lr = self.learning_rate or (1e-3 if self.optimizer == "adam" else 5.0)
-        if self.optimizer == "adam":
-            optimizer = torch.optim.Adam(network.parameters(), lr=lr)
-        else:
-            optimizer = torch.optim.Adadelta(network.parameters(), lr=lr, rho=0.95, eps=1e-7)
-        weights = pair_weights(phi)
-        rng = np.random.default_rng(seed + 2)
-        validation = None
-        if val_sampler is not None:
-            val_rng = np.random.default_rng(seed + 3)
-            validation = [self._batch(X, val_sampler, val_rng, device) for _ in range(4)]
-        interval = self.validation_interval
-        n_chunks = -(-self.max_iter // interval)  # an "epoch" = one validation interval
-
-        def iterations(chunk):
-            return range(chunk * interval, min((chunk + 1) * interval, self.max_iter))
-
-        def step(_):
-            sets, labels, n_clusters = self._batch(X, train_sampler, rng, device)
-            return _set_loss(network, sets, labels, n_clusters, weights, self.count_weight,
-                             self.center_weight)
-
-        def validate(chunk):
-            metrics = self._validate(network, validation, weights)
-            return metrics, -metrics["validation_loss"]
-
-        epochs = train_epochs(
-            network, optimizer, n_chunks, iterations, step,
-            validate=validate if validation is not None else None,
-            patience=self.n_iter_no_change if validation is not None else None,
-            desc="L2C training", verbose=self.verbose, unit="interval",
-            postfix=lambda r: {"loss": f"{r['loss']:.3f}",
-                               **({"val": f"{r['validation_loss']:.3f}"}
-                                  if "validation_loss" in r else {})})
-        history = [{"iteration": iterations(r.pop("epoch")).stop, **r} for r in epochs]
-        return history, history[-1]["iteration"] if history else 0
-
-    @torch.no_grad()
-    def _validate(self, network, validation, weights):
-        network.eval()
-        losses, mr, nmi, k_hits = [], [], [], []
-        for sets, labels, n_clusters in validation:
-            outputs = network(sets)
-            losses.append(_outputs_loss(outputs, labels, n_clusters, weights,
-                                        self.count_weight, self.center_weight).item())
-            count_logits, log_assign, _ = outputs
-            k_hat = count_logits.argmax(dim=1)
-            predicted = [a.argmax(dim=2).cpu().numpy() for a in log_assign]
-            k_rows, truths = k_hat.cpu().numpy(), labels.cpu().numpy()
-            for row, (k, truth) in enumerate(zip(k_rows, truths)):
-                mr.append(misclassification_rate(truth, predicted[k][row]))
-                nmi.append(normalized_mutual_info_score(truth, predicted[k][row]))
-            k_hits.append((k_hat + 1 == n_clusters).float().mean().item())
-        return {"validation_loss": float(np.mean(losses)), "validation_mr": float(np.mean(mr)),
-                "validation_nmi": float(np.mean(nmi)),
-                "validation_k_accuracy": float(np.mean(k_hits))}
 
     # ---------------------------------------------------------- prediction
-    @torch.no_grad()
-    def _forward_orders(self, network, X, rng, device):
-        """Input orders, P(k) averaged over them, and per-k assignments per order."""
-        n = X.shape[0]
-        # self-attention is order-independent: one order gives the same output
-        n_orders = 1 if network.set_encoder.order_invariant else self.n_orders
-        orders = [np.arange(n)] + [rng.permutation(n) for _ in range(n_orders - 1)]
-        batch = torch.as_tensor(np.stack([X[o] for o in orders]), dtype=torch.float64,
-                                device=device)
-        count_logits, log_assign, _ = network(batch)
-        p_k = F.softmax(count_logits, dim=-1).mean(dim=0).cpu().numpy()
-        return orders, p_k, log_assign
-
-    @torch.no_grad()
     def _cluster_set(self, network, X, rng, device):
-        """(labels, P(k)) of one set, averaged over random input orders."""
-        n = X.shape[0]
-        orders, p_k, log_assign = self._forward_orders(network, X, rng, device)
-        k = self.n_clusters if self.n_clusters is not None else int(np.argmax(p_k)) + 1
-        k = min(k, n)
-        if k == 1:
-            return np.zeros(n, dtype=np.int64), p_k
-        assign = log_assign[k - 1].exp().cpu().numpy()
-        if len(orders) == 1:
-            # one order: each example to its most probable cluster
-            return np.unique(assign[0].argmax(axis=1), return_inverse=True)[1], p_k
-        similarity = np.zeros((n, n))
-        n_used = []
-        for order, a in zip(orders, assign):
-            restored = np.empty_like(a)
-            restored[order] = a
-            similarity += restored @ restored.T
-            n_used.append(np.unique(restored.argmax(axis=1)).size)
-        similarity /= len(orders)
-        # cut into as many clusters as the head actually fills (median over
-        # orders): forcing k when the head leaves a cluster empty would split
-        # off stray singletons
-        k_used = k if self.n_clusters is not None else max(1, min(k, int(np.median(n_used))))
-        if k_used == 1:
-            return np.zeros(n, dtype=np.int64), p_k
-        labels = AgglomerativeClustering(k_used, metric="precomputed", linkage="average") \
-            .fit_predict(1 - similarity)
-        return labels, p_k
+        """(labels, P(k)) of one set under this model's ``n_clusters`` and ``n_orders``."""
+        return cluster_set(network, X, n_clusters=self.n_clusters, n_orders=self.n_orders,
+                           rng=rng, device=device)
 
     def _network(self, device):
         return copy.deepcopy(self.network_).to(device=device, dtype=torch.float64).eval()
 
     def _check_predict_input(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False,
-                          ensure_min_samples=2)
+        X = densify(validate_data(self, X, accept_sparse="csr",
+                                  dtype=[np.float64, np.float32], reset=False,
+                                  ensure_min_samples=2))
         if self.n_clusters is not None and self.n_clusters > X.shape[0]:
             raise ValueError(
                 f"n_clusters={self.n_clusters} is larger than the set ({X.shape[0]} examples)."
@@ -741,46 +804,9 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         """``predict`` on an already validated array."""
         device = inference_device(self.device_)
         network = self._network(device)
-        return self._cluster(network, X, np.random.default_rng(self._seed), device)
-
-    def _cluster(self, network, X, rng, device):
-        """Labels of ``X``: one set, or chunks merged when it exceeds the chunk size."""
-        if X.shape[0] <= self._chunk_size:
-            return self._cluster_set(network, X, rng, device)[0]
-        return self._cluster_chunks(network, X, rng, device)
-
-    def _cluster_chunks(self, network, X, rng, device):
-        n = X.shape[0]
-        set_size = self._chunk_size // 2  # the training sets' size (ready-made sets: largest)
-        n_chunks = math.ceil(n / set_size)
-        order = rng.permutation(n)
-        chunk_labels = np.empty(n, dtype=np.int64)
-        offset = 0
-        for chunk in np.array_split(order, n_chunks):
-            labels, _ = self._cluster_set(network, X[chunk], rng, device)
-            chunk_labels[chunk] = labels + offset
-            offset += labels.max() + 1
-        if offset == n:  # every chunk cluster a single example: nothing to merge by
-            return chunk_labels
-        # representatives of every chunk cluster, clustered as one more set
-        # (in chunks again when they are many: they are fewer than n, so this ends)
-        per_cluster = max(2, set_size // offset)
-        by_cluster = np.argsort(chunk_labels, kind="stable")
-        members = np.split(by_cluster, np.cumsum(np.bincount(chunk_labels, minlength=offset))[:-1])
-        if sum(min(per_cluster, m.size) for m in members) >= n:
-            per_cluster = 1
-        representatives, owners = [], []
-        for cluster, cluster_members in enumerate(members):
-            picked = rng.choice(cluster_members, size=min(per_cluster, cluster_members.size),
-                                replace=False)
-            representatives.append(picked)
-            owners.append(np.full(picked.size, cluster))
-        representatives, owners = np.concatenate(representatives), np.concatenate(owners)
-        merged = self._cluster(network, X[representatives], rng, device)
-        votes = np.zeros((offset, merged.max() + 1))
-        np.add.at(votes, (owners, merged), 1)
-        mapping = votes.argmax(axis=1)
-        return np.unique(mapping[chunk_labels], return_inverse=True)[1]
+        return cluster_points(network, X, chunk_size=self._chunk_size,
+                              rng=np.random.default_rng(self._seed), device=device,
+                              cluster=self._cluster_set)
 
     def estimate_n_clusters(self, X):
         """Estimated number of clusters of the set ``X`` and P(k).
@@ -803,7 +829,7 @@ class L2CClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         rng = np.random.default_rng(self._seed)
         if X.shape[0] > self._chunk_size:
             X = X[rng.choice(X.shape[0], size=self._chunk_size, replace=False)]
-        _, p_k, _ = self._forward_orders(self._network(device), X, rng, device)
+        _, p_k, _ = forward_orders(self._network(device), X, self.n_orders, rng, device)
         return int(np.argmax(p_k)) + 1, p_k
 
     def fit_predict(self, X, y, groups=None):

@@ -24,7 +24,8 @@ from sklearn.metrics import (
     normalized_mutual_info_score,
 )
 from sklearn.metrics.cluster import contingency_matrix
-from sklearn.utils._param_validation import Interval, validate_params
+
+from ._sklearn_compat import Interval, validate_params
 
 __all__ = [
     "clustering_accuracy",
@@ -280,6 +281,11 @@ def critic_scorer(model=None):
     clusterings of different subsets, and the choice then changes with the
     split).
 
+    Do not use it to tune :class:`~sklearn_tcm.CriticClustering` itself
+    (``search``, ``min_cluster_size``, ...): that clusterer already searches
+    under the same metric, and a search that maximises the score finds
+    partitions the metric over-rates; its defaults guard against that.
+
     Parameters
     ----------
     model : LearnedMetricClustering or None, default=None
@@ -442,7 +448,7 @@ def rank_clusterings(X, candidates, metric=None):
 
     Parameters
     ----------
-    X : array-like of shape (n_samples, n_features)
+    X : {array-like, sparse matrix} of shape (n_samples, n_features)
         The dataset.
     candidates : dict
         Name -> labels of ``X`` (array of shape (n_samples,), -1 for noise)
@@ -474,7 +480,7 @@ def rank_clusterings(X, candidates, metric=None):
         from .learned_metric.pretrained import pretrained_metric
 
         metric = pretrained_metric()
-    X = check_array(X, ensure_min_samples=3)
+    X = check_array(X, accept_sparse="csr", ensure_min_samples=3)
     if not isinstance(candidates, dict) or not candidates:
         raise ValueError("candidates must be a non-empty dict of name -> labels or clusterer.")
     names, labellings = [], []

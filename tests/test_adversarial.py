@@ -81,7 +81,7 @@ def _scripted_rounds(monkeypatch, rates, nmis, max_rounds=6, searched=None):
         with torch.no_grad():  # make each round's weights recognisable
             critic.members[0].net[-1].bias.fill_(round_index)
         trained.append(round_index)
-        return [{"epoch": 0, "loss": 0.0}]
+        return [{"unit": "epoch", "iteration": 1, "loss": 0.0, "skipped": 0, "validation": None}]
 
     tasks = {"train": [{}] * 10, "validation": [{}] * 4}
     history, critic_history, kept = run_rounds(
@@ -150,7 +150,7 @@ def test_adversarial_rounds_stop_the_search_beating_the_truth_on_easy_blobs():
     """
     X, y = make_blobs(600, centers=8, n_features=4, cluster_std=0.6, random_state=0)
     params = dict(n_tasks=20, synthetic_tasks=80, size_range=(15, 30), gae_epochs=3,
-                  critic_epochs=60, adversarial_tasks=10, validation_searches=10,
+                  critic_epochs=60, adversarial_tasks=10,
                   random_state=0,
                   # under the conservative score (with caution=0 this fit is fooled on
                   # 3 of the 6 sets with or without rounds: see the guide's caution)

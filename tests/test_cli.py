@@ -12,8 +12,7 @@ pytestmark = pytest.mark.integration
 
 TINY_LMC = ["--set", "n_tasks=4",
             "--set", "synthetic_tasks=3", "--set", "size_range=[8,12]", "--set", "gae_epochs=1",
-            "--set", "critic_epochs=2", "--set", "adversarial_rounds=0",
-            "--set", "validation_searches=1"]
+            "--set", "critic_epochs=2", "--set", "adversarial_rounds=0"]
 TINY_DEC = ["--n-clusters", "3", "--set", "hidden_dims=[8]", "--set", "n_components=2",
             "--set", "pretrain_epochs=2", "--set", "max_iter=5", "--set", "n_init=2"]
 
@@ -187,6 +186,32 @@ def test_cluster_options_reach_the_clusterer(files):
     code, out, err = run("cluster", "pretrained", files / "X.npy", "-o", files / "e.csv",
                          "--search", "evolve")
     assert code == 0 and out.split()[1].rstrip(";") in ("cluster", "clusters"), err
+
+
+def test_cluster_n_jobs_limits_threads_and_keeps_the_answer(files, monkeypatch, capsys):
+    import torch
+
+    import sklearn_tcm.learned_metric.critic_clustering as critic_clustering
+    from sklearn_tcm.cli import main
+
+    seen = []
+    fit = critic_clustering.CriticClustering.fit
+
+    def recording_fit(self, X, y=None):
+        seen.append(torch.get_num_threads())
+        return fit(self, X, y)
+
+    monkeypatch.setattr(critic_clustering.CriticClustering, "fit", recording_fit)
+    threads = torch.get_num_threads()
+    data = str(files / "X.npy")
+    assert main(["cluster", "pretrained", data, "-o", str(files / "all.npy")]) == 0
+    assert main(["cluster", "pretrained", data, "-o", str(files / "one.npy"),
+                 "--n-jobs", "1"]) == 0
+    assert seen == [threads, 1] and torch.get_num_threads() == threads
+    np.testing.assert_array_equal(np.load(files / "all.npy"), np.load(files / "one.npy"))
+    assert main(["cluster", "pretrained", data, "-o", str(files / "z.npy"),
+                 "--n-jobs", "0"]) == 1
+    assert "--n-jobs" in capsys.readouterr().err
 
 
 def test_version_and_examples_in_help():

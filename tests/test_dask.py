@@ -25,8 +25,7 @@ distributed = pytest.importorskip("distributed")
 joblib = pytest.importorskip("joblib")
 
 LMC_PARAMS = dict(n_tasks=6, synthetic_tasks=3, size_range=(8, 12), gae_epochs=1,
-                  critic_epochs=3, adversarial_rounds=1, adversarial_tasks=3,
-                  validation_searches=2, random_state=0)
+                  critic_epochs=3, adversarial_rounds=1, adversarial_tasks=3, random_state=0)
 
 
 @pytest.fixture(scope="module")

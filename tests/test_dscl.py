@@ -128,7 +128,7 @@ def test_early_stopping_on_held_out_classes():
                            early_stopping=True, validation_fraction=0.34,
                            validation_interval=20, n_iter_no_change=2,
                            random_state=0).fit(X, y)
-    checks = [record["validation_nmi"] for record in model.history_]
+    checks = [record["validation"] for record in model.history_]
     assert checks and all(0 <= nmi <= 1 for nmi in checks)
     iterations = [record["iteration"] for record in model.history_]
     assert iterations == list(range(20, 20 * len(iterations) + 1, 20))

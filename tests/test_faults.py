@@ -34,7 +34,7 @@ def _dec(seed=0):
 def _lmc():
     return LearnedMetricClustering(n_tasks=4, synthetic_tasks=2, size_range=(8, 12),
                                    gae_epochs=1, critic_epochs=2, adversarial_rounds=0,
-                                   validation_searches=1, random_state=0).fit(X, Y)
+                                   random_state=0).fit(X, Y)
 
 
 def _dscl():

@@ -7,7 +7,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from sklearn_tcm import L2CClustering, make_l2c_points
 from sklearn_tcm._torch import seeded_torch
-from sklearn_tcm.l2c import _same_cluster_probability, _SetNetwork, pair_weights
+from sklearn_tcm.l2c import _same_cluster_probability, _SetNetwork, forward_orders, pair_weights
 
 TINY = dict(architecture="small", batch_size=8, validation_interval=20, n_orders=2)
 
@@ -185,7 +185,7 @@ def test_attention_model_save_load_round_trip(sets, tmp_path):
     rng = np.random.default_rng(0)
     for fitted in (model, loaded):
         network = fitted._network("cpu")
-        orders, _, _ = fitted._forward_orders(network, X[groups == 1], rng, "cpu")
+        orders, _, _ = forward_orders(network, X[groups == 1], fitted.n_orders, rng, "cpu")
         assert len(orders) == 1
     again = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(again.predict(X[groups == 1]), model.predict(X[groups == 1]))

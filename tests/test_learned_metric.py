@@ -34,8 +34,8 @@ def references():
 def fitted(references):
     X, y = references
     return LearnedMetricClustering(n_tasks=12, synthetic_tasks=3, size_range=(10, 20), gae_epochs=2,
-                                   critic_epochs=40, patience=40, adversarial_rounds=1,
-                                   adversarial_tasks=4, validation_searches=2,
+                                   critic_epochs=40, n_iter_no_change=40, adversarial_rounds=1,
+                                   adversarial_tasks=4,
                                    random_state=0).fit(X, y)
 
 
@@ -420,7 +420,8 @@ def test_batched_critic_loss_is_the_mean_of_task_losses_and_trains(objective):
     assert all(torch.isfinite(p.grad).all() for p in critic.parameters())
     history = train_critic(critic, tasks[:16], tasks[16:], objective=objective,
                            agreements=agreements[:16], validation_agreements=agreements[16:],
-                           n_epochs=20, patience=20, learning_rate=1e-2, batch_size=4, seed=0)
+                           n_epochs=20, n_iter_no_change=20, learning_rate=1e-2, batch_size=4,
+                           seed=0)
     assert max(h["best"] for h in history) >= 7 / 8 and history[-1]["loss"] < history[0]["loss"]
 
 

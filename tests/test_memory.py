@@ -31,7 +31,7 @@ dec = DECClustering(5, hidden_dims=(16,), n_components=3, pretrain_epochs=1,
                     max_iter=5, n_init=1, random_state=0).fit(X[:500])
 lmc = LearnedMetricClustering(n_tasks=3, synthetic_tasks=3, size_range=(5, 8), gae_epochs=1,
                               n_critics=1, critic_epochs=2, adversarial_rounds=0,
-                              validation_searches=1, random_state=0).fit(X[:600], y[:600])
+                              random_state=0).fit(X[:600], y[:600])
 X = X.astype(np.float32)
 growth = {}
 for name, predict in (("dec", dec.predict),

@@ -32,8 +32,7 @@ def _fitted_models():
                               random_state=0).fit(Xs, ys, groups=groups), Xs[groups == 0]),
         "lmc": (LearnedMetricClustering(n_tasks=4,
                                         synthetic_tasks=3, size_range=(8, 12), gae_epochs=1,
-                                        critic_epochs=2, adversarial_rounds=0,
-                                        validation_searches=1, random_state=0)
+                                        critic_epochs=2, adversarial_rounds=0, random_state=0)
                 .fit(X, y), X[:60]),
     }
 

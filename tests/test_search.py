@@ -38,7 +38,7 @@ def fitted():
     X, y = make_blobs(n_samples=600, centers=8, n_features=4, cluster_std=0.7, random_state=0)
     return LearnedMetricClustering(n_tasks=10, synthetic_tasks=3, size_range=(10, 20),
                                    gae_epochs=1, critic_epochs=20,
-                                   adversarial_rounds=1, adversarial_tasks=3, validation_searches=2,
+                                   adversarial_rounds=1, adversarial_tasks=3,
                                    random_state=0).fit(X, y)
 
 
@@ -241,8 +241,7 @@ def test_history_records_rounds(fitted):
 def test_same_seed_same_fit():
     X, y = make_blobs(n_samples=300, centers=6, n_features=3, random_state=4)
     params = dict(n_tasks=4, synthetic_tasks=3, size_range=(10, 15), gae_epochs=1,
-                  critic_epochs=3, adversarial_rounds=1, adversarial_tasks=2,
-                  validation_searches=1, random_state=5)
+                  critic_epochs=3, adversarial_rounds=1, adversarial_tasks=2, random_state=5)
     a = LearnedMetricClustering(**params).fit_predict(X, y)
     b = LearnedMetricClustering(**params).fit_predict(X, y)
     np.testing.assert_array_equal(a, b)

@@ -24,8 +24,8 @@ def small_metric():
     """A small metric trained on blobs (its tasks include noise and degenerate negatives)."""
     X, y = make_blobs(n_samples=600, centers=8, n_features=3, cluster_std=0.6, random_state=0)
     return LearnedMetricClustering(n_tasks=16, synthetic_tasks=8, size_range=(10, 20),
-                                   gae_epochs=2, critic_epochs=60, patience=60,
-                                   adversarial_rounds=0, validation_searches=2,
+                                   gae_epochs=2, critic_epochs=60, n_iter_no_change=60,
+                                   adversarial_rounds=0,
                                    random_state=0).fit(X, y)
 
 

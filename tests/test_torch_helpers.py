@@ -58,7 +58,7 @@ def test_conversion_and_batched_prediction():
 
 
 def _toy_training(validate_keys, **options):
-    from sklearn_tcm._torch import train_epochs
+    from sklearn_tcm._torch import train_loop
 
     with seeded_torch(0):
         module = torch.nn.Linear(2, 1)
@@ -76,23 +76,25 @@ def _toy_training(validate_keys, **options):
             return torch.tensor(float("nan"), requires_grad=True)
         return torch.nn.functional.mse_loss(module(x), y)
 
-    history = train_epochs(module, optimizer, len(validate_keys),
-                           lambda epoch: ["ok", "bad", "ok"], step, validate=validate,
-                           **options)
+    history = train_loop(module, optimizer, len(validate_keys),
+                         lambda epoch: ["ok", "bad", "ok"], step, validate=validate,
+                         **options)
     return module, history, states
 
 
-def test_train_epochs_skips_non_finite_steps_and_restores_the_best_state():
-    module, history, states = _toy_training([1.0, 3.0, 2.0, 2.5, 0.0, 9.0], patience=3)
-    assert [r["epoch"] for r in history] == [0, 1, 2, 3, 4]   # 3 epochs without better
+def test_train_loop_skips_non_finite_steps_and_restores_the_best_state():
+    module, history, states = _toy_training([1.0, 3.0, 2.0, 2.5, 0.0, 9.0],
+                                            n_iter_no_change=3)
+    assert [r["iteration"] for r in history] == [3, 6, 9, 12, 15]   # 3 epochs without better
+    assert all(r["unit"] == "epoch" and r["validation"] is None for r in history)
     assert all(r["skipped"] == 1 for r in history)
     assert all(np.isfinite(r["loss"]) for r in history)
     for key, value in module.state_dict().items():
         torch.testing.assert_close(value, states[1][key])       # the best key, 3.0
 
 
-def test_train_epochs_stops_on_request_and_keeps_the_last_state():
-    from sklearn_tcm._torch import train_epochs
+def test_train_loop_stops_on_request_and_keeps_the_last_state():
+    from sklearn_tcm._torch import train_loop
 
     module = torch.nn.Linear(1, 1)
     optimizer = torch.optim.SGD(module.parameters(), lr=0.1)
@@ -100,10 +102,10 @@ def test_train_epochs_stops_on_request_and_keeps_the_last_state():
 
     def stop(record):
         states.append({k: v.clone() for k, v in module.state_dict().items()})
-        return "enough" if record["epoch"] == 2 else None
+        return "enough" if record["iteration"] == 3 else None
 
-    history = train_epochs(module, optimizer, 10, lambda epoch: [0],
-                           lambda _: module(torch.ones(1, 1)).sum(), stop=stop)
+    history = train_loop(module, optimizer, 10, lambda epoch: [0],
+                         lambda _: module(torch.ones(1, 1)).sum(), stop=stop)
     assert len(history) == 3
     # the state kept is the last epoch's (no validation: nothing to restore), and
     # each epoch changed it

@@ -296,9 +296,12 @@ def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
     Returns
     -------
     history : list of dict
-        Per round (0 = warm start): the figures of :func:`validate_round`,
-        ``round``, ``n_new_negatives``, ``seconds``, and ``stopped`` on the
-        last round (why the rounds ended).
+        Per round (0 = warm start), in the schema of the training loop's
+        records (``unit`` ``"adversarial round"``, ``iteration`` the round,
+        ``loss`` the critics' mean last training loss, ``skipped``,
+        ``validation`` the search NMI), then the figures of
+        :func:`validate_round`, ``round``, ``n_new_negatives``, ``seconds``,
+        and ``stopped`` on the last round (why the rounds ended).
     critic_history : list of dict
         The critic's epochs, each with its ``round``.
     kept : dict
@@ -314,14 +317,20 @@ def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
         n_new = 0 if round_index == 0 else _adversarial_search(
             gae, critic, tasks["train"], embeddings["train"], adversary,
             n_search_tasks, device, rng, n_jobs)
-        critic_history += [{"round": round_index, **epoch}
-                           for epoch in train(critic, round_index)]
+        epochs = train(critic, round_index)
+        critic_history += [{"round": round_index, **epoch} for epoch in epochs]
         record = validate_round(
             gae, critic, tasks["validation"], embeddings["validation"], options, device,
             rng.integers(2**31 - 1, size=n_validation_searches), n_validation_searches,
             n_jobs)
-        record.update(round=round_index, n_new_negatives=n_new,
-                      seconds=time.perf_counter() - started)
+        last = {}  # each critic's last epoch of this round
+        for epoch in epochs:
+            last[epoch.get("member", 0)] = epoch
+        record = {"unit": "adversarial round", "iteration": round_index,
+                  "loss": float(np.mean([epoch["loss"] for epoch in last.values()])),
+                  "skipped": int(sum(epoch["skipped"] for epoch in epochs)),
+                  "validation": record["search_nmi"], **record, "round": round_index,
+                  "n_new_negatives": n_new, "seconds": time.perf_counter() - started}
         history.append(record)
         if verbose:
             print(f"round {round_index}: beats-truth rate {record['beats_truth_rate']:.2f}, "

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._torch import make_generator, mlp, train_epochs
+from .._torch import make_generator, mlp, train_loop
 
 __all__ = [
     "Critic",
@@ -210,7 +210,7 @@ def ranking_metrics(scores_per_task, agreements=None, spearman=True):
 
 def train_critic(critic, train_embeddings, validation_embeddings, *, objective="rank",
                  weights=None, agreements=None, validation_agreements=None,
-                 task_counts=None, n_epochs=150, patience=30, learning_rate=1e-3,
+                 task_counts=None, n_epochs=150, n_iter_no_change=30, learning_rate=1e-3,
                  batch_size=1, seed=0, verbose=0, desc="critic"):
     """Train (or continue training) one :class:`Critic`; keep its best validation epoch.
 
@@ -232,7 +232,7 @@ def train_critic(critic, train_embeddings, validation_embeddings, *, objective="
     task_counts : ndarray of int or None
         How many times each training task is used per epoch (a bootstrap
         resample); None uses each once.
-    n_epochs, patience : int
+    n_epochs, n_iter_no_change : int
     learning_rate : float
     batch_size : int, default=1
         Tasks per optimiser step (``"rank"`` and ``"ari"``: one forward pass
@@ -245,8 +245,9 @@ def train_critic(critic, train_embeddings, validation_embeddings, *, objective="
     Returns
     -------
     history : list of dict
-        Per epoch: ``epoch``, ``loss``, ``skipped`` and the validation
-        ``best``, ``top3``, ``mrr`` and ``log_p_truth`` (mean log softmax
+        Per epoch, the schema of ``train_loop`` (``validation``: the MRR, or
+        the regret with ``objective="ari"``), plus the validation ``best``,
+        ``top3``, ``mrr``, ``regret`` and ``log_p_truth`` (mean log softmax
         probability of the truth among its candidates, the tie-break of
         checkpoint choice after the MRR).
     """
@@ -277,10 +278,10 @@ def train_critic(critic, train_embeddings, validation_embeddings, *, objective="
             return order
         return np.array_split(order, max(1, -(-order.size // batch_size)))
 
-    return train_epochs(
+    return train_loop(
         critic, optimizer, n_epochs, batches, step,
         validate=_validator(critic, validation_embeddings, validation_agreements, objective),
-        patience=patience, desc=desc, verbose=verbose,
+        n_iter_no_change=n_iter_no_change, desc=desc, verbose=verbose,
         postfix=lambda r: {"best": f"{r['best']:.2f}", "mrr": f"{r['mrr']:.3f}"},
     )
 
@@ -304,7 +305,9 @@ def _validator(critic, embeddings, agreements, objective):
         metrics["log_p_truth"] = float(np.mean([s[0] - np.logaddexp.reduce(s)
                                                 for s in scores]))
         if objective == "ari" and agreements is not None:
+            metrics["validation"] = metrics["regret"]
             return metrics, (-metrics["regret"], metrics["mrr"], metrics["log_p_truth"])
+        metrics["validation"] = metrics["mrr"]
         return metrics, (metrics["mrr"], metrics["log_p_truth"])
 
     return validate

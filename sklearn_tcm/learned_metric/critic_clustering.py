@@ -6,14 +6,14 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClusterMixin, _fit_context
+from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
 from .._base import atomic_fit
 from .._persistence import PersistenceMixin
+from .._sklearn_compat import Interval, StrOptions, _fit_context
 from .._torch import draw_seed
 from .candidates import (
     AGREEMENT,

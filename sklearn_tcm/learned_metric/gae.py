@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._torch import make_generator, train_epochs
+from .._torch import make_generator, train_loop
 from .graph import (
     GLOBAL_FEATURES,
     NODE_FEATURES,
@@ -216,7 +216,7 @@ def train_gae(tasks, device, *, n_epochs=20, learning_rate=1e-2, seed=0, verbose
         return gae.prepared_loss([part[chosen] for part in inputs[index]],
                                  generator=generator)
 
-    history = train_epochs(
+    history = train_loop(
         gae, optimizer, n_epochs, lambda epoch: order_rng.permutation(len(inputs)), step,
         desc="graph auto-encoder", verbose=verbose,
     )
