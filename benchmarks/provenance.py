@@ -28,6 +28,7 @@ SOURCES = {
     "bench_critic": _METRIC,
     "bench_critic_batch": _METRIC,
     "bench_clusterer": _METRIC,
+    "bench_clusterer_fooled": _METRIC,
     "bench_critic_space": _COMMON + ("sklearn_tcm/dscl.py", "sklearn_tcm/datasets.py"),
     "bench_dec": _COMMON + ("sklearn_tcm/dec.py",),
     "bench_dec_init": _COMMON + ("sklearn_tcm/dec.py",),

@@ -153,8 +153,12 @@ def references(exclude_family=None, image_classes=None, seed=0, n_prior=N_PRIOR,
     return found
 
 
-def train(reference_sets, budget, seed=0, n_jobs=1, verbose=1):
-    """A LearnedMetricClustering fitted on the references, with ``training_data_`` set."""
+def train(reference_sets, budget, seed=0, n_jobs=1, verbose=1, made_by=None):
+    """A LearnedMetricClustering fitted on the references, with ``training_data_`` set.
+
+    ``made_by``: ``{"commit": ..., "command": ...}`` of the run, kept in
+    ``training_data_`` so that the file says which code and command made it.
+    """
     # compute_labels=False: the metric's own clustering of hundreds of references
     # would take longer than the training, and nobody needs it
     metric = LearnedMetricClustering(random_state=seed, n_jobs=n_jobs, verbose=verbose,
@@ -166,6 +170,7 @@ def train(reference_sets, budget, seed=0, n_jobs=1, verbose=1):
         "references": [name for name, _, _ in reference_sets],
         "synthetic_tasks": int(metric.synthetic_tasks),
         "n_tasks": int(metric.n_tasks),
+        **(made_by or {}),
     }
     return metric
 
@@ -200,7 +205,9 @@ def main(argv=None):
     print(f"{len(reference_sets)} references ({n_noise} with noise)", flush=True)
     start = time.perf_counter()
     metric = train(reference_sets, budget, seed=args.fit_seed, n_jobs=args.jobs,
-                   verbose=0 if args.smoke else 1)
+                   verbose=0 if args.smoke else 1,
+                   made_by={"commit": recorder.commit + ("+edits" if recorder.dirty else ""),
+                            "command": recorder.command})
     seconds = time.perf_counter() - start
     output = args.model or (Path(args.out) / "default.tcm" if args.smoke else OUTPUT)
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -184,14 +184,6 @@ class _SetNetwork(nn.Module):
         log_assign = [F.log_softmax(part, dim=-1) for part in torch.split(logits, sizes, -1)]
         return count_logits, log_assign, h
 
-    def load_state_dict(self, state_dict, strict=True, assign=False):
-        """Load weights; files written before the encoder classes use older names."""
-        renamed = {"lstms.": "set_encoder.layers.", "count_lstm.": "set_encoder.count."}
-        state_dict = {next((new + key[len(old):] for old, new in renamed.items()
-                            if key.startswith(old)), key): value
-                      for key, value in state_dict.items()}
-        return super().load_state_dict(state_dict, strict=strict, assign=assign)
-
 
 def _same_cluster_probability(count_logits, log_assign):
     """P_ij of every pair, shape (B, n, n)."""

@@ -13,8 +13,8 @@ pytestmark = pytest.mark.integration
 BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 SCRIPTS = sorted([*BENCH_DIR.glob("bench_*.py"), *BENCH_DIR.glob("train_*.py")])
 RECORD_KEYS = {"benchmark", "dataset", "method", "metric", "value", "std", "n_runs",
-               "seconds", "device", "threads", "commit", "dirty", "n_seeds", "date",
-               "budget"}
+               "seconds", "command", "versions", "device", "threads", "commit", "dirty",
+               "n_seeds", "date", "budget"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS, ids=[s.stem for s in SCRIPTS])
@@ -29,3 +29,10 @@ def test_benchmark_smoke(script, tmp_path, monkeypatch):
     assert records and all(RECORD_KEYS <= set(r) for r in records)
     assert all(r["budget"] == "smoke" for r in records)
     assert f"<!-- {script.stem}:start -->" in (tmp_path / "RESULTS.md").read_text()
+    if script.stem == "train_pretrained":
+        # the model file says which code and command made it
+        from sklearn_tcm import load
+
+        made = load(tmp_path / "default.tcm").training_data_
+        assert made["commit"].startswith(records[0]["commit"])
+        assert made["command"] == records[0]["command"]

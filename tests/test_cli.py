@@ -289,3 +289,31 @@ def test_output_paths_are_checked_before_any_work(files, tmp_path):
     assert code == 1 and "does not exist" in err
     code, out, err = run("demo", "--quick", "--figure", tmp_path / "nowhere" / "f.png")
     assert code == 1 and "does not exist" in err
+
+
+def test_help_examples_of_cluster_and_score_run_without_warnings(tmp_path, monkeypatch):
+    import shlex
+    import warnings
+
+    import pandas as pd
+
+    from sklearn_tcm import pretrained_metric
+    from sklearn_tcm.cli import build_parser, main
+
+    monkeypatch.chdir(tmp_path)
+    X, y = make_blobs(n_samples=120, centers=3, n_features=4, random_state=0)
+    for name in ("new_data.npy", "data.npy"):
+        np.save(name, X)
+    pd.DataFrame(X).to_csv("table.tsv", sep="\t", index=False)
+    np.savetxt("labels.csv", y, fmt="%d")
+    pretrained_metric().save("metric.tcm")
+    commands = build_parser()._subparsers._group_actions[0].choices
+    for command in ("cluster", "score"):
+        examples = commands[command].epilog.split("\n")[1:]
+        assert examples
+        for line in examples:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")
+                assert main(shlex.split(line)[1:]) == 0, line
+            if command == "cluster":  # score reads the labels cluster wrote
+                np.savetxt("labels.csv", y, fmt="%d")

@@ -194,3 +194,11 @@ def test_sparse_input_is_made_dense():
     sparse = sp.csr_matrix(X)
     dense_labels = CriticClustering(**SMALL).fit(X).labels_
     np.testing.assert_array_equal(CriticClustering(**SMALL).fit(sparse).labels_, dense_labels)
+
+
+@pytest.mark.parametrize("search", ["select", "evolve"])
+def test_verbose_shows_progress_for_every_search(search, capsys):
+    CriticClustering(**SMALL, search=search, verbose=1).fit(X[:80])
+    assert "CriticClustering" in capsys.readouterr().err
+    CriticClustering(**SMALL, search=search).fit(X[:80])
+    assert capsys.readouterr().err == ""

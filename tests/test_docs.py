@@ -1,6 +1,7 @@
 """The code users copy from the README runs as written."""
 
 import re
+import warnings
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -19,8 +20,10 @@ def test_readme_quick_start_runs():
     runnable = [b for b in blocks if "critic_scorer" in b or "CriticClustering" in b]
     assert len(runnable) == 2
     namespace = {}
-    for block in runnable:
-        exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # what users copy runs without a warning
+        for block in runnable:
+            exec(compile(block, "README.md", "exec"), namespace)  # noqa: S102
     assert namespace["pipe"][-1].n_clusters_ == 3
     assert namespace["search"].best_params_["n_clusters"] == 3
 

@@ -189,18 +189,3 @@ def test_attention_model_save_load_round_trip(sets, tmp_path):
         assert len(orders) == 1
     again = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(again.predict(X[groups == 1]), model.predict(X[groups == 1]))
-
-
-@pytest.mark.parametrize("encoder", ["lstm", "attention"])
-def test_set_network_reads_weights_saved_under_the_older_names(encoder):
-    """Model files written before the encoder classes name the encoder 'lstms' / 'count_lstm'."""
-    with seeded_torch(0):
-        network = _SetNetwork(5, 3, 2, 8, 8, encoder=encoder).eval()
-        fresh = _SetNetwork(5, 3, 2, 8, 8, encoder=encoder).eval()
-        sets = torch.randn(2, 6, 5)
-    old_names = {key.replace("set_encoder.layers.", "lstms.")
-                 .replace("set_encoder.count.", "count_lstm."): value
-                 for key, value in network.state_dict().items()}
-    assert any(key.startswith("lstms.") for key in old_names)
-    fresh.load_state_dict(old_names)
-    torch.testing.assert_close(fresh(sets)[0], network(sets)[0])

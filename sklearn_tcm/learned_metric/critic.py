@@ -104,14 +104,6 @@ class CriticEnsemble(nn.Module):
         self.loc.copy_(raw.mean(dim=0))
         self.scale.copy_(raw.std(dim=0).clamp(min=1e-6))
 
-    def load_state_dict(self, state_dict, strict=True, assign=False):
-        """Load weights; a single :class:`Critic`'s state (older model files) becomes member 0."""
-        if state_dict and all(key.startswith("net.") for key in state_dict):
-            state_dict = {f"members.0.{key}": value for key, value in state_dict.items()}
-            state_dict["loc"] = torch.zeros(1)
-            state_dict["scale"] = torch.ones(1)
-        return super().load_state_dict(state_dict, strict=strict, assign=assign)
-
 
 def rank_loss(scores):
     """Listwise softmax cross-entropy; the truth is candidate 0."""

@@ -21,7 +21,7 @@ from .._torch import (
 from .adversarial import training_search_options
 from .critic import CriticEnsemble
 from .gae import GraphAutoEncoder, embed_task
-from .graph import GRAPH_SUMMARY, NODE_FEATURES
+from .graph import NODE_FEATURES
 from .tasks import preprocess_task, uniform_subsets
 from .training import _classes_of, train_metric
 
@@ -354,14 +354,10 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         self.verbose = verbose
 
     def _empty_modules(self):
-        # metrics fitted before the classical indices hold the graph summary only
-        gae = GraphAutoEncoder(len(NODE_FEATURES),
-                               len(getattr(self, "graph_scalars_", GRAPH_SUMMARY)),
-                               pooled=getattr(self, "pooled_embedding_", True))
-        # model files written before critic ensembles hold one critic
-        n_critics = getattr(self, "n_critics_", 1)
+        gae = GraphAutoEncoder(len(NODE_FEATURES), len(self.graph_scalars_),
+                               pooled=self.pooled_embedding_)
         return {"gae_": gae, "critic_": CriticEnsemble(gae.embedding_size,
-                                                       tuple(self.critic_hidden), n_critics)}
+                                                       tuple(self.critic_hidden), self.n_critics_)}
 
     # -------------------------------------------------------------- training
     def fit(self, X, y, groups=None):
