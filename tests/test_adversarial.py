@@ -1,5 +1,7 @@
 """Adversarial training and the conservative critic ensemble (learned_metric stages)."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 import torch
@@ -14,7 +16,7 @@ from sklearn_tcm.learned_metric.adversarial import (
     beats_truth,
     run_rounds,
 )
-from sklearn_tcm.learned_metric.critic import Critic, CriticEnsemble
+from sklearn_tcm.learned_metric.critic import CriticEnsemble
 from sklearn_tcm.learned_metric.search import SearchResult
 from sklearn_tcm.learned_metric.tasks import make_task
 
@@ -63,17 +65,20 @@ def test_beats_truth_ignores_the_truth_itself_and_rounding():
 
 
 def _scripted_rounds(monkeypatch, rates, nmis, max_rounds=6, searched=None):
-    records = iter([{"beats_truth_rate": r, "search_nmi": n, "mrr": 0.5}
-                    for r, n in zip(rates, nmis)])
+    # the scripted rate is the search's; the clusterer's pool is never fooled here
+    records = iter([{"beats_truth_rate": r, "search_nmi": 0.0, "pool_nmi": n,
+                     "pool_beats_truth_rate": 0.0, "mrr": 0.5} for r, n in zip(rates, nmis)])
     monkeypatch.setattr(adversarial, "validate_round", lambda *a, **k: dict(next(records)))
 
     def search_tasks(gae, critic, items, options, *args, **kwargs):
         if searched is not None:
             searched.append(options)
-        return [None] * len(items)
+        return [SimpleNamespace(labels=np.zeros(3, dtype=int), elites=[])] * len(items)
 
     monkeypatch.setattr(adversarial, "search_tasks", search_tasks)
-    monkeypatch.setattr(adversarial, "add_search_negatives", lambda *a, **k: 5)
+    monkeypatch.setattr(adversarial, "_pool_all", lambda gae, critic, items, *a: [
+        (np.zeros((0, 3), dtype=int), np.zeros(0), 0.0)] * len(items))
+    monkeypatch.setattr(adversarial, "add_negatives", lambda *a, **k: 5)
     critic = CriticEnsemble(4, (3,), 1)
     trained = []
 
@@ -86,7 +91,8 @@ def _scripted_rounds(monkeypatch, rates, nmis, max_rounds=6, searched=None):
     tasks = {"train": [{}] * 10, "validation": [{}] * 4}
     history, critic_history, kept = run_rounds(
         None, critic, tasks, {"train": [], "validation": []}, train,
-        options={"population_size": 4, "search": "select", "trust_region": 0.7},
+        options={"population_size": 4, "search": "select", "trust_region": 0.7,
+                 "caution": 0.0},
         max_rounds=max_rounds, n_search_tasks=3,
         n_validation_searches=2, device="cpu", rng=np.random.default_rng(0))
     return history, critic_history, kept, critic, trained
@@ -102,7 +108,7 @@ def test_rounds_stop_when_the_beats_truth_rate_stops_falling(monkeypatch):
     assert history[-1]["stopped"] == "the beats-truth rate stopped falling"
     assert [h["n_new_negatives"] for h in history] == [0, 5, 5, 5, 5]
     assert {r["round"] for r in critic_history} == {0, 1, 2, 3, 4}
-    # the kept round is the best search NMI (round 2), and its weights are loaded
+    # the kept round is the best pool NMI (round 2), and its weights are loaded
     assert kept["round"] == 2
     assert float(critic.members[0].net[-1].bias.detach()) == 2.0
 
@@ -119,11 +125,10 @@ def test_rounds_stop_at_the_cap(monkeypatch):
                for o in searched)
 
 
-def test_ensemble_penalises_disagreement_and_reads_single_critic_files():
+def test_ensemble_penalises_disagreement():
     with seeded_torch(0):
         ensemble = CriticEnsemble(5, (8,), 3)
         embeddings = [torch.randn(20, 5) for _ in range(4)]
-        single = Critic(5, (8,))
     ensemble.standardise(embeddings)
     member_scores = ensemble.member_scores(torch.cat(embeddings))
     torch.testing.assert_close(member_scores.mean(dim=0), torch.zeros(3), atol=1e-5,
@@ -132,10 +137,9 @@ def test_ensemble_penalises_disagreement_and_reads_single_critic_files():
     x = embeddings[0]
     spread = ensemble.member_scores(x).std(dim=-1)
     torch.testing.assert_close(ensemble(x, 0.0) - ensemble(x, 2.0), 2 * spread)
-    # a model file written before ensembles holds one Critic's weights
-    loaded = CriticEnsemble(5, (8,), 1)
-    loaded.load_state_dict(single.state_dict())
-    torch.testing.assert_close(loaded(x, 1.0), single(x))
+    # one member: the score is that member's standardised score, whatever the caution
+    one = CriticEnsemble(5, (8,), 1)
+    torch.testing.assert_close(one(x, 1.0), one(x, 0.0))
 
 
 @pytest.mark.slow

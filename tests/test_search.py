@@ -232,7 +232,8 @@ def test_history_records_rounds(fitted):
     rounds = [h["round"] for h in fitted.history_]
     assert rounds == list(range(len(rounds))) and len(rounds) <= 2  # adversarial_rounds=1
     assert {"search_nmi", "search_k_error", "beats_truth_rate", "best", "top3",
-            "n_new_negatives"} <= set(fitted.history_[0])
+            "pool_nmi", "pool_beats_truth_rate", "n_new_negatives"} <= set(fitted.history_[0])
+    assert all(r["validation"] == r["pool_nmi"] for r in fitted.history_)
     assert "stopped" in fitted.history_[-1]
     assert {r["round"] for r in fitted.critic_history_} == set(rounds)
     assert {r["member"] for r in fitted.critic_history_} == set(range(fitted.n_critics_))

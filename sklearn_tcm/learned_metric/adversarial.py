@@ -8,8 +8,14 @@ removed) as new negatives of those tasks, and the critic is trained on.
 Rounds go on while the share of validation searches whose result the
 critic scores above the truth (the *beats-truth rate*) keeps falling (they
 end after ``ROUND_PATIENCE`` rounds without a new lowest rate), up to a
-cap; the round kept is the one whose search, in the mode ``predict`` uses,
-clusters the class-disjoint validation tasks best.
+cap.
+
+The clusterer is an adversary too: on the same training tasks, the
+partitions :class:`~sklearn_tcm.CriticClustering` chooses among (its
+candidate pool, :func:`.candidates.candidate_pool`) that the critic scores
+above the truth become negatives, and the round kept is the one whose best
+pool candidate clusters the validation tasks best (``pool_nmi``), the
+choice the clusterer makes.
 
 The search's objective is the critic ensemble's score
 (:class:`.critic.CriticEnsemble`: mean minus ``caution`` times the spread
@@ -27,6 +33,7 @@ from sklearn.metrics import normalized_mutual_info_score
 from .._base import inline_task
 from .._torch import module_to_cpu
 from ..metrics import adjusted_rand_matrix
+from .candidates import candidate_pool
 from .critic import candidate_agreement, ranking_metrics
 from .gae import embed_task
 from .graph import build_context, clustering_graphs
@@ -38,6 +45,7 @@ __all__ = [
     "search_dataset",
     "training_search_options",
     "search_tasks",
+    "pool_scores",
     "add_search_negatives",
     "validate_round",
     "run_rounds",
@@ -170,25 +178,79 @@ def add_search_negatives(tasks, embeddings, results, gae, device):
     its candidates' embeddings) are updated in place. Returns the number of
     negatives added.
     """
+    return add_negatives(tasks, embeddings, {
+        index: [("search", labels) for labels in [result.labels] + list(result.elites)]
+        for index, result in results.items()}, gae, device)
+
+
+def add_negatives(tasks, embeddings, finds_by_task, gae, device):
+    """Add ``{task index: [(family, labels), ...]}`` as negatives (see above)."""
     n_new = 0
-    for index, result in results.items():
+    for index, finds in finds_by_task.items():
         task = tasks[index]
         truth = task["labels"][0]
-        finds = [("search", labels) for labels in [result.labels] + list(result.elites)]
         # below, not at, the threshold: deduplicate drops ARI > near_truth
         new, agreement = deduplicate(truth, finds, existing=task["labels"][1:],
                                      near_truth=np.nextafter(NEAR_TRUTH_ARI, 0))
         if not new:
             continue
+        task["families"] += [family for family, _ in new]
         new = [labels for _, labels in new]
         task["labels"] = np.vstack([task["labels"], np.stack(new)])
-        task["families"] += ["search"] * len(new)
         task["weights"] = np.append(task["weights"], 1.0 - agreement)
         embeddings[index] = torch.cat(
             [embeddings[index], embed_task(gae, {"X": task["X"], "labels": np.stack(new)},
                                            device)])
         n_new += len(new)
     return n_new
+
+
+def pool_scores(gae, critic, task, device, seed, caution=0.0):
+    """``(pool labels, their scores, the truth's score)`` of CriticClustering's pool on a task.
+
+    The pool is what :class:`~sklearn_tcm.CriticClustering` would choose
+    among on the task's points (every number of clusters up to its default
+    largest), scored by the critic on the task's own graphs.
+    """
+    from .critic_clustering import default_max_clusters
+
+    X, truth = task["X"], task["labels"][0]
+    pool = candidate_pool(X, (2, default_max_clusters(X.shape[0])), random_state=seed)
+    if not len(pool):
+        return pool.labels, np.zeros(0), 0.0
+    with torch.no_grad():
+        embedded = embed_task(gae, {"X": X, "labels": np.vstack([truth[None], pool.labels])},
+                              device)
+        scores = critic(embedded, caution).cpu().numpy()
+    return pool.labels, scores[1:], float(scores[0])
+
+
+def _pool_all(gae, critic, tasks, device, seeds, caution, n_jobs):
+    gae, critic = module_to_cpu(copy.deepcopy(gae)), module_to_cpu(copy.deepcopy(critic))
+    pool_device = torch.device("cpu") if n_jobs not in (None, 1) else device
+    return Parallel(n_jobs=n_jobs)(
+        delayed(inline_task)(pool_scores, (gae, critic, task, pool_device, int(seed), caution))
+        for task, seed in zip(tasks, seeds))
+
+
+def pool_finds(labels, scores, truth_score, truth, max_finds=8):
+    """The pool's partitions scored above the truth (not the truth itself), best first."""
+    order = np.argsort(-scores)
+    return [labels[i] for i in order[:max_finds]
+            if beats_truth(scores[i], truth_score, labels[i], truth)]
+
+
+def _pool_figures(tasks, pooled):
+    nmi, beats = [], []
+    for task, (labels, scores, truth_score) in zip(tasks, pooled):
+        truth = task["labels"][0]
+        if not scores.size:
+            continue
+        best = int(np.argmax(scores))
+        nmi.append(normalized_mutual_info_score(truth, labels[best]))
+        beats.append(beats_truth(scores[best], truth_score, labels[best], truth))
+    return {"pool_nmi": float(np.mean(nmi)) if nmi else 0.0,
+            "pool_beats_truth_rate": float(np.mean(beats)) if beats else 0.0}
 
 
 def _search_figures(tasks, truth_scores, results, prefix):
@@ -210,9 +272,11 @@ def validate_round(gae, critic, tasks, embeddings, options, device, seeds, n_sea
     task's candidates, under the ensemble's score), then for the
     evolutionary search on the first ``n_searches`` tasks ``evolve_nmi``,
     ``evolve_k_error`` and ``beats_truth_rate`` (share of searches whose
-    result scores above the truth), and ``search_nmi`` /
+    result scores above the truth), ``search_nmi`` /
     ``search_k_error`` / ``search_beats_truth_rate`` for the search mode
-    ``options["search"]`` (the same numbers when it is ``"evolve"``).
+    ``options["search"]`` (the same numbers when it is ``"evolve"``), and,
+    for the best-scored partition of CriticClustering's pool on the same
+    tasks, ``pool_nmi`` and ``pool_beats_truth_rate``.
     """
     caution = options["caution"]
     with torch.no_grad():
@@ -233,6 +297,8 @@ def validate_round(gae, critic, tasks, embeddings, options, device, seeds, n_sea
     else:
         record.update({f"search_{key[len('evolve_'):]}": value
                        for key, value in evolved.items()})
+    record.update(_pool_figures(items, _pool_all(gae, critic, items, device, seeds, caution,
+                                                 n_jobs)))
     return record
 
 
@@ -253,13 +319,24 @@ def _adversarial_search(gae, critic, tasks, embeddings, adversary, n_search_task
                         rng, n_jobs):
     """Search ``n_search_tasks`` training tasks under the critic; add what it finds.
 
-    Returns the number of new negatives (see :func:`add_search_negatives`).
+    The evolutionary search's elites and the partitions of CriticClustering's
+    pool that the critic scores above the truth become negatives. Returns
+    the number of new negatives (see :func:`add_negatives`).
     """
     chosen = rng.choice(len(tasks), size=min(n_search_tasks, len(tasks)), replace=False)
+    seeds = rng.integers(2**31 - 1, size=chosen.size)
     results = search_tasks(gae, critic, [tasks[i] for i in chosen], adversary, device,
-                           rng.integers(2**31 - 1, size=chosen.size), n_jobs)
-    return add_search_negatives(tasks, embeddings, dict(zip(chosen.tolist(), results)),
-                                gae, device)
+                           seeds, n_jobs)
+    pooled = _pool_all(gae, critic, [tasks[i] for i in chosen], device, seeds,
+                       adversary["caution"], n_jobs)
+    finds = {}
+    for index, result, (labels, scores, truth_score) in zip(chosen.tolist(), results, pooled):
+        found = [("search", found) for found in [result.labels] + list(result.elites)]
+        if scores.size:
+            found += [("pool", found) for found in
+                      pool_finds(labels, scores, truth_score, tasks[index]["labels"][0])]
+        finds[index] = found
+    return add_negatives(tasks, embeddings, finds, gae, device)
 
 
 def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
@@ -299,7 +376,7 @@ def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
         Per round (0 = warm start), in the schema of the training loop's
         records (``unit`` ``"adversarial round"``, ``iteration`` the round,
         ``loss`` the critics' mean last training loss, ``skipped``,
-        ``validation`` the search NMI), then the figures of
+        ``validation`` the clusterer's pool NMI), then the figures of
         :func:`validate_round`, ``round``, ``n_new_negatives``, ``seconds``,
         and ``stopped`` on the last round (why the rounds ended).
     critic_history : list of dict
@@ -329,18 +406,21 @@ def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
         record = {"unit": "adversarial round", "iteration": round_index,
                   "loss": float(np.mean([epoch["loss"] for epoch in last.values()])),
                   "skipped": int(sum(epoch["skipped"] for epoch in epochs)),
-                  "validation": record["search_nmi"], **record, "round": round_index,
+                  "validation": record["pool_nmi"], **record, "round": round_index,
                   "n_new_negatives": n_new, "seconds": time.perf_counter() - started}
         history.append(record)
         if verbose:
-            print(f"round {round_index}: beats-truth rate {record['beats_truth_rate']:.2f}, "
-                  f"search NMI {record['search_nmi']:.3f}, {n_new} new negatives", flush=True)
-        key = (record["search_nmi"], -record["beats_truth_rate"], record["mrr"])
+            print(f"round {round_index}: beats-truth rate {record['beats_truth_rate']:.2f} "
+                  f"(search), {record['pool_beats_truth_rate']:.2f} (clusterer's pool); "
+                  f"pool NMI {record['pool_nmi']:.3f}, {n_new} new negatives", flush=True)
+        key = (record["pool_nmi"], -record["pool_beats_truth_rate"], record["mrr"])
         if kept is None or key > kept[0]:
             kept = (key, copy.deepcopy(critic.state_dict()), record)
-        stale = stale + 1 if record["beats_truth_rate"] >= best_rate else 0
-        best_rate = min(best_rate, record["beats_truth_rate"])
-        stop = _stop_reason(round_index, max_rounds, n_new, record["beats_truth_rate"], stale)
+        # the rate the rounds drive down: the search's and the clusterer's, together
+        rate = record["beats_truth_rate"] + record["pool_beats_truth_rate"]
+        stale = stale + 1 if rate >= best_rate else 0
+        best_rate = min(best_rate, rate)
+        stop = _stop_reason(round_index, max_rounds, n_new, rate, stale)
         if stop:
             record["stopped"] = stop
             break

@@ -210,8 +210,9 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         (``history_[-1]["stopped"]`` says why). 0 keeps the warm start.
     adversarial_tasks : int, default=80
         Training tasks searched per round; a quarter as many validation
-        tasks (at least one) measure the round, and the round with the best
-        ``search_nmi`` is kept.
+        tasks (at least one) measure the round, and the round whose best
+        candidate of CriticClustering's pool has the best NMI (``pool_nmi``)
+        is kept.
     compute_labels : bool, default=True
         Whether :meth:`fit` ends by clustering its training ``X`` into
         ``labels_``; False leaves it unset (as in ``MiniBatchKMeans``).
@@ -235,7 +236,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         validation epoch.
     history_ : list of dict
         One record per adversarial round (0 = warm start), in the schema of
-        the guide's *Training history* (``validation`` is ``search_nmi``),
+        the guide's *Training history* (``validation`` is ``pool_nmi``),
         with the round's validation figures, ``n_new_negatives``,
         ``seconds`` and ``stopped``.
     critic_history_ : list of dict
