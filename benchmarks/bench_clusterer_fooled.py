@@ -12,17 +12,18 @@ and their mean absolute k error; the same under an untrained critic is the
 ablation. Seeds draw the tasks and seed the clusterer.
 
 Run ``python benchmarks/bench_clusterer_fooled.py --seeds 3 --tasks 20`` (``--smoke``
-for a tiny run).
+for a tiny run; ``--model FILE`` measures another saved metric beside the shipped one).
 """
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 from _harness import Recorder, parse_args
 from sklearn.datasets import load_digits
 from sklearn.metrics import adjusted_rand_score
 
-from sklearn_tcm import CriticClustering, pretrained_metric
+from sklearn_tcm import CriticClustering, load, pretrained_metric
 from sklearn_tcm.datasets import make_synthetic_tasks, sample_tasks
 from sklearn_tcm.learned_metric import with_untrained_critic
 from sklearn_tcm.learned_metric.adversarial import beats_truth
@@ -50,17 +51,19 @@ def measure(recorder, method, metric, family, data, seed):
 
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=3, extra=[
-        ("--tasks", dict(type=int, default=20, help="tasks per family and seed"))])
+        ("--tasks", dict(type=int, default=20, help="tasks per family and seed")),
+        ("--model", dict(type=Path, action="append", default=[],
+                         help="a saved learned metric to measure too (repeatable)"))])
     n_tasks = 1 if args.smoke else args.tasks
     recorder = Recorder("bench_clusterer_fooled", args,
                         "smoke" if args.smoke else f"{n_tasks} tasks per family and seed")
-    shipped = pretrained_metric()
+    metrics = {"shipped": pretrained_metric(), **{path.stem: load(path) for path in args.model}}
     for seed in range(args.seeds):
-        untrained = with_untrained_critic(shipped, random_state=seed)
+        untrained = with_untrained_critic(metrics["shipped"], random_state=seed)
         for family in ("prior", "digits"):
             data = tasks(family, n_tasks, 1000 + seed)
-            measure(recorder, "shipped", shipped, family, data, seed)
-            measure(recorder, "untrained", untrained, family, data, seed)
+            for name, metric in {**metrics, "untrained": untrained}.items():
+                measure(recorder, name, metric, family, data, seed)
             print(f"seed {seed} {family} done", flush=True)
     recorder.write("CriticClustering's finds against the truth, under their own metric",
                    ["beats_truth_rate", "ari", "abs_k_error"],

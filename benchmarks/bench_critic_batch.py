@@ -30,7 +30,7 @@ from sklearn.metrics import normalized_mutual_info_score
 
 from sklearn_tcm import LearnedMetricClustering, clustering_accuracy
 from sklearn_tcm.cli import DEMO_BUDGETS
-from sklearn_tcm.learned_metric import estimator
+from sklearn_tcm.learned_metric import training
 
 #: name: (critic_batch_size, learning_rate, labellings per auto-encoder step).
 CONFIGS = {
@@ -43,8 +43,8 @@ CONFIGS = {
 
 def timed_fit(fit, labellings_per_step):
     """Run ``fit()``; return the seconds spent training the critics and the auto-encoder."""
-    train_gae = functools.partial(estimator.train_gae, labellings_per_step=labellings_per_step)
-    originals = {"train_ensemble": estimator.train_ensemble, "train_gae": estimator.train_gae}
+    train_gae = functools.partial(training.train_gae, labellings_per_step=labellings_per_step)
+    originals = {"train_ensemble": training.train_ensemble, "train_gae": training.train_gae}
     spent = dict.fromkeys(originals, 0.0)
 
     def timed(name, function):
@@ -56,13 +56,13 @@ def timed_fit(fit, labellings_per_step):
                 spent[name] += time.perf_counter() - start
         return wrapper
 
-    estimator.train_ensemble = timed("train_ensemble", originals["train_ensemble"])
-    estimator.train_gae = timed("train_gae", train_gae)
+    training.train_ensemble = timed("train_ensemble", originals["train_ensemble"])
+    training.train_gae = timed("train_gae", train_gae)
     try:
         fit()
     finally:
         for name, function in originals.items():
-            setattr(estimator, name, function)
+            setattr(training, name, function)
     return spent["train_ensemble"], spent["train_gae"]
 
 

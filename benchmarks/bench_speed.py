@@ -63,13 +63,18 @@ def timed(module, name, stage, nested_in=None):
                 depth[stage] -= 1
     setattr(module, name, wrapper)
 
-timed(estimator, "draw_tasks", "tasks")
-timed(estimator, "train_gae", "gae")
-timed(estimator, "embed_task", "embed")
-timed(estimator, "train_ensemble", "critics")
+try:  # the training's stages moved out of the estimator's module
+    from sklearn_tcm.learned_metric import training as stages
+except ImportError:
+    stages = estimator
+timed(stages, "draw_tasks", "tasks")
+timed(stages, "train_gae", "gae")
+timed(stages, "embed_task", "embed")
+timed(stages, "train_ensemble", "critics")
 timed(adversarial, "validate_round", "validation")
 timed(adversarial, "search_tasks", "adversarial_searches", nested_in="validation")
-timed(adversarial, "add_search_negatives", "new_negatives")
+timed(adversarial, "add_negatives" if hasattr(adversarial, "add_negatives")
+      else "add_search_negatives", "new_negatives")
 timed(estimator.LearnedMetricClustering, "predict", "labels")
 
 from sklearn.datasets import load_digits

@@ -154,11 +154,9 @@ def _span_embedding(F, rcond=None):
 
 # "auto" keeps "span" unless "whitened" clusters held-out training points better by a
 # clear margin. Whitening is fitted to the training classes, so it always looks
-# somewhat better on them; only a large gain has transferred. Measured NMI on the
-# training classes, span vs whitened: MNIST 0-4 0.83 vs 0.94 (+0.11), yet span
-# transferred better to MNIST 5-9 (ACC 0.77 vs 0.70); blobs9 0.27 vs 0.73. On classes
-# of two blobs (blobs4x2) whitened wins on new points, ACC 1.00 vs 0.80
-# (benchmarks/bench_dscl.py).
+# somewhat better on them; in bench_dscl only a large gain on them transferred to
+# unseen classes (MNIST 0-4 -> 5-9), while on classes made of separated blobs
+# whitening wins clearly on new points too.
 _WHITENING_MARGIN = 0.2
 # ... or when "span" fails outright (held-out NMI below 0.5) and whitening does better.
 _SPAN_FAILS_BELOW_NMI = 0.5
