@@ -48,8 +48,10 @@ from pathlib import Path
 
 import numpy as np
 from _harness import DATA_DIR, REPO_DIR, Recorder, load_dataset, parse_args
+from joblib import Parallel, delayed
 
 from sklearn_tcm import LearnedMetricClustering
+from sklearn_tcm.learned_metric import stack_metrics
 from sklearn_tcm.learned_metric.corpus import check_exclusions, training_corpus
 
 OUTPUT = REPO_DIR / "sklearn_tcm" / "learned_metric" / "pretrained" / "default.tcm"
@@ -188,6 +190,10 @@ def main(argv=None):
                                       "references (their weight in the tasks)")),
         ("--fit-seed", dict(type=int, default=0,
                             help="random_state of the fit (0 made the shipped file)")),
+        ("--fits", dict(type=int, default=1,
+                        help="independent fits (random_state fit-seed, fit-seed + 1, ...) "
+                             "stacked into one metric (stack_metrics); with --jobs, in "
+                             "parallel, one job each")),
         ("--model", dict(type=Path, default=None,
                          help=f"file to write (default {OUTPUT.relative_to(REPO_DIR)}; "
                               "with --smoke, in --out)")),
@@ -204,10 +210,17 @@ def main(argv=None):
     n_noise = sum(int((y < 0).any()) for _, _, y in reference_sets)
     print(f"{len(reference_sets)} references ({n_noise} with noise)", flush=True)
     start = time.perf_counter()
-    metric = train(reference_sets, budget, seed=args.fit_seed, n_jobs=args.jobs,
-                   verbose=0 if args.smoke else 1,
-                   made_by={"commit": recorder.commit + ("+edits" if recorder.dirty else ""),
-                            "command": recorder.command})
+    made_by = {"commit": recorder.commit + ("+edits" if recorder.dirty else ""),
+               "command": recorder.command}
+    if args.fits == 1:
+        metric = train(reference_sets, budget, seed=args.fit_seed, n_jobs=args.jobs,
+                       verbose=0 if args.smoke else 1, made_by=made_by)
+    else:
+        fits = Parallel(n_jobs=args.jobs)(
+            delayed(train)(reference_sets, budget, seed=args.fit_seed + i, n_jobs=1,
+                           verbose=0, made_by=made_by) for i in range(args.fits))
+        metric = stack_metrics(fits)
+        metric.training_data_.update(made_by)
     seconds = time.perf_counter() - start
     output = args.model or (Path(args.out) / "default.tcm" if args.smoke else OUTPUT)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -223,12 +236,14 @@ def main(argv=None):
                  top3=validation["top3"], mrr=validation["mrr"],
                  beats_truth_rate=validation["beats_truth_rate"],
                  regret=validation["regret"], spearman=validation["spearman"],
-                 n_references=len(reference_sets))
-    recorder.note("References: " + ", ".join(metric.training_data_["references"])
+                 n_references=len(reference_sets), n_fits=args.fits)
+    if args.fits > 1:
+        recorder.note(f"{args.fits} fits stacked; the validation figures are the first fit's.")
+    recorder.note("References: " + ", ".join(name for name, _, _ in reference_sets)
                   + f"; plus {metric.synthetic_tasks} generated tasks.")
     recorder.write("The shipped pretrained metric: how it was made",
                    ["fit_seconds", "load_seconds", "file_mb", "best", "top3", "mrr",
-                    "beats_truth_rate", "regret", "spearman", "n_references"],
+                    "beats_truth_rate", "regret", "spearman", "n_references", "n_fits"],
                    preamble="Validation figures are on held-out classes of the references "
                             "(class-disjoint where a reference has enough classes).")
     print(f"wrote {output} ({output.stat().st_size / 2**20:.2f} MB) in {seconds:.0f} s")

@@ -486,3 +486,30 @@ def test_scores_above_max_points_ignore_names_and_batch():
     assert scores[0] == scores[1] == scores[2]
     assert metric.score_clustering(X, y) == pytest.approx(scores[0], abs=1e-6)
     assert metric.score_clustering(X, six) == pytest.approx(scores[3], abs=1e-6)
+
+
+def test_stacked_fits_score_the_mean_of_theirs_and_round_trip(tmp_path):
+    from sklearn_tcm import load
+    from sklearn_tcm.learned_metric import stack_metrics, with_untrained_critic
+
+    X, y = make_blobs(n_samples=160, centers=4, n_features=3, random_state=2)
+    params = dict(n_tasks=4, synthetic_tasks=2, size_range=(8, 12), gae_epochs=1,
+                  critic_epochs=2, adversarial_rounds=0, n_critics=2)
+    fits = [LearnedMetricClustering(random_state=seed, **params).fit(X, y) for seed in (0, 1)]
+    stacked = stack_metrics(fits)
+    assert stacked.n_fits_ == 2 and fits[0].n_fits_ == 1
+    labels = np.stack([y, (y + 1) % 4, y % 2, np.zeros_like(y)])
+    expected = np.mean([fit.score_clustering(X, labels) for fit in fits], axis=0)
+    np.testing.assert_allclose(stacked.score_clustering(X, labels), expected, rtol=1e-5)
+    # a stack of a stack and a fit is a stack of the three fits
+    assert stack_metrics([stacked, fits[0]]).n_fits_ == 3
+    stacked.save(tmp_path / "stacked.tcm")
+    again = load(tmp_path / "stacked.tcm")
+    np.testing.assert_allclose(again.score_clustering(X, labels),
+                               stacked.score_clustering(X, labels), rtol=1e-6)
+    assert again.predict(X).shape == (160,)
+    ablated = with_untrained_critic(again, random_state=0)
+    assert np.isfinite(ablated.score_clustering(X, labels)).all()
+    with pytest.raises(ValueError, match="max_points"):
+        stack_metrics([fits[0], LearnedMetricClustering(max_points=50, random_state=0,
+                                                        **params).fit(X, y)])

@@ -18,10 +18,14 @@ Stages, one module each, in the order a fit runs them:
 * ``estimator``: :class:`LearnedMetricClustering`, which orchestrates them;
 * ``critic_clustering``: :class:`CriticClustering`, the clusterer
   (``fit(X)``) under a fitted metric, which ``predict`` also uses;
+* ``ensemble``: independent fits combined into one metric
+  (:func:`stack_metrics`);
 * ``pretrained``: the metric shipped with the package.
 """
 
 from .critic_clustering import CriticClustering
+from .ensemble import stack_metrics
 from .estimator import LearnedMetricClustering, with_untrained_critic
 
-__all__ = ["LearnedMetricClustering", "CriticClustering", "with_untrained_critic"]
+__all__ = ["LearnedMetricClustering", "CriticClustering", "stack_metrics",
+           "with_untrained_critic"]

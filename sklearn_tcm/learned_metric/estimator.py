@@ -20,6 +20,7 @@ from .._torch import (
 )
 from .adversarial import training_search_options
 from .critic import CriticEnsemble
+from .ensemble import StackedCritic, StackedGAE
 from .gae import GraphAutoEncoder, embed_task
 from .graph import NODE_FEATURES
 from .tasks import preprocess_task, uniform_subsets
@@ -244,12 +245,12 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         same schema (``validation`` is the MRR), with ``round`` and ``member``.
     validation_ : dict
         Validation figures of the kept round, and ``class_disjoint``.
-    n_references_, n_critics_ : int
-        Number of reference datasets and of critics in ``critic_``.
-    graph_scalars_ : tuple of str
-        The graph scalars and indices the critic reads (see ``critic_inputs``).
-    pooled_embedding_ : bool
-        Whether the critic reads the pooled node embeddings.
+    n_references_, n_critics_, n_fits_ : int
+        Number of reference datasets, of critics per fit, and of independent
+        fits combined (1; more for :func:`~sklearn_tcm.learned_metric.stack_metrics`).
+    graph_scalars_, pooled_embedding_ : tuple of str, bool
+        The graph scalars and indices the critic reads, and whether it reads
+        the pooled node embeddings (see ``critic_inputs``).
     labels_ : ndarray of shape (n_samples,), or list of ndarray
         The metric's own clustering of the training ``X`` (what
         :meth:`predict` returns for it, ``y`` unused); one array per
@@ -355,10 +356,14 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         self.verbose = verbose
 
     def _empty_modules(self):
-        gae = GraphAutoEncoder(len(NODE_FEATURES), len(self.graph_scalars_),
-                               pooled=self.pooled_embedding_)
-        return {"gae_": gae, "critic_": CriticEnsemble(gae.embedding_size,
-                                                       tuple(self.critic_hidden), self.n_critics_)}
+        gaes = [GraphAutoEncoder(len(NODE_FEATURES), len(self.graph_scalars_),
+                                 pooled=self.pooled_embedding_) for _ in range(self.n_fits_)]
+        critics = [CriticEnsemble(gae.embedding_size, tuple(self.critic_hidden),
+                                  self.n_critics_) for gae in gaes]
+        if self.n_fits_ == 1:
+            return {"gae_": gaes[0], "critic_": critics[0]}
+        gae = StackedGAE(gaes)  # independent fits combined (stack_metrics)
+        return {"gae_": gae, "critic_": StackedCritic(critics, gae.sizes)}
 
     # -------------------------------------------------------------- training
     def fit(self, X, y, groups=None):
@@ -415,6 +420,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         self.pooled_embedding_ = trained.pooled_embedding
         self.n_references_ = len(pairs)
         self.n_critics_ = self.n_critics
+        self.n_fits_ = 1
         self._seed = trained.seed
         if self.compute_labels:
             self.labels_ = _training_labels(self, X, pairs)
@@ -507,8 +513,6 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
     def fit_predict(self, X, y, groups=None):
         """Learn the critic on ``(X, y)``, then cluster ``X`` without its labels.
 
-        To cluster other data, call :meth:`fit` then :meth:`predict`.
-
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -569,9 +573,11 @@ def with_untrained_critic(metric, random_state=None):
     """
     check_is_fitted(metric, "critic_")
     ablated = copy.deepcopy(metric)
+    sizes = getattr(metric.gae_, "sizes", [metric.gae_.embedding_size])
     with seeded_torch(draw_seed(random_state)):
-        critic = CriticEnsemble(metric.gae_.embedding_size, tuple(metric.critic_hidden),
-                                metric.critic_.n_members)
+        critics = [CriticEnsemble(size, tuple(metric.critic_hidden), metric.n_critics_)
+                   for size in sizes]
+    critic = critics[0] if len(critics) == 1 else StackedCritic(critics, sizes)
     ablated.critic_ = module_to_cpu(critic.eval())
     # the trained metric's clustering of its references is not the ablation's
     vars(ablated).pop("labels_", None)
