@@ -33,7 +33,7 @@ X_ref, y_ref = make_blobs(n_samples=1500, centers=10, n_features=4, cluster_std=
                           random_state=1)
 critic = LearnedMetricClustering(n_tasks=60, synthetic_tasks=40, gae_epochs=5, critic_epochs=60,
                                  adversarial_rounds=0, adversarial_tasks=20,
-                                 random_state=0).fit(X_ref, y_ref)
+                                 compute_labels=False, random_state=0).fit(X_ref, y_ref)
 
 X, y = make_blobs(n_samples=400, centers=5, n_features=2, cluster_std=0.9, random_state=7)
 whole = WholeDataSplit()
