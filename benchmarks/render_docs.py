@@ -29,13 +29,13 @@ class Record:
         self.rows = json.loads((BENCH_DIR / "results" / f"{name}.json").read_text())
         self.by_key = {(r["dataset"], r["method"], r["metric"]): r for r in self.rows}
 
-    def cell(self, key, digits=3, scale=1.0):
+    def cell(self, key, digits=3):
         row = self.by_key.get(key)
         if row is None:
             return "--"
-        text = f"{scale * row['value']:.{digits}f}"
+        text = f"{row['value']:.{digits}f}"
         if row["n_runs"] > 1:
-            text += f" ± {scale * row['std']:.{digits}f}"
+            text += f" ± {row['std']:.{digits}f}"
         return text
 
     def source(self, keys):
@@ -59,7 +59,6 @@ class Table:
     rows: list  # [(label, {"dataset": ..., ...}), ...]
     columns: list  # [(label, {"method": ..., "metric": ...}), ...]
     digits: int = 3
-    scale: float = 1.0
     markdown: bool = False
 
     def render(self, record):
@@ -69,7 +68,7 @@ class Table:
             return tuple(fields[k].format(**fields) for k in ("dataset", "method", "metric"))
 
         keys = [[key(row, col) for _, col in self.columns] for _, row in self.rows]
-        cells = [[label] + [record.cell(k, self.digits, self.scale) for k in row_keys]
+        cells = [[label] + [record.cell(k, self.digits) for k in row_keys]
                  for (label, _), row_keys in zip(self.rows, keys)]
         header = [""] + [label for label, _ in self.columns]
         table = markdown_table(header, cells) if self.markdown else rst_table(header, cells)

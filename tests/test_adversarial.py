@@ -178,3 +178,15 @@ def test_adversarial_rounds_stop_the_search_beating_the_truth_on_easy_blobs():
     assert metric.history_[1]["n_new_negatives"] > 0
     assert metric.history_[1]["beats_truth_rate"] < metric.history_[0]["beats_truth_rate"]
     assert beaten[0] >= 1 and beaten[2] < beaten[0]
+
+
+def test_pool_finds_are_the_partitions_scored_above_the_truth_best_first():
+    truth = np.array([0, 0, 1, 1])
+    labels = np.array([[1, 1, 0, 0],   # the truth renamed: never a find
+                       [0, 1, 0, 1],
+                       [0, 0, 0, 1],
+                       [0, 1, 1, 1]])
+    scores = np.array([9.0, 2.0, 3.0, 0.5])
+    finds = adversarial.pool_finds(labels, scores, truth_score=1.0, truth=truth)
+    np.testing.assert_array_equal(np.stack(finds), labels[[2, 1]])
+    assert len(adversarial.pool_finds(labels, scores, 1.0, truth, max_finds=2)) == 1

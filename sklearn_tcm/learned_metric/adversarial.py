@@ -160,13 +160,22 @@ def search_tasks(gae, critic, tasks, options, device, seeds, n_jobs=None):
     With several jobs the searches run on the CPU (one copy of the networks
     per task); with one they use ``device``.
     """
+    return _on_tasks(search_dataset, gae, critic, tasks, device, seeds, n_jobs,
+                     lambda task, gae, critic, device, seed:
+                     (task["X"], gae, critic, options, device, seed))
+
+
+def _on_tasks(function, gae, critic, tasks, device, seeds, n_jobs, arguments):
+    """``function(*arguments(task, gae, critic, device, seed))`` per task, with joblib.
+
+    The networks are copied to the CPU once; with several jobs the work runs
+    there, with one on ``device``.
+    """
     gae, critic = module_to_cpu(copy.deepcopy(gae)), module_to_cpu(copy.deepcopy(critic))
-    search_device = torch.device("cpu") if n_jobs not in (None, 1) else device
+    device = torch.device("cpu") if n_jobs not in (None, 1) else device
     return Parallel(n_jobs=n_jobs)(
-        delayed(inline_task)(search_dataset, (task["X"], gae, critic, options,
-                                              search_device, int(seed)))
-        for task, seed in zip(tasks, seeds)
-    )
+        delayed(inline_task)(function, arguments(task, gae, critic, device, int(seed)))
+        for task, seed in zip(tasks, seeds))
 
 
 def add_search_negatives(tasks, embeddings, results, gae, device):
@@ -226,11 +235,10 @@ def pool_scores(gae, critic, task, device, seed, caution=0.0):
 
 
 def _pool_all(gae, critic, tasks, device, seeds, caution, n_jobs):
-    gae, critic = module_to_cpu(copy.deepcopy(gae)), module_to_cpu(copy.deepcopy(critic))
-    pool_device = torch.device("cpu") if n_jobs not in (None, 1) else device
-    return Parallel(n_jobs=n_jobs)(
-        delayed(inline_task)(pool_scores, (gae, critic, task, pool_device, int(seed), caution))
-        for task, seed in zip(tasks, seeds))
+    """:func:`pool_scores` of several tasks, in parallel as :func:`search_tasks`."""
+    return _on_tasks(pool_scores, gae, critic, tasks, device, seeds, n_jobs,
+                     lambda task, gae, critic, device, seed:
+                     (gae, critic, task, device, seed, caution))
 
 
 def pool_finds(labels, scores, truth_score, truth, max_finds=8):
@@ -339,6 +347,16 @@ def _adversarial_search(gae, critic, tasks, embeddings, adversary, n_search_task
     return add_negatives(tasks, embeddings, finds, gae, device)
 
 
+def _round_record(round_index, epochs, figures, n_new, started):
+    """A round's record in the training loop's schema, then its validation ``figures``."""
+    last = {epoch.get("member", 0): epoch for epoch in epochs}  # each critic's last epoch
+    return {"unit": "adversarial round", "iteration": round_index,
+            "loss": float(np.mean([epoch["loss"] for epoch in last.values()])),
+            "skipped": int(sum(epoch["skipped"] for epoch in epochs)),
+            "validation": figures["pool_nmi"], **figures, "round": round_index,
+            "n_new_negatives": n_new, "seconds": time.perf_counter() - started}
+
+
 def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
                n_search_tasks, n_validation_searches, device, rng, n_jobs=None,
                verbose=0):
@@ -400,14 +418,7 @@ def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
             gae, critic, tasks["validation"], embeddings["validation"], options, device,
             rng.integers(2**31 - 1, size=n_validation_searches), n_validation_searches,
             n_jobs)
-        last = {}  # each critic's last epoch of this round
-        for epoch in epochs:
-            last[epoch.get("member", 0)] = epoch
-        record = {"unit": "adversarial round", "iteration": round_index,
-                  "loss": float(np.mean([epoch["loss"] for epoch in last.values()])),
-                  "skipped": int(sum(epoch["skipped"] for epoch in epochs)),
-                  "validation": record["pool_nmi"], **record, "round": round_index,
-                  "n_new_negatives": n_new, "seconds": time.perf_counter() - started}
+        record = _round_record(round_index, epochs, record, n_new, started)
         history.append(record)
         if verbose:
             print(f"round {round_index}: beats-truth rate {record['beats_truth_rate']:.2f} "
