@@ -52,7 +52,12 @@ from joblib import Parallel, delayed
 
 from sklearn_tcm import LearnedMetricClustering
 from sklearn_tcm.learned_metric import stack_metrics
-from sklearn_tcm.learned_metric.corpus import check_exclusions, training_corpus
+from sklearn_tcm.learned_metric.corpus import (
+    PRIOR_FAMILIES,
+    WEAK_SPOT_FAMILIES,
+    check_exclusions,
+    training_corpus,
+)
 
 OUTPUT = REPO_DIR / "sklearn_tcm" / "learned_metric" / "pretrained" / "default.tcm"
 MAX_POINTS_PER_SET = 3000
@@ -111,7 +116,7 @@ def _keel_available():
 
 
 def references(exclude_family=None, image_classes=None, seed=0, n_prior=N_PRIOR,
-               raw_too=RAW_TOO, image_repeats=IMAGE_REPEATS):
+               raw_too=RAW_TOO, image_repeats=IMAGE_REPEATS, prior_families=PRIOR_FAMILIES):
     """Reference datasets ``[(name, X, y)]`` for training a learned metric.
 
     Parameters
@@ -129,6 +134,9 @@ def references(exclude_family=None, image_classes=None, seed=0, n_prior=N_PRIOR,
         Show each real table raw and under one other preprocessing.
     image_repeats : int, default=IMAGE_REPEATS
         Each image set and digits appear this many times (consecutively).
+    prior_families : sequence of str, default=PRIOR_FAMILIES
+        Families of the synthetic prior (``PRIOR_FAMILIES + WEAK_SPOT_FAMILIES``
+        adds sheared, density, topic and structureless sets).
     """
     rng = np.random.default_rng(seed)
     extra = []
@@ -137,7 +145,7 @@ def references(exclude_family=None, image_classes=None, seed=0, n_prior=N_PRIOR,
         if data is not None:
             extra.append(("images", name, *data))
     corpus = training_corpus(n_prior, keel=_keel_available(), extra=extra, raw_too=raw_too,
-                             random_state=seed)
+                             prior_families=prior_families, random_state=seed)
     found = []
     for family, name, X, y in corpus:
         if image_classes is not None and family in ("images", "digits"):
@@ -188,6 +196,9 @@ def main(argv=None):
         ("--image-repeats", dict(type=int, default=IMAGE_REPEATS,
                                  help="times each image set and digits appear among the "
                                       "references (their weight in the tasks)")),
+        ("--weak-spots", dict(action="store_true",
+                              help="add the prior's weak-spot families (sheared, density, "
+                                   "topics, no structure) to its default ones")),
         ("--fit-seed", dict(type=int, default=0,
                             help="random_state of the fit (0 made the shipped file)")),
         ("--fits", dict(type=int, default=1,
@@ -203,8 +214,9 @@ def main(argv=None):
         name, _, value = item.partition("=")
         budget[name] = ast.literal_eval(value)
     recorder = Recorder("train_pretrained", args, "smoke" if args.smoke else str(budget))
+    families = PRIOR_FAMILIES + (WEAK_SPOT_FAMILIES if args.weak_spots else ())
     reference_sets = references(n_prior=4 if args.smoke else N_PRIOR, raw_too=args.raw_too,
-                                image_repeats=args.image_repeats)
+                                image_repeats=args.image_repeats, prior_families=families)
     if args.smoke:
         reference_sets = [(n, X[:200], y[:200]) for n, X, y in reference_sets[:3]]
     n_noise = sum(int((y < 0).any()) for _, _, y in reference_sets)

@@ -117,3 +117,28 @@ def test_uniform_subsets_depend_on_the_size_and_seed_only():
     small = uniform_subsets(50, 300, 3, np.random.default_rng(0))
     assert len(small) == 1
     np.testing.assert_array_equal(small[0], np.arange(50))
+
+
+def test_weak_spot_families_of_the_prior():
+    families = corpus.PRIOR_FAMILIES + corpus.WEAK_SPOT_FAMILIES
+    drawn = synthetic_prior(60, random_state=1, families=families)
+    kinds = {name.split("_", 2)[2] for name, _, _ in drawn}
+    for family in corpus.WEAK_SPOT_FAMILIES:
+        assert any(kind.startswith(family) for kind in kinds), family
+    for name, X, y in drawn:
+        assert np.isfinite(X).all() and X.shape[0] == y.size
+        k = np.unique(y[y >= 0]).size
+        assert (k == 1) == ("_none_" in name), name  # no structure: one class
+        if "_topics_" in name:
+            assert X.min() >= 0 or "lsa" in name  # TF-IDF weights are non-negative
+            np.testing.assert_allclose(np.linalg.norm(X, axis=1), 1.0)  # rows l2-normalised
+    with pytest.raises(ValueError, match="Unknown prior families"):
+        make_prior_dataset(random_state=0, families=("gaussian", "textlike"))
+
+
+def test_default_prior_ignores_the_weak_spot_families():
+    # the default draws what it drew before the weak-spot families existed
+    X, y, description = make_prior_dataset(random_state=5)
+    X2, y2, description2 = make_prior_dataset(random_state=5, families=corpus.PRIOR_FAMILIES)
+    np.testing.assert_array_equal(X, X2)
+    assert description["family"].split("_")[0] in corpus.PRIOR_FAMILIES

@@ -513,3 +513,18 @@ def test_stacked_fits_score_the_mean_of_theirs_and_round_trip(tmp_path):
     with pytest.raises(ValueError, match="max_points"):
         stack_metrics([fits[0], LearnedMetricClustering(max_points=50, random_state=0,
                                                         **params).fit(X, y)])
+
+
+def test_a_one_class_reference_teaches_no_structure():
+    from sklearn_tcm import LearnedMetricClustering
+
+    rng = np.random.default_rng(0)
+    X_blobs, y_blobs = make_blobs(120, centers=3, random_state=0)
+    X_none = rng.normal(size=(120, 2))
+    metric = LearnedMetricClustering(n_tasks=6, synthetic_tasks=0, gae_epochs=1,
+                                     critic_epochs=2, adversarial_rounds=0,
+                                     compute_labels=False, random_state=0)
+    metric.fit([X_blobs, X_none], [y_blobs, np.zeros(120, dtype=int)])
+    assert np.isfinite(metric.score_clustering(X_none, np.zeros(120, dtype=int)))
+    with pytest.raises(ValueError, match="at least one class"):
+        metric.fit([X_blobs, X_none], [y_blobs, np.full(120, -1)])

@@ -37,6 +37,8 @@ from ..datasets import gaussian_clusters
 __all__ = [
     "EVALUATION_EXCLUSIONS",
     "PREPROCESSINGS",
+    "PRIOR_FAMILIES",
+    "WEAK_SPOT_FAMILIES",
     "check_exclusions",
     "keel_datasets",
     "make_prior_dataset",
@@ -53,8 +55,18 @@ EVALUATION_EXCLUSIONS = ("ecoli", "glass", "ionosphere", "sonar", "segment", "st
                          "breast")
 #: What users do to a table before clustering it; each corpus dataset gets one.
 PREPROCESSINGS = ("raw", "standard", "minmax", "pca")
-#: Families of :func:`make_prior_dataset`.
+#: Families of :func:`make_prior_dataset` drawn by default.
 PRIOR_FAMILIES = ("gaussian", "warped", "manifold")
+#: Further families of :func:`make_prior_dataset`, for the kinds of data on
+#: which users found the metric weak: clusters elongated along a shared
+#: direction (``"sheared"``, scikit-learn's anisotropic blobs), clusters of
+#: very different widths and sizes (``"density"``), text-like data (synthetic
+#: topic mixtures as TF-IDF or as LSA, ``"topics"``) and data without
+#: clusters (``"none"``: one class).
+WEAK_SPOT_FAMILIES = ("sheared", "density", "topics", "none")
+# relative weights of the families among those drawn
+_FAMILY_WEIGHTS = {"gaussian": 0.45, "warped": 0.25, "manifold": 0.30, "sheared": 0.15,
+                   "density": 0.15, "topics": 0.2, "none": 0.08}
 
 
 def check_exclusions(names):
@@ -181,12 +193,71 @@ def _embed(X, d, rng):
     return X @ basis.T + rng.normal(scale=0.02 * X.std(), size=(X.shape[0], d))
 
 
-def make_prior_dataset(random_state=None):
+def _sheared(sizes, d, rng):
+    """Compact clusters under one shared, strongly anisotropic linear map."""
+    spread = np.exp(rng.uniform(np.log(2.0), np.log(6.0))) * max(1.0, sizes.size ** (1 / d))
+    X = gaussian_clusters(sizes, d, spread, 0.3, rng)
+    rotation, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    # axis ratios from 3 to 25: clusters become parallel ellipses that nearly touch
+    stretch = np.exp(rng.uniform(-1, 1, size=d) * rng.uniform(0.55, 1.6))
+    return X @ (rotation * stretch) @ np.linalg.qr(rng.normal(size=(d, d)))[0]
+
+
+def _density(sizes, d, rng):
+    """Clusters whose widths differ up to twenty-fold and whose sizes up to fifty-fold."""
+    shares = rng.dirichlet(np.full(sizes.size, rng.uniform(0.2, 0.8)))
+    sizes = np.maximum(8, np.rint(shares * sizes.sum())).astype(int)
+    spread = np.exp(rng.uniform(np.log(3.0), np.log(10.0))) * max(1.0, sizes.size ** (1 / d))
+    return gaussian_clusters(sizes, d, spread, 1.5, rng), sizes
+
+
+def _topics(sizes, rng):
+    """Documents of ``len(sizes)`` topics as TF-IDF rows or their LSA (dense arrays).
+
+    Each topic is a sparse distribution over a vocabulary of 100-1000 words;
+    a document of a topic draws 20-200 words from it, mixed with a shared
+    background (the share of background words sets the overlap).
+    """
+    from sklearn.decomposition import TruncatedSVD
+    from sklearn.feature_extraction.text import TfidfTransformer
+    from sklearn.preprocessing import Normalizer
+
+    vocabulary = int(np.exp(rng.uniform(np.log(100), np.log(1000))))
+    background = rng.dirichlet(np.ones(vocabulary))
+    topics = rng.dirichlet(np.full(vocabulary, rng.uniform(0.02, 0.2)), size=sizes.size)
+    mix = rng.uniform(0.2, 0.7)
+    lengths = rng.integers(20, 201, size=int(sizes.sum()))
+    y = np.repeat(np.arange(sizes.size), sizes)
+    words = (1 - mix) * topics[y] + mix * background
+    counts = np.stack([rng.multinomial(n, p / p.sum()) for n, p in zip(lengths, words)])
+    X = TfidfTransformer(sublinear_tf=True).fit_transform(counts)
+    if rng.uniform() < 0.5:
+        return X.toarray(), y, "tfidf"
+    n_components = int(min(rng.integers(10, 101), vocabulary - 1, X.shape[0] - 1))
+    lsa = TruncatedSVD(n_components, random_state=int(rng.integers(2**31 - 1)))
+    return Normalizer().fit_transform(lsa.fit_transform(X)), y, "lsa"
+
+
+def _no_structure(n, d, rng):
+    """Points without clusters: one Gaussian, a uniform box, or one bent blob."""
+    kind = str(rng.choice(("gaussian", "uniform", "bent")))
+    if kind == "uniform":
+        return rng.uniform(size=(n, d)), kind
+    X = rng.normal(size=(n, d)) * np.exp(rng.uniform(-1, 1, size=d))
+    X = X @ np.linalg.qr(rng.normal(size=(d, d)))[0]
+    return (_warp(X, rng) if kind == "bent" else X), kind
+
+
+def make_prior_dataset(random_state=None, families=PRIOR_FAMILIES):
     """One labelled dataset drawn from the synthetic prior.
 
     Parameters
     ----------
     random_state : int, RandomState instance or None, default=None
+    families : sequence of str, default=PRIOR_FAMILIES
+        The families to draw from, among :data:`PRIOR_FAMILIES` and
+        :data:`WEAK_SPOT_FAMILIES`, at fixed relative weights. The default
+        draws exactly what it drew before the weak-spot families existed.
 
     Returns
     -------
@@ -197,8 +268,14 @@ def make_prior_dataset(random_state=None):
         What was drawn: ``family``, ``k``, ``n_features``, ``noise`` share
         and the feature transformations applied.
     """
+    families = tuple(families)
+    unknown = set(families) - set(PRIOR_FAMILIES + WEAK_SPOT_FAMILIES)
+    if unknown or not families:
+        raise ValueError(f"Unknown prior families {sorted(unknown)}; expected a non-empty "
+                         f"subset of {PRIOR_FAMILIES + WEAK_SPOT_FAMILIES}.")
     rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
-    family = str(rng.choice(PRIOR_FAMILIES, p=(0.45, 0.25, 0.30)))
+    weights = np.array([_FAMILY_WEIGHTS[family] for family in families])
+    family = str(rng.choice(families, p=weights / weights.sum()))
     # half the datasets with a few clusters (2-10), the rest log-uniform up to 50
     k = int(rng.integers(2, 11)) if rng.uniform() < 0.5 \
         else int(np.rint(np.exp(rng.uniform(np.log(2), np.log(50)))))
@@ -213,6 +290,23 @@ def make_prior_dataset(random_state=None):
         X, y = _shape(kind, sizes, rng)
         X = _embed(X, min(d, int(rng.integers(2, 11))), rng)
         family = f"manifold_{kind}"
+    elif family == "topics":
+        sizes = sizes[:20]
+        X, y, kind = _topics(sizes, rng)
+        k, family = sizes.size, f"topics_{kind}"
+        description = {"family": family, "k": k, "n_features": int(X.shape[1]),
+                       "noise": 0.0, "transforms": []}
+        order = rng.permutation(y.size)
+        return X[order], y[order], description
+    elif family == "none":
+        X, kind = _no_structure(int(np.clip(sizes.sum(), 100, 1500)), min(d, 20), rng)
+        y, k, family = np.zeros(X.shape[0], dtype=np.int64), 1, f"none_{kind}"
+    elif family in ("sheared", "density"):
+        if family == "sheared":
+            X = _sheared(sizes, min(d, 10), rng)
+        else:
+            X, sizes = _density(sizes, min(d, 50), rng)
+        y = np.repeat(np.arange(k), sizes)
     else:
         X = _gaussian(sizes, min(d, 50), rng)
         y = np.repeat(np.arange(k), sizes)
@@ -248,8 +342,10 @@ def make_prior_dataset(random_state=None):
     return X[order], y[order], description
 
 
-def synthetic_prior(n_datasets, random_state=None):
+def synthetic_prior(n_datasets, random_state=None, families=PRIOR_FAMILIES):
     """``n_datasets`` datasets of the prior, as ``[(name, X, y)]``.
+
+    ``families``: as in :func:`make_prior_dataset`.
 
     Examples
     --------
@@ -260,7 +356,7 @@ def synthetic_prior(n_datasets, random_state=None):
     rng = check_random_state(random_state)
     found = []
     for index in range(n_datasets):
-        X, y, description = make_prior_dataset(rng.randint(2**31))
+        X, y, description = make_prior_dataset(rng.randint(2**31), families)
         found.append((f"prior_{index}_{description['family']}", X, y))
     return found
 
@@ -341,7 +437,7 @@ def _stratified(y, n, rng):
 
 
 def training_corpus(n_prior=200, *, keel=True, digits=True, extra=(), raw_too=False,
-                    random_state=None):
+                    prior_families=PRIOR_FAMILIES, random_state=None):
     """The learned metric's training corpus: ``[(family, name, X, y)]``.
 
     Each dataset is shown under one of :data:`PREPROCESSINGS`, drawn at
@@ -362,6 +458,8 @@ def training_corpus(n_prior=200, *, keel=True, digits=True, extra=(), raw_too=Fa
         Further labelled datasets (e.g. image sets), added as they are.
     raw_too : bool, default=False
         Show every real table raw and under one other preprocessing.
+    prior_families : sequence of str, default=PRIOR_FAMILIES
+        Families of the synthetic prior (see :func:`make_prior_dataset`).
     random_state : int, RandomState instance or None, default=None
 
     Returns
@@ -370,7 +468,7 @@ def training_corpus(n_prior=200, *, keel=True, digits=True, extra=(), raw_too=Fa
     """
     rng = check_random_state(random_state)
     found = [("prior", name, X, y)
-             for name, X, y in synthetic_prior(n_prior, rng.randint(2**31))]
+             for name, X, y in synthetic_prior(n_prior, rng.randint(2**31), prior_families)]
     if keel:
         found += [("keel", name, X, y) for name, X, y in keel_datasets(random_state=rng)]
     if digits:

@@ -57,10 +57,10 @@ def _split_references(X, y, groups):
     for _Xr, yr in pairs:
         check_classification_targets(yr)
         n_classes = np.unique(_classes_of(yr)).size
-        if n_classes < 2:
+        if n_classes < 1:
             raise ValueError(
-                "Every reference dataset needs at least 2 classes in y (-1 marks noise, "
-                f"not a class); got one with {n_classes}."
+                "Every reference dataset needs at least one class in y (-1 marks noise, "
+                "not a class); got one whose points are all noise."
             )
     return pairs
 
@@ -377,7 +377,10 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         y : array-like of shape (n_samples,), or list of arrays
             Class labels of the references (a list when ``X`` is a list).
             ``-1`` marks noise points: not a class; the tasks drawn from a
-            reference keep its share of noise, as noise in their truth.
+            reference keep its share of noise, as noise in their truth. A
+            reference of one class is data without cluster structure: its
+            tasks teach the critic that every split of it is worse than one
+            cluster.
         groups : array-like of shape (n_samples,), default=None
             Reference dataset of each sample, for several references sharing
             one feature space. Classes are taken within each group.
