@@ -45,6 +45,7 @@ SOURCES = {
     "bench_speed": _METRIC + ("sklearn_tcm/cli.py",),
     "bench_synthetic": _METRIC,
     "bench_user_grids": _METRIC,
+    "bench_weak_spots": _METRIC,
     "train_pretrained": _METRIC,
 }
 
