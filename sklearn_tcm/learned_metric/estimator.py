@@ -62,6 +62,11 @@ def _split_references(X, y, groups):
                 "Every reference dataset needs at least one class in y (-1 marks noise, "
                 "not a class); got one whose points are all noise."
             )
+    if all(np.unique(_classes_of(yr)).size < 2 for _, yr in pairs):
+        raise ValueError(
+            "At least one reference dataset needs 2 classes or more: references of one "
+            "class (data without clusters) only teach the critic alongside clustered ones."
+        )
     return pairs
 
 
