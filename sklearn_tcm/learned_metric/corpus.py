@@ -249,6 +249,65 @@ def _no_structure(n, d, rng):
     return (_warp(X, rng) if kind == "bent" else X), kind
 
 
+def _family_points(family, k, d, sizes, rng):
+    """``(X, y, k, name)`` of one family's points (before the table transforms)."""
+    if family == "manifold":
+        kind = str(rng.choice(("rings", "spirals", "moons", "nested")))
+        # tasks draw 10-40 points per class: longer manifolds would be too
+        # sparse there to be clusters at all
+        k = min(k, {"rings": 3, "spirals": 3}.get(kind, k))
+        X, y = _shape(kind, sizes[:k], rng)
+        return _embed(X, min(d, int(rng.integers(2, 11))), rng), y, k, f"manifold_{kind}"
+    if family == "topics":
+        sizes = sizes[:20]
+        X, y, kind = _topics(sizes, rng)
+        return X, y, sizes.size, f"topics_{kind}"
+    if family == "none":
+        X, kind = _no_structure(int(np.clip(sizes.sum(), 100, 1500)), min(d, 20), rng)
+        return X, np.zeros(X.shape[0], dtype=np.int64), 1, f"none_{kind}"
+    if family == "sheared":
+        X = _sheared(sizes, min(d, 10), rng)
+    elif family == "density":
+        X, sizes = _density(sizes, min(d, 50), rng)
+    else:
+        X = _gaussian(sizes, min(d, 50), rng)
+        if family == "warped":
+            X = _warp(X, rng)
+    return X, np.repeat(np.arange(k), sizes), k, family
+
+
+def _as_a_table(X, y, rng):
+    """Correlated and irrelevant features, noise (-1) and feature units, each drawn at random.
+
+    Returns ``(X, y, noise_share, transforms)``.
+    """
+    transforms = []
+    if rng.uniform() < 0.3:  # correlated features: random linear mixing
+        X = X @ (np.eye(X.shape[1]) + rng.normal(scale=0.5, size=(X.shape[1],) * 2))
+        transforms.append("correlated")
+    if rng.uniform() < 0.3:  # irrelevant features, as spread as the relevant ones
+        n_extra = int(rng.integers(1, max(2, X.shape[1]) + 1))
+        X = np.hstack([X, rng.normal(scale=X.std(), size=(X.shape[0], n_extra))])
+        transforms.append(f"irrelevant_{n_extra}")
+    noise_share = 0.0
+    if rng.uniform() < 0.3:  # uniform noise over the bounding box, or far outliers
+        noise_share = float(rng.uniform(0.02, 0.15))
+        n_noise = max(1, int(noise_share * X.shape[0]))
+        low, high = X.min(axis=0), X.max(axis=0)
+        if rng.uniform() < 0.7:
+            extra = rng.uniform(low, high, size=(n_noise, X.shape[1]))
+        else:
+            centre, width = X.mean(axis=0), (high - low)
+            directions = rng.normal(size=(n_noise, X.shape[1]))
+            directions /= np.linalg.norm(directions, axis=1, keepdims=True)
+            extra = centre + directions * width * rng.uniform(0.7, 1.5, size=(n_noise, 1))
+        X, y = np.vstack([X, extra]), np.concatenate([y, np.full(n_noise, -1)])
+    if rng.uniform() < 0.5:  # random per-feature units
+        X = X * np.exp(rng.uniform(np.log(0.01), np.log(100), size=X.shape[1]))
+        transforms.append("feature_scales")
+    return X, y, noise_share, transforms
+
+
 def make_prior_dataset(random_state=None, families=PRIOR_FAMILIES):
     """One labelled dataset drawn from the synthetic prior.
 
@@ -282,61 +341,10 @@ def make_prior_dataset(random_state=None, families=PRIOR_FAMILIES):
         else int(np.rint(np.exp(rng.uniform(np.log(2), np.log(50)))))
     d = int(np.rint(np.exp(rng.uniform(np.log(2), np.log(100)))))
     sizes = _cluster_sizes(k, rng)
-    if family == "manifold":
-        kind = str(rng.choice(("rings", "spirals", "moons", "nested")))
-        # tasks draw 10-40 points per class: longer manifolds would be too
-        # sparse there to be clusters at all
-        k = min(k, {"rings": 3, "spirals": 3}.get(kind, k))
-        sizes = sizes[:k]
-        X, y = _shape(kind, sizes, rng)
-        X = _embed(X, min(d, int(rng.integers(2, 11))), rng)
-        family = f"manifold_{kind}"
-    elif family == "topics":
-        sizes = sizes[:20]
-        X, y, kind = _topics(sizes, rng)
-        k, family = sizes.size, f"topics_{kind}"
-        description = {"family": family, "k": k, "n_features": int(X.shape[1]),
-                       "noise": 0.0, "transforms": []}
-        order = rng.permutation(y.size)
-        return X[order], y[order], description
-    elif family == "none":
-        X, kind = _no_structure(int(np.clip(sizes.sum(), 100, 1500)), min(d, 20), rng)
-        y, k, family = np.zeros(X.shape[0], dtype=np.int64), 1, f"none_{kind}"
-    elif family in ("sheared", "density"):
-        if family == "sheared":
-            X = _sheared(sizes, min(d, 10), rng)
-        else:
-            X, sizes = _density(sizes, min(d, 50), rng)
-        y = np.repeat(np.arange(k), sizes)
-    else:
-        X = _gaussian(sizes, min(d, 50), rng)
-        y = np.repeat(np.arange(k), sizes)
-        if family == "warped":
-            X = _warp(X, rng)
-    transforms = []
-    if rng.uniform() < 0.3:  # correlated features: random linear mixing
-        X = X @ (np.eye(X.shape[1]) + rng.normal(scale=0.5, size=(X.shape[1],) * 2))
-        transforms.append("correlated")
-    if rng.uniform() < 0.3:  # irrelevant features, as spread as the relevant ones
-        n_extra = int(rng.integers(1, max(2, X.shape[1]) + 1))
-        X = np.hstack([X, rng.normal(scale=X.std(), size=(X.shape[0], n_extra))])
-        transforms.append(f"irrelevant_{n_extra}")
-    noise_share = 0.0
-    if rng.uniform() < 0.3:  # uniform noise over the bounding box, or far outliers
-        noise_share = float(rng.uniform(0.02, 0.15))
-        n_noise = max(1, int(noise_share * X.shape[0]))
-        low, high = X.min(axis=0), X.max(axis=0)
-        if rng.uniform() < 0.7:
-            extra = rng.uniform(low, high, size=(n_noise, X.shape[1]))
-        else:
-            centre, width = X.mean(axis=0), (high - low)
-            directions = rng.normal(size=(n_noise, X.shape[1]))
-            directions /= np.linalg.norm(directions, axis=1, keepdims=True)
-            extra = centre + directions * width * rng.uniform(0.7, 1.5, size=(n_noise, 1))
-        X, y = np.vstack([X, extra]), np.concatenate([y, np.full(n_noise, -1)])
-    if rng.uniform() < 0.5:  # random per-feature units
-        X = X * np.exp(rng.uniform(np.log(0.01), np.log(100), size=X.shape[1]))
-        transforms.append("feature_scales")
+    X, y, k, family = _family_points(family, k, d, sizes, rng)
+    noise_share, transforms = 0.0, []
+    if not family.startswith("topics"):  # text keeps its own features: no table transforms
+        X, y, noise_share, transforms = _as_a_table(X, y, rng)
     order = rng.permutation(y.size)
     description = {"family": family, "k": k, "n_features": int(X.shape[1]),
                    "noise": noise_share, "transforms": transforms}
