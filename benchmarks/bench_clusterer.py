@@ -44,7 +44,6 @@ import subprocess
 import sys
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from _harness import Recorder, kmeans_silhouette, load_dataset, parse_args
@@ -52,6 +51,7 @@ from bench_selection import IMAGE_SETS, reference_ari
 from bench_user_grids import DATASETS as GRID_DATASETS
 from bench_user_grids import grid_partitions
 from bench_user_grids import make_dataset as make_grid_dataset
+from joblib import Parallel, delayed
 from sklearn.cluster import HDBSCAN, KMeans
 from sklearn.datasets import make_blobs, make_circles, make_moons
 from sklearn.preprocessing import StandardScaler
@@ -274,9 +274,11 @@ def main(argv=None):
     recorder = Recorder("bench_clusterer", args, "smoke" if args.smoke else
                         f"suite sets <= {SUITE_POINTS} points; {args.image_tasks} image "
                         "tasks per set, part and seed; defaults of every method")
-    with ProcessPoolExecutor(args.jobs) as pool:
-        for part in pool.map(one_seed, range(args.seeds), [args] * args.seeds):
-            recorder.merge(part)
+    # joblib's worker processes are started afresh (never forked from a process
+    # whose torch / OpenMP threads are running, which can deadlock)
+    for part in Parallel(n_jobs=args.jobs)(delayed(one_seed)(seed, args)
+                                           for seed in range(args.seeds)):
+        recorder.merge(part)
     median_k_errors(recorder)
     seed_stability(recorder, args.smoke)
     scale_rows(recorder, args.smoke)

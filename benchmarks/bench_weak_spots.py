@@ -32,13 +32,13 @@ clusterer.
 """
 
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
 from _harness import Recorder, kmeans_silhouette, parse_args
 from bench_selection import reference_ari
 from bench_user_grids import evaluate_grid
+from joblib import Parallel, delayed
 from sklearn.cluster import HDBSCAN
 from sklearn.datasets import make_blobs
 from sklearn.decomposition import TruncatedSVD
@@ -141,9 +141,11 @@ def main(argv=None):
     ])
     recorder = Recorder("bench_weak_spots", args, "smoke" if args.smoke else
                         "grids of 57 partitions; CriticClustering defaults")
-    with ProcessPoolExecutor(args.jobs) as pool:
-        for part in pool.map(one_seed, range(args.seeds), [args] * args.seeds):
-            recorder.merge(part)
+    # joblib's worker processes are started afresh (never forked from a process
+    # whose torch / OpenMP threads are running, which can deadlock)
+    for part in Parallel(n_jobs=args.jobs)(delayed(one_seed)(seed, args)
+                                           for seed in range(args.seeds)):
+        recorder.merge(part)
     recorder.write("Learned metrics where users found them weak",
                    ["ari", "abs_k_error", "one_cluster", "picked_ari", "regret"],
                    preamble=__doc__.split("\n\n")[1].replace("\n", " ")
