@@ -46,10 +46,14 @@ sets, 2 sets per family, 2 image tasks, tiny metrics; ``--jobs``: fits and
 datasets evaluated in parallel processes). Fitted metrics are cached in
 ``--out``/lobo_*.tcm.
 
-Also a MetaIVM-style baseline, ``gbr_indices``: a gradient-boosted regressor
-of a partition's ARI on the indices the learned metric reads (graph
-summary, classical indices, the density index), trained leave-one-battery-out
-on tasks drawn from the same references with the same budget. Suite rows
+Also the MetaIVM-style selectors (a gradient-boosted regressor of a
+partition's ARI, ``HistGradientBoostingRegressor``, trained leave-one-out
+on tasks drawn from the same references with the same budget):
+``gbr_indices`` reads the indices the learned metric reads (graph summary,
+classical indices, the density index); ``gbr_embedding`` reads those and
+the left-out metric's frozen graph embedding; ``stack`` averages the
+left-out metric's and ``gbr_embedding``'s scores, each standardised over
+the pool. Suite rows
 ``suite_clusters`` / ``suite_not_clusters`` split the sets by whether some
 partition of the pool reaches ARI :data:`CLUSTERED` (classes that are
 clusters, or not).
@@ -87,6 +91,7 @@ from sklearn_tcm import CriticClustering, load, pretrained_metric, sample_tasks
 from sklearn_tcm._base import split_classes
 from sklearn_tcm.learned_metric.corpus import training_corpus
 from sklearn_tcm.learned_metric.critic import candidate_agreement
+from sklearn_tcm.learned_metric.gae import embed_task
 from sklearn_tcm.learned_metric.graph import build_context, clustering_graphs
 from sklearn_tcm.learned_metric.tasks import draw_tasks, preprocess_task
 from sklearn_tcm.metrics import density_validity_score
@@ -200,11 +205,14 @@ def degenerate(labels):
 
 
 # ------------------------------------------------------------- selection
-def evaluate_dataset(X, y, metrics, seed, regressors=()):
+def evaluate_dataset(X, y, metrics, seed, regressors=(), stacks=()):
     """Regret and degeneracy of each selector's pick on one dataset.
 
     ``metrics``: {name: learned metric}; ``regressors``: {name: regressor of a
-    partition's ARI on its :func:`index_features`}.
+    partition's ARI on its :func:`index_features`, or ``(regressor, metric)``
+    for one that also reads ``metric``'s frozen graph embedding};
+    ``stacks``: {name: (selector, selector)}, two of the above whose scores,
+    standardised over the pool, are averaged.
     """
     k_true = np.unique(y[y >= 0]).size
     pool = partition_pool(X, k_true, seed)
@@ -216,12 +224,18 @@ def evaluate_dataset(X, y, metrics, seed, regressors=()):
     classical = [classical_scores(X, labels, seed) for labels in labellings]
     for index in CLASSICAL:
         picks[index] = int(np.argmax([scores[index] for scores in classical]))
-    for name, metric in metrics.items():
-        picks[name] = int(np.argmax(metric.score_clustering(X, labellings)))
-    if regressors:
-        features = index_features(X, labellings, seed)
-        for name, regressor in dict(regressors).items():
-            picks[name] = int(np.argmax(regressor.predict(features)))
+    scores = {name: metric.score_clustering(X, labellings) for name, metric in metrics.items()}
+    features = {}
+    for name, regressor in dict(regressors).items():
+        regressor, embedding = regressor if isinstance(regressor, tuple) else (regressor, None)
+        key = id(embedding)
+        if key not in features:
+            features[key] = index_features(X, labellings, seed, metric=embedding)
+        scores[name] = regressor.predict(features[key])
+    for name, (first, second) in dict(stacks).items():
+        scores[name] = _standardised(scores[first]) + _standardised(scores[second])
+    for name, values in scores.items():
+        picks[name] = int(np.argmax(values))
     results = {selector: {"regret": best - aris[i], "picked_ari": aris[i],
                           "degenerate_pick": float(degenerate(labellings[i])),
                           "pick": names[i]}
@@ -237,26 +251,50 @@ def evaluate_dataset(X, y, metrics, seed, regressors=()):
 INDEX_POINTS = 400
 
 
-def index_features(X, labellings, seed, max_points=INDEX_POINTS):
+def _standardised(values):
+    """Scores over one pool in units of their spread (a constant score: zeros)."""
+    values = np.asarray(values, dtype=float)
+    spread = values.std()
+    return (values - values.mean()) / spread if spread > 0 else np.zeros_like(values)
+
+
+def index_features(X, labellings, seed, max_points=INDEX_POINTS, metric=None):
     """The learned metric's graph scalars (graph summary, classical and density indices).
 
     Computed as the metric computes them: on one subsample of ``max_points``
-    points, preprocessed like a task (:func:`preprocess_task`).
+    points, preprocessed like a task (:func:`preprocess_task`). With a
+    fitted ``metric``, its frozen graph embedding of each labelling follows
+    (:func:`task_features`).
     """
     if X.shape[0] > max_points:
         keep = np.sort(np.random.default_rng(seed).choice(X.shape[0], max_points,
                                                           replace=False))
         X, labellings = X[keep], labellings[:, keep]
-    context = build_context(preprocess_task(X, random_state=seed))
-    return np.concatenate([clustering_graphs(context, labellings[i:i + 32])[2].numpy()
+    X = preprocess_task(X, random_state=seed)
+    return np.concatenate([task_features({"X": X, "labels": labellings[i:i + 32]}, metric)
                            for i in range(0, labellings.shape[0], 32)])
 
 
-def gbr_baseline(reference_sets, budget, seed=0):
+def task_features(task, metric=None):
+    """Graph scalars of each labelling of a (preprocessed) task, then ``metric``'s embedding.
+
+    The embedding is the fitted metric's graph auto-encoder output, frozen
+    (MetaIVM's recipe with the learned representation as extra features).
+    """
+    features = clustering_graphs(build_context(task["X"]), task["labels"])[2].numpy()
+    if metric is None:
+        return features
+    embedding = embed_task(metric.gae_, task, "cpu").numpy()
+    return np.concatenate([features, embedding], axis=1)
+
+
+def gbr_baseline(reference_sets, budget, seed=0, metric=None):
     """A MetaIVM-style selector: gradient-boosted regressor of a partition's ARI on its indices.
 
     Trained on tasks drawn from the same references and with the same task
     budget as the learned metric (its candidates and their ARI with the truth).
+    With a fitted ``metric`` (trained on the same references), its frozen
+    graph embedding joins the indices (:func:`task_features`).
     """
     rng = np.random.default_rng(seed)
     refs = [(X, y, *split_classes(y[y >= 0], 0.0, rng)) for _, X, y in reference_sets]
@@ -266,21 +304,26 @@ def gbr_baseline(reference_sets, budget, seed=0):
                           max_points=budget.get("max_points", 300), rng=rng)
     features, targets = [], []
     for task in tasks["train"]:
-        context = build_context(task["X"])
-        features.append(clustering_graphs(context, task["labels"])[2].numpy())
+        features.append(task_features(task, metric))
         targets.append(candidate_agreement(task))
     model = HistGradientBoostingRegressor(random_state=seed)
     return model.fit(np.concatenate(features), np.concatenate(targets))
 
 
-def lobo_gbr(family, out, budget, smoke, seed=0):
-    """The regressor trained without ``family`` (cached as ``out/lobo_gbr_<family>.joblib``)."""
+def lobo_gbr(family, out, budget, smoke, seed=0, embedded=False):
+    """The regressor trained without ``family`` (cached as ``out/lobo_gbr_<family>.joblib``).
+
+    ``embedded``: the regressor that also reads the frozen embedding of the
+    metric trained without ``family`` (:func:`lobo_metric`; cached as
+    ``out/lobo_gbr_embedding_<family>.joblib``).
+    """
     import joblib
 
-    path = Path(out) / f"lobo_gbr_{family}.joblib"
+    path = Path(out) / f"lobo_gbr_{'embedding_' if embedded else ''}{family}.joblib"
     if path.is_file():
         return joblib.load(path)
-    model = gbr_baseline(_lobo_references(family, smoke, seed), budget, seed)
+    metric = lobo_metric(family, out, budget, smoke, seed) if embedded else None
+    model = gbr_baseline(_lobo_references(family, smoke, seed), budget, seed, metric=metric)
     joblib.dump(model, path)
     return model
 
@@ -314,6 +357,7 @@ def _fit_left_out(family, out, budget, smoke):
     started = time.perf_counter()
     lobo_metric(family, out, budget, smoke)
     lobo_gbr(family, out, budget, smoke)
+    lobo_gbr(family, out, budget, smoke, embedded=True)
     return time.perf_counter() - started
 
 
@@ -338,7 +382,11 @@ def family_sets(family, smoke, seed=0):
     return sets
 
 
-def _evaluate_set(X, y, metric, pretrained, regressor, searches):
+#: Selectors that combine two (standardised scores averaged over the pool).
+STACKS = {"stack": ("learned_metric", "gbr_embedding")}
+
+
+def _evaluate_set(X, y, metric, pretrained, regressor, embedded, searches):
     """Selection figures of one dataset under its left-out metric, and predict's ARI."""
     import torch
 
@@ -346,7 +394,8 @@ def _evaluate_set(X, y, metric, pretrained, regressor, searches):
     started = time.perf_counter()
     results, best, size = evaluate_dataset(
         X, y, {"learned_metric": metric, "pretrained": pretrained}, seed=0,
-        regressors={"gbr_indices": regressor})
+        regressors={"gbr_indices": regressor, "gbr_embedding": (embedded, metric)},
+        stacks=STACKS)
     predicted = {}
     for search in searches:
         begun = time.perf_counter()
@@ -357,7 +406,7 @@ def _evaluate_set(X, y, metric, pretrained, regressor, searches):
     return results, best, size, predicted, time.perf_counter() - started
 
 
-def _evaluate_image_task(X, y, metrics, pretrained, regressors):
+def _evaluate_image_task(X, y, metrics, pretrained, regressors, embedded):
     """Selection figures of one image task under each left-out metric (one run each).
 
     The pool and the classical indices are computed once; ``[results]`` of
@@ -366,15 +415,20 @@ def _evaluate_image_task(X, y, metrics, pretrained, regressors):
     import torch
 
     torch.set_num_threads(1)
+    per_family = ("learned_metric", "gbr_indices", "gbr_embedding", *STACKS)
     results = evaluate_dataset(
         X, y, {"pretrained": pretrained,
                **{f"learned_metric/{family}": metric for family, metric in metrics.items()}},
-        seed=0, regressors={f"gbr_indices/{family}": regressor
-                            for family, regressor in regressors.items()})[0]
+        seed=0,
+        regressors={**{f"gbr_indices/{family}": regressor
+                       for family, regressor in regressors.items()},
+                    **{f"gbr_embedding/{family}": (embedded[family], metric)
+                       for family, metric in metrics.items()}},
+        stacks={f"{name}/{family}": tuple(f"{part}/{family}" for part in parts)
+                for name, parts in STACKS.items() for family in metrics})[0]
     shared = {name: figures for name, figures in results.items() if "/" not in name}
     return [{**(shared if run == 0 else {}),
-             "learned_metric": results[f"learned_metric/{family}"],
-             "gbr_indices": results[f"gbr_indices/{family}"]}
+             **{selector: results[f"{selector}/{family}"] for selector in per_family}}
             for run, family in enumerate(metrics)]
 
 
@@ -426,10 +480,12 @@ def main(argv=None):
     metrics = {family: lobo_metric(family, args.out, budget, args.smoke) for family in left_out}
     regressors = {family: lobo_gbr(family, args.out, budget, args.smoke)
                   for family in left_out}
+    embedded = {family: lobo_gbr(family, args.out, budget, args.smoke, embedded=True)
+                for family in left_out}
     pretrained = pretrained_metric()
     evaluated = Parallel(n_jobs=args.jobs, return_as="generator")(
         delayed(_evaluate_set)(X, y, metrics[family], pretrained, regressors[family],
-                               ("select",) if args.smoke or family in FAMILIES
+                               embedded[family], ("select",) if args.smoke or family in FAMILIES
                                else ("select", "evolve"))
         for family, _, X, y in sets)
     for (family, name, _, _), (results, best, size, predicted, seconds) in zip(sets, evaluated):
@@ -459,7 +515,7 @@ def main(argv=None):
               f"[{seconds:.0f} s]", flush=True)
     tasks = image_tasks(2 if args.smoke else IMAGE_TASKS, seed=0)
     evaluated = Parallel(n_jobs=args.jobs, return_as="generator")(
-        delayed(_evaluate_image_task)(X, y, metrics, pretrained, regressors)
+        delayed(_evaluate_image_task)(X, y, metrics, pretrained, regressors, embedded)
         for _, X, y in tasks)
     for (dataset, _, _), per_run in zip(tasks, evaluated):
         # the left-out metrics are independent fits (runs); none saw these classes.
@@ -481,7 +537,11 @@ def main(argv=None):
                  f"of the set (on image tasks the mean of the {len(left_out)} such metrics, "
                  "none trained on those classes); `pretrained`: the shipped metric, which "
                  "may have seen these data; `gbr_indices`: a gradient-boosted regressor of "
-                 "a partition's ARI on its indices, trained on the same references. "
+                 "a partition's ARI on its indices, trained on the same references; "
+                 "`gbr_embedding`: the same on the indices and the left-out metric's frozen "
+                 "graph embedding; `stack`: the left-out metric's and gbr_embedding's "
+                 "scores, each standardised over the pool, averaged; `random`: the "
+                 "expected regret of a random pick. "
                  "`degenerate_pick`: share of picks with all points noise or a single "
                  "cluster. Rows `predict_*` and `hdbscan_default` give the ARI of "
                  "clustering with k unknown (the left-out metric).")
@@ -498,7 +558,8 @@ def summarise(recorder):
         if not all(index in regret for index in CLASSICAL):
             continue
         best_index = min(CLASSICAL, key=regret.get)
-        for selector in ("learned_metric", "pretrained", "gbr_indices"):
+        for selector in ("learned_metric", "pretrained", "gbr_indices", "gbr_embedding",
+                         *STACKS):
             if selector in regret and regret[best_index] > 0:
                 reduction = 1 - regret[selector] / regret[best_index]
                 recorder.add_task(group, selector, 0, regret_reduction=reduction)
