@@ -121,10 +121,13 @@ def test_pretrained_metric_loads_fast_and_scores_without_cuda(tmp_path):
         X, y = make_blobs(300, centers=3, random_state=1)
         scores = metric.score_clustering(X, np.stack([y, np.zeros(300, int), np.full(300, -1)]))
         from sklearn_tcm.learned_metric.corpus import check_exclusions
-        references = metric.training_data_["references"]
+        made = metric.training_data_
+        fits = made["fits"] if "fits" in made else [made]  # a stack lists each fit's
+        references = [name for fit in fits for name in fit["references"]]
         check_exclusions(references)  # never trained on a set kept for evaluation
         print(metric.device_, int(np.argmax(scores)), references[0],
-              metric.get_params()["verbose"], metric.critic_.n_members == metric.n_critics)
+              metric.get_params()["verbose"],
+              metric.critic_.n_members == metric.n_critics * metric.n_fits_)
     """)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=300)
