@@ -288,7 +288,7 @@ def main(argv=None):
                     "peak_rss_mb"],
                    preamble=__doc__.split("\n\n")[1].replace("\n", " ")
                    + f" Mean ± std over {args.seeds} seeds (data draws and clusterer seeds;"
-                     " the shipped metric is one fit).")
+                     " the shipped metric is one trained file).")
     return recorder
 
 

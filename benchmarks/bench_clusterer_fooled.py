@@ -69,7 +69,7 @@ def main(argv=None):
                    ["beats_truth_rate", "ari", "abs_k_error"],
                    preamble=__doc__.split("\n\n")[1].replace("\n", " ")
                    + f" Mean ± std over {args.seeds} seeds (task draws and clusterer seeds; "
-                     "the shipped metric is one fit).")
+                     "each metric is one trained file).")
     return recorder
 
 

@@ -150,7 +150,7 @@ def main(argv=None):
                    ["ari", "abs_k_error", "one_cluster", "picked_ari", "regret"],
                    preamble=__doc__.split("\n\n")[1].replace("\n", " ")
                    + f" Mean ± std over {args.seeds} seeds (data draws and clusterer seeds; "
-                     "each metric is one fit).")
+                     "each metric is one trained file).")
     return recorder
 
 
