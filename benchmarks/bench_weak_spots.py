@@ -29,6 +29,9 @@ defaults and k-means with the silhouette k are the baselines of the
 clusterer.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_weak_spots.py --seeds 3 --jobs 2 --model a.tcm
+
+``--keep-earlier`` keeps the committed record's rows of the metrics this run
+does not measure (with their own commit), e.g. fits whose files are gone.
 """
 
 import warnings
@@ -138,6 +141,9 @@ def main(argv=None):
         ("--model", dict(type=Path, action="append", default=[],
                          help="a saved learned metric to compare (repeatable)")),
         ("--jobs", dict(type=int, default=1, help="seeds run in parallel processes")),
+        ("--keep-earlier", dict(action="store_true",
+                                help="keep the committed record's rows of metrics this run "
+                                     "does not measure (e.g. fits no longer at hand)")),
     ])
     recorder = Recorder("bench_weak_spots", args, "smoke" if args.smoke else
                         "grids of 57 partitions; CriticClustering defaults")
@@ -146,6 +152,9 @@ def main(argv=None):
     for part in Parallel(n_jobs=args.jobs)(delayed(one_seed)(seed, args)
                                            for seed in range(args.seeds)):
         recorder.merge(part)
+    if args.keep_earlier:
+        measured = {key[1] for key in [*recorder.values, *recorder.task_values]}
+        recorder.keep_earlier(set(DATASETS) | {"with clusters", "no structure"}, measured)
     recorder.write("Learned metrics where users found them weak",
                    ["ari", "abs_k_error", "one_cluster", "picked_ari", "regret"],
                    preamble=__doc__.split("\n\n")[1].replace("\n", " ")
