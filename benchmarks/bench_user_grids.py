@@ -22,7 +22,9 @@ compute them, noise as one more cluster) and a DBCV-like density index
 ``degenerate`` (1 when the pick is one cluster or all noise although the
 grid holds a partition with ARI >= 0.5). Each learned metric also
 clusters the dataset itself (``predict``, k unknown): ``predict_ari`` and
-``k_error`` (found k - true k).
+``k_error`` (found k - true k). ``--members`` adds each fit of a stacked
+metric as a selector of its own (``shipped_fit0`` ...): single fits against
+their stack.
 
 Rows ``images <set>`` (not with ``--smoke``): selection among the ~90
 partitions of ``bench_selection.py``'s pools on its image tasks (2-5
@@ -34,6 +36,7 @@ digits, so these rows measure seen classes (unseen images for MNIST-test).
     python benchmarks/bench_user_grids.py --seeds 4 --model /path/new.tcm
 """
 
+import copy
 import time
 import warnings
 from pathlib import Path
@@ -142,11 +145,30 @@ def image_rows(recorder, metrics, n_seeds, n_tasks):
         print(f"image tasks of seed {seed} done", flush=True)
 
 
+def stack_members(metric):
+    """Each fit of a stacked metric (:func:`~sklearn_tcm.learned_metric.stack_metrics`) alone.
+
+    A copy of the stack whose graph auto-encoder and critics are one fit's:
+    it scores as that fit did before the fits were stacked.
+    """
+    members = []
+    for i, (gae, critic) in enumerate(zip(metric.gae_.members, metric.critic_.members)):
+        single = copy.deepcopy(metric)
+        single.gae_, single.critic_ = copy.deepcopy(gae), copy.deepcopy(critic)
+        single.n_fits_ = 1
+        single.training_data_ = metric.training_data_["fits"][i]
+        members.append(single)
+    return members
+
+
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=4, extra=[
         ("--model", dict(type=Path, action="append", default=[],
                          help="a saved learned metric to compare (repeatable)")),
         ("--no-shipped", dict(action="store_true", help="leave the shipped metric out")),
+        ("--members", dict(action="store_true",
+                           help="also select with each fit of a stacked metric alone "
+                                "(<name>_fit<i>; grids and image rows, no predict)")),
         ("--image-tasks", dict(type=int, default=4,
                                help="tasks per image set and seed (bench_selection's "
                                     "image tasks: classes 5-9, COIL-20 10-19)")),
@@ -157,6 +179,9 @@ def main(argv=None):
     metrics = dict(learned)
     for name, metric in learned.items():
         metrics[f"{name}_untrained"] = with_untrained_critic(metric, random_state=0)
+        if args.members and getattr(metric, "n_fits_", 1) > 1:
+            for i, member in enumerate(stack_members(metric)):
+                metrics[f"{name}_fit{i}"] = member
     datasets = DATASETS[:2] if args.smoke else DATASETS
     recorder = Recorder("bench_user_grids", args, "smoke" if args.smoke else
                         f"grids of 57 partitions; {args.image_tasks} image tasks per set "
