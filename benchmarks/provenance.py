@@ -4,9 +4,9 @@ Each row of ``benchmarks/results/<name>.json`` names the commit it was
 measured at. :data:`SOURCES` lists, in one place, the files each benchmark
 measures (the package modules it runs; its own script and the benchmark
 scripts it imports are added). A record is *fresh* when no commit after its
-own changed those files, *stale* otherwise: rerun it when a claim rests on
-it. ``python benchmarks/provenance.py`` prints every record's state (CI
-prints it too).
+own changed those files as code (docstrings, comments and layout aside),
+*stale* otherwise: rerun it when a claim rests on it. ``python
+benchmarks/provenance.py`` prints every record's state (CI prints it too).
 """
 
 import ast
@@ -47,7 +47,8 @@ SOURCES = {
     "bench_synthetic": _METRIC,
     "bench_user_grids": _METRIC,
     "bench_weak_spots": _METRIC,
-    "train_pretrained": _METRIC,
+    # it writes the shipped model file and does not read it
+    "train_pretrained": _METRIC + (":(exclude)sklearn_tcm/learned_metric/pretrained/default.tcm",),
 }
 
 
@@ -82,12 +83,48 @@ def sources(name):
     return SOURCES[name] + tuple(f"benchmarks/{module}.py" for module in found)
 
 
+def _without_docstrings(source):
+    """The syntax tree of Python ``source`` with its docstrings left out, as text."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = node.body[0] if node.body else None
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \
+                    and isinstance(first.value.value, str):
+                node.body = node.body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+@functools.cache
+def changes_code(commit, paths):
+    """Whether ``commit`` changed the files under ``paths`` as code.
+
+    A change to Python files that touches only docstrings, comments or
+    layout is not a change of the code measured; any change to another file
+    (a model file, data) is.
+    """
+    changed = _git("diff-tree", "--no-commit-id", "--name-only", "-r", commit, "--",
+                   *paths).split()
+    for path in changed:
+        if not path.endswith(".py"):
+            return True
+        try:
+            before = _without_docstrings(_git("show", f"{commit}^:{path}"))
+            after = _without_docstrings(_git("show", f"{commit}:{path}"))
+        except (subprocess.CalledProcessError, SyntaxError):
+            return True  # added, removed, or not parseable
+        if before != after:
+            return True
+    return False
+
+
 def changes_since(commit, name):
-    """Commits after ``commit`` that changed what ``name`` measures (all, if unknown)."""
+    """Commits after ``commit`` that changed what ``name`` measures, as code (all, if unknown)."""
     try:
-        return _git("log", "--format=%h", f"{commit}..HEAD", "--", *sources(name)).split()
+        found = _git("log", "--format=%h", f"{commit}..HEAD", "--", *sources(name)).split()
     except subprocess.CalledProcessError:
         return ["(unknown commit)"]
+    return [change for change in found if changes_code(change, sources(name))]
 
 
 def report(name):
