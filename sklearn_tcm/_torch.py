@@ -217,6 +217,25 @@ def iter_minibatches(n_samples, batch_size, *, generator=None, shuffle=True):
     yield from torch.split(order, batch_size)
 
 
+def module_on(module, device, dtype=None):
+    """``module`` on ``device`` (and ``dtype``) in eval mode, the module given left as it is.
+
+    The module itself when it is already there and in eval mode (inference
+    then copies nothing: a fitted model scores on the CPU as it is), else
+    a deep copy moved there. Inference only: the result may be the module
+    given, so it must not be trained or changed.
+    """
+    device = torch.device(device)
+    tensors = list(module.parameters()) + list(module.buffers())
+    in_place = (not any(sub.training for sub in module.modules())
+                and all(t.device == device for t in tensors)
+                and (dtype is None or all(t.dtype == dtype for t in tensors
+                                          if t.is_floating_point())))
+    if in_place:
+        return module
+    return copy.deepcopy(module).to(device=device, dtype=dtype).eval()
+
+
 @torch.no_grad()
 def predict_batches(module, X, *, device, batch_size=1024, float64=None):
     """Apply a fitted ``module`` to ``X`` in mini-batches, returning numpy.
@@ -244,7 +263,7 @@ def predict_batches(module, X, *, device, batch_size=1024, float64=None):
     if float64 is None:
         float64 = device.type == "cpu"
     dtype = torch.float64 if float64 else torch.float32
-    module = copy.deepcopy(module).to(device=device, dtype=dtype).eval()
+    module = module_on(module, device, dtype)
     outputs = []
     for start in range(0, X.shape[0], batch_size):
         batch = torch.tensor(np.asarray(X[start : start + batch_size]), dtype=dtype)

@@ -177,6 +177,24 @@ def test_density_validity_prefers_whole_manifolds_and_costs_nothing_unasked():
         torch.testing.assert_close(fewer, scalars[:, :n_scalars])
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_context_orders_are_a_stable_sort_of_the_distances(dtype):
+    # ties everywhere: repeated points, a coarse grid, too few points for 40 neighbours
+    rng = np.random.default_rng(0)
+    for X in (np.repeat(rng.normal(size=(30, 3)), 4, axis=0),
+              np.round(rng.normal(size=(150, 2)), 1), rng.normal(size=(25, 4))):
+        context = build_context(X, dtype=dtype)
+        others = context.distances + torch.diag(torch.full((len(X),), torch.inf, dtype=dtype))
+        expected = torch.argsort(others, dim=1, stable=True)[:, :-1]
+        n_first = context.order.shape[1]
+        assert n_first == min(len(X) - 1, 40)
+        torch.testing.assert_close(context.order, expected[:, :n_first], rtol=0, atol=0)
+        points = torch.tensor([0, 3, 3, len(X) - 1])
+        torch.testing.assert_close(context.full_order(points), expected[points], rtol=0, atol=0)
+        pairs = context.distances[~torch.eye(len(X), dtype=torch.bool)] * context.scale
+        assert context.scale == pytest.approx(float(pairs.median()))
+
+
 def test_canonical_labels_and_networkx_export():
     np.testing.assert_array_equal(canonical_labels([5, 5, 2, 9, 2]), [[0, 0, 1, 2, 1]])
     np.testing.assert_array_equal(canonical_labels([5, -1, 2, -1, 5]), [[0, -1, 1, -1, 0]])

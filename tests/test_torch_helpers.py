@@ -7,6 +7,7 @@ from sklearn_tcm._torch import (
     inference_device,
     iter_minibatches,
     make_generator,
+    module_on,
     predict_batches,
     resolve_device,
     seeded_torch,
@@ -55,6 +56,19 @@ def test_conversion_and_batched_prediction():
     parts = predict_batches(module, X, device=torch.device("cpu"), batch_size=4)
     np.testing.assert_allclose(whole, parts, rtol=1e-12)
     assert module.weight.dtype == torch.float32  # the fitted module is not changed
+
+
+def test_module_on_copies_only_when_it_must():
+    cpu = torch.device("cpu")
+    module = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)).eval()
+    assert module_on(module, cpu) is module  # already there: inference copies nothing
+    assert module_on(module, "cpu", torch.float32) is module
+    as_float64 = module_on(module, cpu, torch.float64)
+    assert as_float64 is not module and as_float64[0].weight.dtype == torch.float64
+    assert module[0].weight.dtype == torch.float32
+    module[1].train()  # a module in training mode is copied, then put in eval mode
+    copied = module_on(module, cpu)
+    assert copied is not module and not copied[1].training and module[1].training
 
 
 def _toy_training(validate_keys, **options):

@@ -15,6 +15,7 @@ from .._torch import (
     check_layer_sizes,
     draw_seed,
     inference_device,
+    module_on,
     module_to_cpu,
     seeded_torch,
 )
@@ -122,8 +123,7 @@ def score_labellings(gae, critic, X, labels, *, max_points, n_subsamples, cautio
     """
     subsets = uniform_subsets(X.shape[0], max_points, n_subsamples,
                               np.random.default_rng(seed))
-    gae = copy.deepcopy(gae).to(device)
-    critic = copy.deepcopy(critic).to(device)
+    gae, critic = module_on(gae, device), module_on(critic, device)
     total = np.zeros(labels.shape[0])
     with torch.no_grad():
         for rows in subsets:

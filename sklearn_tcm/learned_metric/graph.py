@@ -80,8 +80,9 @@ class DatasetContext:
         Euclidean distances divided by ``s``.
     knn : tensor of shape (n, 10)
         Indices of each point's 10 nearest other points.
-    order : tensor of shape (n, n - 1)
-        Every point's other points, nearest first (ties by index).
+    order : tensor of shape (n, min(n - 1, 40))
+        Each point's nearest other points, nearest first (ties by index):
+        the first columns of its whole distance order (:meth:`full_order`).
     sigma : tensor of shape (n,)
         Self-tuning bandwidth: distance to the 7th nearest neighbour.
     scale : float
@@ -94,6 +95,34 @@ class DatasetContext:
     sigma: torch.Tensor
     scale: float
     order: torch.Tensor
+
+    def full_order(self, points):
+        """The other points of each of ``points``, nearest first (ties by index)."""
+        rows = self.distances[points]
+        rows[torch.arange(rows.shape[0]), points] = torch.inf
+        return torch.argsort(rows, dim=1, stable=True)[:, :-1]
+
+
+def _nearest_first(others, n_first):
+    """The first ``n_first`` columns of ``argsort(others, dim=1, stable=True)``.
+
+    The same indices without sorting whole rows: the ``n_first`` smallest of
+    each row (ties at the threshold by index, as a stable sort keeps them)
+    are found by ``topk`` and only they are sorted.
+    """
+    n_rows, n_columns = others.shape
+    if n_first >= n_columns:
+        return torch.argsort(others, dim=1, stable=True)
+    threshold = torch.topk(others, n_first, dim=1, largest=False).values[:, -1:]
+    keep = others <= threshold
+    if bool((keep.sum(dim=1) > n_first).any()):  # ties at the threshold: lowest indices
+        below, tied = others < threshold, others == threshold
+        room = n_first - below.sum(dim=1, keepdim=True)
+        keep = below | (tied & (tied.cumsum(dim=1) <= room))
+    # nonzero lists each row's kept columns in increasing order, so the stable
+    # sort of their values breaks ties by index
+    columns = keep.nonzero(as_tuple=True)[1].reshape(n_rows, n_first)
+    return columns.gather(1, torch.argsort(others.gather(1, columns), dim=1, stable=True))
 
 
 def build_context(X, dtype=torch.float64):
@@ -109,8 +138,9 @@ def build_context(X, dtype=torch.float64):
                      f"the distances of {n} points", _SIZE_HINT)
     distances = torch.cdist(X, X)
     distances = (distances + distances.T) / 2  # exactly symmetric
-    off_diagonal = distances[~torch.eye(n, dtype=torch.bool)]
-    scale = float(off_diagonal.median()) if off_diagonal.numel() else 1.0
+    # the (lower) median of the pairs: that of the off-diagonal entries, each pair twice
+    pairs = distances[torch.triu_indices(n, n, offset=1).unbind()]
+    scale = float(pairs.median()) if pairs.numel() else 1.0
     scale = scale if scale > 0 else 1.0
     distances = distances / scale
     n_neighbours = min(10, n - 1)
@@ -118,7 +148,7 @@ def build_context(X, dtype=torch.float64):
     neighbour_distances, knn = torch.topk(others, n_neighbours, dim=1, largest=False)
     sigma = neighbour_distances[:, min(_SELF_TUNING_NEIGHBOUR, n_neighbours) - 1]
     sigma = torch.clamp(sigma, min=1e-6)
-    order = torch.argsort(others, dim=1, stable=True)[:, :n - 1]
+    order = _nearest_first(others, min(n - 1, _SCANNED_NEIGHBOURS))
     return DatasetContext(X / scale, distances, knn, sigma, scale, order)
 
 
@@ -297,7 +327,7 @@ def _within_cluster_edges(context, labels, noise, own_size):
 
     # every point's first _SCANNED_NEIGHBOURS points (noise has no cluster)
     assigned = ~noise
-    order = context.order[:, :_SCANNED_NEIGHBOURS]
+    order = context.order
     same = (labels[:, order] == labels.unsqueeze(-1)) & assigned[:, order] & assigned.unsqueeze(-1)
     found, nearest, index, neighbour = scan(same.reshape(n_candidates * n, -1),
                                             order.repeat(n_candidates, 1))
@@ -307,7 +337,7 @@ def _within_cluster_edges(context, labels, noise, own_size):
     if short[0].numel() and n - 1 > _SCANNED_NEIGHBOURS:
         # the points that found fewer there scan their whole order
         rows, points = short
-        order = context.order[points]
+        order = context.full_order(points)
         same = ((labels[rows.unsqueeze(-1), order] == labels[rows, points].unsqueeze(-1))
                 & assigned[rows.unsqueeze(-1), order])
         found, nearest, index, neighbour = scan(same, order)
