@@ -24,7 +24,9 @@ grid holds a partition with ARI >= 0.5). Each learned metric also
 clusters the dataset itself (``predict``, k unknown): ``predict_ari`` and
 ``k_error`` (found k - true k). ``--members`` adds each fit of a stacked
 metric as a selector of its own (``shipped_fit0`` ...): single fits against
-their stack.
+their stack; with two stacks or more (``--model``), rows ``stacks`` and
+``fits alone`` give the spread of the regret between independent stacks and
+between their fits (:func:`fit_spread`).
 
 Rows ``images <set>`` (not with ``--smoke``): selection among the ~90
 partitions of ``bench_selection.py``'s pools on its image tasks (2-5
@@ -161,6 +163,39 @@ def stack_members(metric):
     return members
 
 
+def fit_spread(recorder, stacks):
+    """Independent stacks against their fits alone: the fit-to-fit spread of the regret.
+
+    Rows ``stacks`` and ``fits alone`` of ``all grids`` and ``images, all
+    sets`` (the mean over the image sets): ``value`` is the mean over the
+    stacks (or over all their fits) of each one's mean regret over the seeds,
+    ``std`` the spread between them; ``stacks``: ``{name: n_fits}``.
+    """
+    def mean_regret(dataset, method):
+        if dataset == "all grids":
+            return float(np.mean(recorder.values[(dataset, method, "regret")]))
+        return float(np.mean([np.mean(values) for (name, selector, metric), values
+                              in recorder.values.items()
+                              if name.startswith("images ") and selector == method
+                              and metric == "regret"]))
+
+    datasets = ["all grids"] + (["images, all sets"] if any(
+        key[0].startswith("images ") for key in recorder.values) else [])
+    for dataset in datasets:
+        spreads = {}
+        for name, n_fits in stacks.items():
+            recorder.add_task(dataset, "stacks", name, regret=mean_regret(dataset, name))
+            for i in range(n_fits):
+                recorder.add_task(dataset, "fits alone", f"{name}_fit{i}",
+                                  regret=mean_regret(dataset, f"{name}_fit{i}"))
+        for method in ("stacks", "fits alone"):
+            spreads[method] = float(np.std(
+                recorder._task_summaries()[(dataset, method, "regret")][0]))
+        recorder.note(f"{dataset}: regret spread between independent fits "
+                      f"{spreads['fits alone']:.3f}, between stacks {spreads['stacks']:.3f} "
+                      f"({len(stacks)} stacks, {sum(stacks.values())} fits).")
+
+
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=4, extra=[
         ("--model", dict(type=Path, action="append", default=[],
@@ -206,6 +241,10 @@ def main(argv=None):
                 for metric in per_grid[0][selector]})
     if not args.smoke:
         image_rows(recorder, metrics, args.seeds, args.image_tasks)
+    stacks = {name: metric.n_fits_ for name, metric in learned.items()
+              if getattr(metric, "n_fits_", 1) > 1}
+    if args.members and len(stacks) > 1:
+        fit_spread(recorder, stacks)
     recorder.write(
         "Model selection on user grids: learned metric vs silhouette",
         ["picked_ari", "regret", "not_worse", "degenerate", "predict_ari", "k_error"],
