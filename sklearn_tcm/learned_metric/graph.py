@@ -97,10 +97,14 @@ class DatasetContext:
     order: torch.Tensor
 
     def full_order(self, points):
-        """The other points of each of ``points``, nearest first (ties by index)."""
-        rows = self.distances[points]
-        rows[torch.arange(rows.shape[0]), points] = torch.inf
-        return torch.argsort(rows, dim=1, stable=True)[:, :-1]
+        """The other points of each of ``points``, nearest first (ties by index).
+
+        Each distinct point's row is sorted once, however often it is asked for.
+        """
+        distinct, inverse = torch.unique(points, return_inverse=True)
+        rows = self.distances[distinct]
+        rows[torch.arange(distinct.shape[0]), distinct] = torch.inf
+        return torch.argsort(rows, dim=1, stable=True)[inverse, :-1]
 
 
 def _nearest_first(others, n_first):
