@@ -35,19 +35,18 @@ The choice is made in three steps:
    trained to compare partitions of data that have clusters.
 """
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from scipy.cluster import hierarchy
 from sklearn.cluster import DBSCAN, HDBSCAN, KMeans
-from sklearn.manifold import spectral_embedding
 from sklearn.metrics import pairwise_distances_argmin
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 
 from ..metrics import adjusted_rand_matrix
+from ._spectral import spectral_embedding
 from .graph import build_context
 from .tasks import preprocess_task, uniform_subsets
 
@@ -164,10 +163,7 @@ def _per_k_partitions(X, ks, families, seed):
         graph = kneighbors_graph(X, min(10, n - 1), include_self=False)
         affinity = 0.5 * (graph + graph.T)
         n_components = min(_SPECTRAL_MAX_K, max(ks), n - 2)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", "Graph is not fully connected")
-            embedding = spectral_embedding(affinity, n_components=n_components,
-                                           random_state=seed, drop_first=False)
+        embedding = spectral_embedding(affinity, n_components, random_state=seed)
     for k in ks:
         if "kmeans" in families:
             yield f"kmeans k={k}", KMeans(k, n_init=3, random_state=seed).fit_predict(X)

@@ -23,7 +23,6 @@ get a point-level k-means refinement, kept only if the critic prefers it.
 ``select`` scores the pool only and returns the critic's choice.
 """
 
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,13 +34,13 @@ from sklearn.cluster import (
     HDBSCAN,
     KMeans,
     MiniBatchKMeans,
-    SpectralClustering,
 )
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 from tqdm.auto import tqdm
 
 from ..metrics import adjusted_rand_matrix
+from ._spectral import cluster_qr, spectral_embedding
 from .graph import canonical_labels
 
 __all__ = ["SearchSpace", "SearchResult", "classical_pool", "pool_similarity", "evolve",
@@ -251,11 +250,17 @@ def classical_pool(space, k_range, random_state=None, families=None):
     trees = {method: hierarchy.linkage(centers, method=method)
              for method in _LINKAGES if method in families and space.n_micro >= 2}
     n_neighbours = min(8, space.n_micro - 1)
-    n_components = 1
+    n_components, embedding = 1, None
     if "spectral" in families and n_neighbours >= 1:
-        # the graph SpectralClustering builds (kNN connectivity, symmetrised)
-        n_components = connected_components(
-            kneighbors_graph(centers, n_neighbours, include_self=True), directed=False)[0]
+        # the graph SpectralClustering builds (kNN connectivity, symmetrised), embedded
+        # once for the largest k: each k reads its first k eigenvectors
+        graph = kneighbors_graph(centers, n_neighbours, include_self=True)
+        affinity = 0.5 * (graph + graph.T)
+        n_components = connected_components(affinity, directed=False)[0]
+        spectral_ks = [k for k in range(k_range[0], min(k_range[1], space.n_micro) + 1)
+                       if space.n_micro > 2 * k and k >= n_components]
+        if spectral_ks:
+            embedding = spectral_embedding(affinity, max(spectral_ks), random_state=seed)
     genomes = []
     for k in range(k_range[0], min(k_range[1], space.n_micro) + 1):
         if "kmeans" in families:
@@ -267,16 +272,8 @@ def classical_pool(space, k_range, random_state=None, families=None):
             gmm = GaussianMixture(k, covariance_type="diag", reg_covar=1e-4,
                                   random_state=seed).fit(centers)
             genomes.append(gmm.predict(centers))
-        if "spectral" in families and space.n_micro > 2 * k and k >= n_components:
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "Graph is not fully connected")
-                # sklearn warns whenever X happens to be square (as many micro-clusters
-                # as features), although the affinity is built from X as intended
-                warnings.filterwarnings("ignore", "The spectral clustering API has changed")
-                genomes.append(SpectralClustering(
-                    k, affinity="nearest_neighbors",
-                    n_neighbors=n_neighbours, random_state=seed,
-                    assign_labels="cluster_qr").fit_predict(centers))
+        if embedding is not None and space.n_micro > 2 * k and k >= n_components:
+            genomes.append(cluster_qr(embedding[:, :k]))
     genomes += _density_genomes(centers, families)
     unique = {}
     for genome in genomes:

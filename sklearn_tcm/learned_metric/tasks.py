@@ -8,7 +8,6 @@ clusterers people tune, with their noise, and degenerate partitions). The
 critic is trained so that the truth scores above all of them.
 """
 
-import warnings
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -17,7 +16,6 @@ from sklearn.cluster import (
     HDBSCAN,
     AgglomerativeClustering,
     KMeans,
-    SpectralClustering,
 )
 from sklearn.decomposition import PCA
 from sklearn.mixture import GaussianMixture
@@ -26,6 +24,7 @@ from sklearn.neighbors import NearestNeighbors
 from .._base import inline_task, split_classes
 from ..datasets import make_synthetic_tasks, sample_tasks
 from ..metrics import adjusted_rand_matrix
+from ._spectral import spectral_clustering
 from .graph import canonical_labels
 
 __all__ = [
@@ -221,13 +220,8 @@ def seed_negatives(X, truth, random_state=None):
                                .fit_predict(X)))
         candidates.append(("gmm", GaussianMixture(k, covariance_type="diag",
                                                   random_state=seed).fit(X).predict(X)))
-        with warnings.catch_warnings():
-            # a disconnected kNN graph is expected when clusters are far apart
-            warnings.filterwarnings("ignore", "Graph is not fully connected")
-            warnings.filterwarnings("ignore", "The spectral clustering API has changed")
-            candidates.append(("spectral", SpectralClustering(
-                k, affinity="nearest_neighbors", n_neighbors=min(10, n - 1),
-                random_state=seed, assign_labels="cluster_qr").fit_predict(X)))
+        candidates.append(("spectral", spectral_clustering(X, k, min(10, n - 1),
+                                                           random_state=seed)))
     for fraction in (0.05, 0.15, 0.30):
         candidates.append((f"reassign_{int(fraction * 100)}", _reassign(truth, fraction, rng)))
     if k >= 3:
