@@ -250,15 +250,15 @@ def classical_pool(space, k_range, random_state=None, families=None):
     trees = {method: hierarchy.linkage(centers, method=method)
              for method in _LINKAGES if method in families and space.n_micro >= 2}
     n_neighbours = min(8, space.n_micro - 1)
-    n_components, embedding = 1, None
+    embedding, spectral_ks = None, set()
     if "spectral" in families and n_neighbours >= 1:
         # the graph SpectralClustering builds (kNN connectivity, symmetrised), embedded
         # once for the largest k: each k reads its first k eigenvectors
         graph = kneighbors_graph(centers, n_neighbours, include_self=True)
         affinity = 0.5 * (graph + graph.T)
         n_components = connected_components(affinity, directed=False)[0]
-        spectral_ks = [k for k in range(k_range[0], min(k_range[1], space.n_micro) + 1)
-                       if space.n_micro > 2 * k and k >= n_components]
+        spectral_ks = {k for k in range(k_range[0], min(k_range[1], space.n_micro) + 1)
+                       if space.n_micro > 2 * k and k >= n_components}
         if spectral_ks:
             embedding = spectral_embedding(affinity, max(spectral_ks), random_state=seed)
     genomes = []
@@ -272,7 +272,7 @@ def classical_pool(space, k_range, random_state=None, families=None):
             gmm = GaussianMixture(k, covariance_type="diag", reg_covar=1e-4,
                                   random_state=seed).fit(centers)
             genomes.append(gmm.predict(centers))
-        if embedding is not None and space.n_micro > 2 * k and k >= n_components:
+        if k in spectral_ks:
             genomes.append(cluster_qr(embedding[:, :k]))
     genomes += _density_genomes(centers, families)
     unique = {}
@@ -515,6 +515,29 @@ def _finish(space, score_fn, genome, score, pool_best, n_evaluations, history, r
                         history=history)
 
 
+def _first_population(space, pool, admissible, population_size, k_range, n_clusters, rng):
+    """The classical pool, topped up with admissible mutants of it to ``population_size``."""
+    population = list(pool)
+    for _ in range(4 * population_size):
+        if len(population) >= population_size:
+            break
+        parent = pool[rng.integers(len(pool))]
+        population += admissible([_mutate(space, parent, pool[rng.integers(len(pool))],
+                                          k_range, n_clusters, rng)])
+    return population
+
+
+def _offspring(space, population, scores, n_offspring, k_range, n_clusters, rng):
+    """Children of a generation: binary tournaments for the parent, a random partner."""
+    children = []
+    for _ in range(n_offspring):
+        a, b = rng.integers(len(population), size=2)
+        parent = population[a] if scores[a] >= scores[b] else population[b]
+        other = population[rng.integers(len(population))]
+        children.append(_mutate(space, parent, other, k_range, n_clusters, rng))
+    return children
+
+
 def evolve(space, score_fn, *, k_range=(2, 10), n_clusters=None, population_size=24,
            n_offspring=48, n_generations=30, patience=6, refine=True, random_state=None,
            verbose=0, n_elites=0, trust_region=0.0):
@@ -563,25 +586,15 @@ def evolve(space, score_fn, *, k_range=(2, 10), n_clusters=None, population_size
     pool, k_range = _initial(space, k_range, n_clusters, int(rng.integers(2**31 - 1)))
     scorer = _Scorer(space, score_fn)
     admissible = _TrustRegion(space, pool, trust_region)
-    population = list(pool)
-    for _ in range(4 * population_size):
-        if len(population) >= population_size:
-            break
-        parent = pool[rng.integers(len(pool))]
-        population += admissible([_mutate(space, parent, pool[rng.integers(len(pool))],
-                                          k_range, n_clusters, rng)])
+    population = _first_population(space, pool, admissible, population_size, k_range,
+                                   n_clusters, rng)
     scores = scorer(np.stack(population))
     pool_best = float(scores[: len(pool)].max())
     history, best, stale = [], scores.max(), 0
     bar = tqdm(range(n_generations), desc="search", disable=not verbose, leave=False)
     for _ in bar:
-        children = []
-        for _ in range(n_offspring):
-            # binary tournaments for the parent and the crossover partner
-            a, b = rng.integers(len(population), size=2)
-            parent = population[a] if scores[a] >= scores[b] else population[b]
-            other = population[rng.integers(len(population))]
-            children.append(_mutate(space, parent, other, k_range, n_clusters, rng))
+        children = _offspring(space, population, scores, n_offspring, k_range, n_clusters,
+                              rng)
         merged = {g.tobytes(): g for g in population + admissible(children)}
         candidates = list(merged.values())
         candidate_scores = scorer(np.stack(candidates))

@@ -8,7 +8,6 @@ clusterers people tune, with their noise, and degenerate partitions). The
 critic is trained so that the truth scores above all of them.
 """
 
-
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.cluster import (
