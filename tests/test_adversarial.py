@@ -147,16 +147,15 @@ def test_adversarial_rounds_stop_the_search_beating_the_truth_on_easy_blobs():
     """A critic trained on tiny tasks is fooled by its search on easy blob sets; after
     adversarial rounds (which add the search's elites) it is fooled on fewer of them.
 
-    Measured at these seeds: 2 of 6 sets without rounds, 0 of 6 after two rounds
-    (validation beats-truth rate 0.3, 0.1, 0.2). 40 searched tasks give 10 validation
-    searches: with 10 (2 validation searches) neither beat the truth, so the rounds
-    stopped after the warm start and the test measured nothing.
+    ``adversarial_tasks=40`` gives the rounds 10 validation searches: with 10 tasks
+    (2 validation searches) none beat the truth, the rounds stopped after the warm start
+    and the test measured nothing.
     """
     X, y = make_blobs(600, centers=8, n_features=4, cluster_std=0.6, random_state=0)
     params = dict(n_tasks=20, synthetic_tasks=80, size_range=(15, 30), gae_epochs=3,
                   critic_epochs=60, adversarial_tasks=40,
                   random_state=0,
-                  # under the conservative score (caution=0 gave 1 of 6, then 0)
+                  # under the conservative score
                   caution=1.0)
     beaten = {}
     for rounds in (0, 2):
