@@ -53,7 +53,11 @@ on tasks drawn from the same references with the same budget):
 classical indices, the density index); ``gbr_embedding`` reads those and
 the left-out metric's frozen graph embedding; ``stack`` averages the
 left-out metric's and ``gbr_embedding``'s scores, each standardised over
-the pool. Suite rows
+the pool. ``learned_metric_regressor`` is what ``regressor=True`` ships: the
+left-out metric's critics and its own regressor of the candidates' ARI on
+their embedding, fitted on its training candidates and standardised over
+them (fixed units, no pool needed); ``learned_metric`` is the same fit's
+critics alone. Suite rows
 ``suite_clusters`` / ``suite_not_clusters`` split the sets by whether some
 partition of the pool reaches ARI :data:`CLUSTERED` (classes that are
 clusters, or not).
@@ -89,6 +93,7 @@ from train_pretrained import (
 
 from sklearn_tcm import CriticClustering, load, pretrained_metric, sample_tasks
 from sklearn_tcm._base import split_classes
+from sklearn_tcm.learned_metric import without_regressor
 from sklearn_tcm.learned_metric.corpus import training_corpus
 from sklearn_tcm.learned_metric.critic import candidate_agreement
 from sklearn_tcm.learned_metric.gae import embed_task
@@ -340,11 +345,19 @@ def _lobo_references(family, smoke, seed):
 
 
 def lobo_metric(family, out, budget, smoke, seed=0):
-    """The metric trained without ``family`` (cached as ``out/lobo_<family>.tcm``)."""
+    """The metric trained without ``family`` (cached as ``out/lobo_<family>.tcm``).
+
+    Trained with ``regressor=True``: its critics alone
+    (:func:`~sklearn_tcm.learned_metric.without_regressor`) are the fit
+    ``budget`` makes, since the regressor is fitted after them.
+    """
     path = Path(out) / f"lobo_{family}.tcm"
     if path.is_file():
-        return load(path)
-    metric = train(_lobo_references(family, smoke, seed), budget, seed=seed, verbose=0)
+        metric = load(path)
+        if metric.regressor:
+            return metric
+    metric = train(_lobo_references(family, smoke, seed), {**budget, "regressor": True},
+                   seed=seed, verbose=0)
     metric.save(path)
     return metric
 
@@ -392,16 +405,23 @@ def _evaluate_set(X, y, metric, pretrained, regressor, embedded, searches):
 
     torch.set_num_threads(1)
     started = time.perf_counter()
+    critics = without_regressor(metric)
     results, best, size = evaluate_dataset(
-        X, y, {"learned_metric": metric, "pretrained": pretrained}, seed=0,
-        regressors={"gbr_indices": regressor, "gbr_embedding": (embedded, metric)},
+        X, y, {"learned_metric": critics, "learned_metric_regressor": metric,
+               "pretrained": pretrained}, seed=0,
+        regressors={"gbr_indices": regressor, "gbr_embedding": (embedded, critics)},
         stacks=STACKS)
     predicted = {}
     for search in searches:
         begun = time.perf_counter()
-        labels = CriticClustering(metric, search=search, random_state=0).fit(X).labels_
+        labels = CriticClustering(critics, search=search, random_state=0).fit(X).labels_
         predicted[f"predict_{search}"] = (reference_ari(y, labels),
                                           time.perf_counter() - begun)
+    # the clusterer under the critics and the regressor (its default search)
+    begun = time.perf_counter()
+    labels = CriticClustering(metric, random_state=0).fit(X).labels_
+    predicted["predict_select_regressor"] = (reference_ari(y, labels),
+                                             time.perf_counter() - begun)
     predicted["hdbscan_default"] = (reference_ari(y, HDBSCAN(copy=True).fit_predict(X)), None)
     return results, best, size, predicted, time.perf_counter() - started
 
@@ -415,15 +435,19 @@ def _evaluate_image_task(X, y, metrics, pretrained, regressors, embedded):
     import torch
 
     torch.set_num_threads(1)
-    per_family = ("learned_metric", "gbr_indices", "gbr_embedding", *STACKS)
+    per_family = ("learned_metric", "learned_metric_regressor", "gbr_indices", "gbr_embedding",
+                  *STACKS)
+    critics = {family: without_regressor(metric) for family, metric in metrics.items()}
     results = evaluate_dataset(
         X, y, {"pretrained": pretrained,
-               **{f"learned_metric/{family}": metric for family, metric in metrics.items()}},
+               **{f"learned_metric/{family}": metric for family, metric in critics.items()},
+               **{f"learned_metric_regressor/{family}": metric
+                  for family, metric in metrics.items()}},
         seed=0,
         regressors={**{f"gbr_indices/{family}": regressor
                        for family, regressor in regressors.items()},
                     **{f"gbr_embedding/{family}": (embedded[family], metric)
-                       for family, metric in metrics.items()}},
+                       for family, metric in critics.items()}},
         stacks={f"{name}/{family}": tuple(f"{part}/{family}" for part in parts)
                 for name, parts in STACKS.items() for family in metrics})[0]
     shared = {name: figures for name, figures in results.items() if "/" not in name}
@@ -536,7 +560,10 @@ def main(argv=None):
                  "image dataset). `learned_metric`: trained without the battery or family "
                  f"of the set (on image tasks the mean of the {len(left_out)} such metrics, "
                  "none trained on those classes); `pretrained`: the shipped metric, which "
-                 "may have seen these data; `gbr_indices`: a gradient-boosted regressor of "
+                 "may have seen these data; `learned_metric_regressor`: the same fit "
+                 "scoring with its critics and its own regressor of the candidates' ARI "
+                 "(`regressor=True`: each standardised over its training candidates, "
+                 "averaged); `gbr_indices`: a gradient-boosted regressor of "
                  "a partition's ARI on its indices, trained on the same references; "
                  "`gbr_embedding`: the same on the indices and the left-out metric's frozen "
                  "graph embedding; `stack`: the left-out metric's and gbr_embedding's "
@@ -544,7 +571,8 @@ def main(argv=None):
                  "expected regret of a random pick. "
                  "`degenerate_pick`: share of picks with all points noise or a single "
                  "cluster. Rows `predict_*` and `hdbscan_default` give the ARI of "
-                 "clustering with k unknown (the left-out metric).")
+                 "clustering with k unknown (the left-out metric's critics; "
+                 "`predict_select_regressor`: its critics and regressor).")
     return recorder
 
 
@@ -558,8 +586,8 @@ def summarise(recorder):
         if not all(index in regret for index in CLASSICAL):
             continue
         best_index = min(CLASSICAL, key=regret.get)
-        for selector in ("learned_metric", "pretrained", "gbr_indices", "gbr_embedding",
-                         *STACKS):
+        for selector in ("learned_metric", "learned_metric_regressor", "pretrained",
+                         "gbr_indices", "gbr_embedding", *STACKS):
             if selector in regret and regret[best_index] > 0:
                 reduction = 1 - regret[selector] / regret[best_index]
                 recorder.add_task(group, selector, 0, regret_reduction=reduction)

@@ -18,6 +18,8 @@ Stages, one module each, in the order a fit runs them:
 * ``estimator``: :class:`LearnedMetricClustering`, which orchestrates them;
 * ``critic_clustering``: :class:`CriticClustering`, the clusterer
   (``fit(X)``) under a fitted metric, which ``predict`` also uses;
+* ``regressor``: a gradient-boosted regressor of the candidates' ARI on
+  the critics' embedding, scored beside them (``regressor=True``);
 * ``ensemble``: independent fits combined into one metric
   (:func:`stack_metrics`);
 * ``pretrained``: the metric shipped with the package.
@@ -25,7 +27,7 @@ Stages, one module each, in the order a fit runs them:
 
 from .critic_clustering import CriticClustering
 from .ensemble import stack_metrics
-from .estimator import LearnedMetricClustering, with_untrained_critic
+from .estimator import LearnedMetricClustering, with_untrained_critic, without_regressor
 
 __all__ = ["LearnedMetricClustering", "CriticClustering", "stack_metrics",
-           "with_untrained_critic"]
+           "with_untrained_critic", "without_regressor"]

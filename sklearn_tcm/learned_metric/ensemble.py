@@ -6,8 +6,9 @@ partitions they prefer. :func:`stack_metrics` combines fits into one
 :class:`~sklearn_tcm.LearnedMetricClustering` whose score is the mean of
 the fits' scores: each fit embeds a clustering's graph with its own graph
 auto-encoder (:class:`StackedGAE`) and scores it with its own critics
-(:class:`StackedCritic`), whose scores are already standardised on their
-training candidates, so they average in the same units. The combined
+(:class:`StackedCritic`) and regressor, if it has one, whose scores are
+already standardised on their training candidates, so they average in the
+same units. The combined
 metric is used, saved and loaded as any fitted metric.
 """
 
@@ -23,7 +24,7 @@ __all__ = ["StackedCritic", "StackedGAE", "stack_metrics"]
 
 #: What the fits of one ensemble must share: the graphs they read and how they score.
 _SHARED = ("graph_scalars_", "pooled_embedding_", "n_critics_", "critic_hidden", "max_points",
-           "n_subsamples", "caution")
+           "n_subsamples", "caution", "regressor")
 
 
 class StackedGAE(nn.Module):
@@ -84,8 +85,8 @@ def stack_metrics(metrics):
     ----------
     metrics : list of LearnedMetricClustering
         Fitted metrics of one recipe (the same graph inputs, number of
-        critics, ``max_points``, ``n_subsamples`` and ``caution``); each may
-        itself be a stack.
+        critics, ``max_points``, ``n_subsamples``, ``caution`` and
+        ``regressor``); each may itself be a stack.
 
     Returns
     -------

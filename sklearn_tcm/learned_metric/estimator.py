@@ -24,10 +24,11 @@ from .critic import CriticEnsemble
 from .ensemble import StackedCritic, StackedGAE
 from .gae import GraphAutoEncoder, embed_task
 from .graph import NODE_FEATURES
+from .regressor import CriticWithRegressor, TreeRegressor
 from .tasks import preprocess_task, uniform_subsets
 from .training import _classes_of, train_metric
 
-__all__ = ["LearnedMetricClustering", "with_untrained_critic"]
+__all__ = ["LearnedMetricClustering", "with_untrained_critic", "without_regressor"]
 
 def _split_references(X, y, groups):
     """List of (X, y) reference datasets from the accepted input forms."""
@@ -219,6 +220,14 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         tasks (at least one) measure the round, and the round whose best
         candidate of CriticClustering's pool has the best NMI (``pool_nmi``)
         is kept.
+    regressor : bool, default=False
+        Also fit a gradient-boosted regressor (scikit-learn's
+        ``HistGradientBoostingRegressor``) of each training candidate's ARI
+        with the truth on the embedding the critics read, after the critics
+        (MetaIVM's recipe on the learned representation); a partition's
+        score is then the mean of the critics' score and the regressor's,
+        each standardised over the training candidates. The guide's
+        *Choosing among partitions* compares the two.
     compute_labels : bool, default=True
         Whether :meth:`fit` ends by clustering its training ``X`` into
         ``labels_``; False leaves it unset (as in ``MiniBatchKMeans``).
@@ -239,7 +248,9 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         The trained graph auto-encoder (CPU).
     critic_ : torch.nn.Module
         The critic ensemble (CPU) of the kept round, each member at its best
-        validation epoch.
+        validation epoch; with ``regressor=True``, that ensemble and the
+        regressor
+        (:class:`~sklearn_tcm.learned_metric.regressor.CriticWithRegressor`).
     history_ : list of dict
         One record per adversarial round (0 = warm start), in the schema of
         the guide's *Training history* (``validation`` is ``pool_nmi``),
@@ -249,7 +260,9 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         One record per critic epoch, over all rounds and members, in the
         same schema (``validation`` is the MRR), with ``round`` and ``member``.
     validation_ : dict
-        Validation figures of the kept round, and ``class_disjoint``.
+        Validation figures of the kept round, and ``class_disjoint``; with
+        ``regressor=True``, ``"regressor"`` gives the validation regret and
+        MRR of the critics alone and with the regressor.
     n_references_, n_critics_, n_fits_ : int
         Number of reference datasets, of critics per fit, and of independent
         fits combined (1; more for :func:`~sklearn_tcm.learned_metric.stack_metrics`).
@@ -302,6 +315,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         "caution": [Interval(Real, 0, None, closed="left")],
         "adversarial_rounds": [Interval(Integral, 0, None, closed="left")],
         "adversarial_tasks": [Interval(Integral, 1, None, closed="left")],
+        "regressor": ["boolean"],
         "compute_labels": ["boolean"],
         "n_jobs": [Integral, None],
     }
@@ -329,6 +343,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         caution=0.0,
         adversarial_rounds=5,
         adversarial_tasks=80,
+        regressor=False,
         compute_labels=True,
         n_jobs=None,
         device="auto",
@@ -354,6 +369,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         self.caution = caution
         self.adversarial_rounds = adversarial_rounds
         self.adversarial_tasks = adversarial_tasks
+        self.regressor = regressor
         self.compute_labels = compute_labels
         self.n_jobs = n_jobs
         self.device = device
@@ -365,6 +381,8 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
                                  pooled=self.pooled_embedding_) for _ in range(self.n_fits_)]
         critics = [CriticEnsemble(gae.embedding_size, tuple(self.critic_hidden),
                                   self.n_critics_) for gae in gaes]
+        if self.regressor:  # the trees take their sizes from the file
+            critics = [CriticWithRegressor(critic, TreeRegressor()) for critic in critics]
         if self.n_fits_ == 1:
             return {"gae_": gaes[0], "critic_": critics[0]}
         gae = StackedGAE(gaes)  # independent fits combined (stack_metrics)
@@ -418,7 +436,8 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
                                 batch_size=self.critic_batch_size, verbose=self.verbose),
             search_options=training_search_options(self, self.k_range[1]),
             adversarial_rounds=self.adversarial_rounds, adversarial_tasks=self.adversarial_tasks,
-            device=device, seed=seed, n_jobs=self.n_jobs, verbose=self.verbose)
+            device=device, seed=seed, regressor=self.regressor, n_jobs=self.n_jobs,
+            verbose=self.verbose)
         self.gae_ = trained.gae
         self.critic_ = trained.critic
         self.history_ = trained.history
@@ -587,6 +606,50 @@ def with_untrained_critic(metric, random_state=None):
                    for size in sizes]
     critic = critics[0] if len(critics) == 1 else StackedCritic(critics, sizes)
     ablated.critic_ = module_to_cpu(critic.eval())
+    ablated.regressor = False  # nothing of the trained metric is left in the ablation
     # the trained metric's clustering of its references is not the ablation's
     vars(ablated).pop("labels_", None)
     return ablated
+
+
+def without_regressor(metric):
+    """A copy of a fitted metric that scores with its critics alone.
+
+    The ablation of ``regressor=True``: the same graph auto-encoder and
+    critics, without the tree regressor beside them.
+
+    Parameters
+    ----------
+    metric : LearnedMetricClustering
+        A fitted learned metric (with or without a regressor; a stack of
+        fits too).
+
+    Returns
+    -------
+    critics_only : LearnedMetricClustering
+        A fitted estimator with ``regressor=False``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_blobs
+    >>> from sklearn_tcm import LearnedMetricClustering
+    >>> from sklearn_tcm.learned_metric import without_regressor
+    >>> X, y = make_blobs(200, centers=4, random_state=0)
+    >>> lmc = LearnedMetricClustering(n_tasks=4, synthetic_tasks=2, gae_epochs=1,
+    ...                               critic_epochs=2, adversarial_rounds=0,
+    ...                               regressor=True, random_state=0).fit(X, y)
+    >>> without_regressor(lmc).regressor
+    False
+    """
+    check_is_fitted(metric, "critic_")
+    plain = copy.deepcopy(metric)
+
+    def critics(module):
+        return module.critic if isinstance(module, CriticWithRegressor) else module
+
+    if isinstance(plain.critic_, StackedCritic):
+        plain.critic_.members = torch.nn.ModuleList(map(critics, plain.critic_.members))
+    else:
+        plain.critic_ = critics(plain.critic_)
+    plain.regressor = False
+    return plain

@@ -5,7 +5,9 @@ parameters, then calls :func:`train_metric`; the stages are those of the
 user guide's *How the metric is trained*: tasks drawn from the references
 (classes held out for validation), the graph auto-encoder, the critic
 ensemble warm-started on the tasks' candidates, then adversarial rounds
-in which the search's finds become negatives.
+in which the search's finds become negatives, and optionally a
+gradient-boosted regressor of the candidates' ARI scored beside the critic
+(:mod:`.regressor`).
 """
 
 from dataclasses import dataclass
@@ -19,6 +21,7 @@ from .adversarial import run_rounds
 from .critic import CriticEnsemble, candidate_agreement, train_ensemble
 from .gae import embed_task, train_gae
 from .graph import GLOBAL_FEATURES, GRAPH_SUMMARY
+from .regressor import CriticWithRegressor, fit_regressor, validation_regret
 from .tasks import draw_tasks
 
 __all__ = ["TrainedMetric", "train_metric"]
@@ -63,7 +66,7 @@ def _critic_trainer(tasks, embeddings, *, device, seed, critic_options):
 def train_metric(references, *, validation_fraction, n_tasks, synthetic_tasks, k_range,
                  size_range, max_points, critic_inputs, gae_epochs, critic_hidden, n_critics,
                  critic_options, search_options, adversarial_rounds, adversarial_tasks,
-                 device, seed, n_jobs=None, verbose=0):
+                 device, seed, regressor=False, n_jobs=None, verbose=0):
     """Train a graph auto-encoder and a critic ensemble on labelled references.
 
     Parameters
@@ -83,6 +86,13 @@ critic_inputs, gae_epochs, critic_hidden, n_critics, adversarial_rounds, adversa
     device : torch.device
     seed : int
         Seed of the class split, the tasks, the networks and the searches.
+    regressor : bool, default=False
+        Also fit a tree regressor of the candidates' ARI on their embeddings
+        (:func:`~sklearn_tcm.learned_metric.regressor.fit_regressor`); the
+        critic returned is then a
+        :class:`~sklearn_tcm.learned_metric.regressor.CriticWithRegressor`,
+        and ``validation["regressor"]`` compares the two scores' validation
+        regret.
     n_jobs : int or None, default=None
     verbose : int, default=0
 
@@ -116,7 +126,15 @@ critic_inputs, gae_epochs, critic_hidden, n_critics, adversarial_rounds, adversa
             n_search_tasks=adversarial_tasks,
             n_validation_searches=min(max(1, adversarial_tasks // 4), len(tasks["validation"])),
             device=device, rng=rng, n_jobs=n_jobs, verbose=verbose)
+        critic = critic.eval()
+        if regressor:
+            # on every training candidate, the adversarial rounds' finds included
+            combined = CriticWithRegressor(
+                critic, fit_regressor(embeddings["train"], tasks["train"], seed=seed).to(device))
+            kept = {**kept, "regressor": validation_regret(
+                critic, combined, embeddings["validation"], tasks["validation"])}
+            critic = combined
     return TrainedMetric(
-        gae=module_to_cpu(gae), critic=module_to_cpu(critic.eval()), history=history,
+        gae=module_to_cpu(gae), critic=module_to_cpu(critic), history=history,
         critic_history=critic_history, validation={**kept, "class_disjoint": class_disjoint},
         graph_scalars=graph_scalars, pooled_embedding=pooled, seed=seed)
