@@ -227,7 +227,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         (MetaIVM's recipe on the learned representation); a partition's
         score is then the mean of the critics' score and the regressor's,
         each standardised over the training candidates. The guide's
-        *Choosing among partitions* compares the two.
+        *Parameters that matter* says how it compares with the critics alone.
     compute_labels : bool, default=True
         Whether :meth:`fit` ends by clustering its training ``X`` into
         ``labels_``; False leaves it unset (as in ``MiniBatchKMeans``).
