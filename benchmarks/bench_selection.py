@@ -43,8 +43,9 @@ ARI against the reference.
 
 Run ``python benchmarks/bench_selection.py --jobs 2`` (``--smoke``: 2 suite
 sets, 2 sets per family, 2 image tasks, tiny metrics; ``--jobs``: fits and
-datasets evaluated in parallel processes). Fitted metrics are cached in
-``--out``/lobo_*.tcm.
+datasets evaluated in parallel processes; ``--fit-seeds N``: N independent
+fits per left-out family, each a run, so that spreads are over fits).
+Fitted metrics are cached in ``--out``/lobo_*.tcm.
 
 Also the MetaIVM-style selectors (a gradient-boosted regressor of a
 partition's ARI, ``HistGradientBoostingRegressor``, trained leave-one-out
@@ -315,7 +316,12 @@ def gbr_baseline(reference_sets, budget, seed=0, metric=None):
     return model.fit(np.concatenate(features), np.concatenate(targets))
 
 
-def lobo_gbr(family, out, budget, smoke, seed=0, embedded=False):
+def _suffix(fit_seed):
+    """Cache-file suffix of the fits of seed ``fit_seed`` (none for seed 0)."""
+    return f"_seed{fit_seed}" if fit_seed else ""
+
+
+def lobo_gbr(family, out, budget, smoke, seed=0, embedded=False, fit_seed=0):
     """The regressor trained without ``family`` (cached as ``out/lobo_gbr_<family>.joblib``).
 
     ``embedded``: the regressor that also reads the frozen embedding of the
@@ -324,11 +330,13 @@ def lobo_gbr(family, out, budget, smoke, seed=0, embedded=False):
     """
     import joblib
 
-    path = Path(out) / f"lobo_gbr_{'embedding_' if embedded else ''}{family}.joblib"
+    path = (Path(out) / f"lobo_gbr_{'embedding_' if embedded else ''}{family}"
+            f"{_suffix(fit_seed)}.joblib")
     if path.is_file():
         return joblib.load(path)
-    metric = lobo_metric(family, out, budget, smoke, seed) if embedded else None
-    model = gbr_baseline(_lobo_references(family, smoke, seed), budget, seed, metric=metric)
+    metric = lobo_metric(family, out, budget, smoke, seed, fit_seed) if embedded else None
+    model = gbr_baseline(_lobo_references(family, smoke, seed), budget, fit_seed,
+                         metric=metric)
     joblib.dump(model, path)
     return model
 
@@ -344,33 +352,36 @@ def _lobo_references(family, smoke, seed):
     return reference_sets
 
 
-def lobo_metric(family, out, budget, smoke, seed=0):
+def lobo_metric(family, out, budget, smoke, seed=0, fit_seed=0):
     """The metric trained without ``family`` (cached as ``out/lobo_<family>.tcm``).
+
+    ``seed`` draws the references, ``fit_seed`` is the fit's ``random_state``
+    (files of seed s > 0 end in ``_seed<s>``).
 
     Trained with ``regressor=True``: its critics alone
     (:func:`~sklearn_tcm.learned_metric.without_regressor`) are the fit
     ``budget`` makes, since the regressor is fitted after them.
     """
-    path = Path(out) / f"lobo_{family}.tcm"
+    path = Path(out) / f"lobo_{family}{_suffix(fit_seed)}.tcm"
     if path.is_file():
         metric = load(path)
         if metric.regressor:
             return metric
     metric = train(_lobo_references(family, smoke, seed), {**budget, "regressor": True},
-                   seed=seed, verbose=0)
+                   seed=fit_seed, verbose=0)
     metric.save(path)
     return metric
 
 
-def _fit_left_out(family, out, budget, smoke):
+def _fit_left_out(family, out, budget, smoke, fit_seed):
     """Fit (or load) the metric and the regressor trained without ``family``; seconds taken."""
     import torch
 
     torch.set_num_threads(1)  # one process per core
     started = time.perf_counter()
-    lobo_metric(family, out, budget, smoke)
-    lobo_gbr(family, out, budget, smoke)
-    lobo_gbr(family, out, budget, smoke, embedded=True)
+    lobo_metric(family, out, budget, smoke, fit_seed=fit_seed)
+    lobo_gbr(family, out, budget, smoke, fit_seed=fit_seed)
+    lobo_gbr(family, out, budget, smoke, embedded=True, fit_seed=fit_seed)
     return time.perf_counter() - started
 
 
@@ -399,61 +410,85 @@ def family_sets(family, smoke, seed=0):
 STACKS = {"stack": ("learned_metric", "gbr_embedding")}
 
 
-def _evaluate_set(X, y, metric, pretrained, regressor, embedded, searches):
-    """Selection figures of one dataset under its left-out metric, and predict's ARI."""
-    import torch
+def _selectors(fits, pretrained):
+    """The learned selectors of each fit, named ``<selector>/<fit>``, for :func:`evaluate_dataset`.
 
-    torch.set_num_threads(1)
-    started = time.perf_counter()
-    critics = without_regressor(metric)
-    results, best, size = evaluate_dataset(
-        X, y, {"learned_metric": critics, "learned_metric_regressor": metric,
-               "pretrained": pretrained}, seed=0,
-        regressors={"gbr_indices": regressor, "gbr_embedding": (embedded, critics)},
-        stacks=STACKS)
-    predicted = {}
-    for search in searches:
-        begun = time.perf_counter()
-        labels = CriticClustering(critics, search=search, random_state=0).fit(X).labels_
-        predicted[f"predict_{search}"] = (reference_ari(y, labels),
-                                          time.perf_counter() - begun)
-    # the clusterer under the critics and the regressor (its default search)
-    begun = time.perf_counter()
-    labels = CriticClustering(metric, random_state=0).fit(X).labels_
-    predicted["predict_select_regressor"] = (reference_ari(y, labels),
-                                             time.perf_counter() - begun)
-    predicted["hdbscan_default"] = (reference_ari(y, HDBSCAN(copy=True).fit_predict(X)), None)
-    return results, best, size, predicted, time.perf_counter() - started
+    ``fits``: {fit name: (metric, regressor, embedded regressor)}.
+    """
+    critics = {name: without_regressor(metric) for name, (metric, _, _) in fits.items()}
+    metrics = {"pretrained": pretrained,
+               **{f"learned_metric/{name}": critics[name] for name in fits},
+               **{f"learned_metric_regressor/{name}": metric
+                  for name, (metric, _, _) in fits.items()}}
+    regressors = {**{f"gbr_indices/{name}": regressor for name, (_, regressor, _) in fits.items()},
+                  **{f"gbr_embedding/{name}": (embedded, critics[name])
+                     for name, (_, _, embedded) in fits.items()}}
+    stacks = {f"{stack}/{name}": tuple(f"{part}/{name}" for part in parts)
+              for stack, parts in STACKS.items() for name in fits}
+    return metrics, regressors, stacks, critics
 
 
-def _evaluate_image_task(X, y, metrics, pretrained, regressors, embedded):
-    """Selection figures of one image task under each left-out metric (one run each).
+#: Selectors of each fit (the others are shared by all runs).
+PER_FIT = ("learned_metric", "learned_metric_regressor", "gbr_indices", "gbr_embedding", *STACKS)
 
-    The pool and the classical indices are computed once; ``[results]`` of
-    each run, in the order of ``metrics``.
+
+def _per_run(results, names):
+    """``[results]`` of each fit (run), in the order of ``names``; shared selectors in run 0."""
+    shared = {name: figures for name, figures in results.items() if "/" not in name}
+    return [{**(shared if run == 0 else {}),
+             **{selector: results[f"{selector}/{name}"] for selector in PER_FIT}}
+            for run, name in enumerate(names)]
+
+
+def _evaluate_set(X, y, fits, pretrained, searches):
+    """Selection figures of one dataset under its left-out fits, and predict's ARI.
+
+    ``fits``: {fit name: (metric, regressor, embedded regressor)}, one per fit
+    seed. Returns ``[results]`` and ``[predicted]`` per fit (run), the best
+    ARI in the pool, its size and the seconds taken. ``searches`` run under
+    the first fit only; ``select`` under every fit, with and without its
+    regressor.
     """
     import torch
 
     torch.set_num_threads(1)
-    per_family = ("learned_metric", "learned_metric_regressor", "gbr_indices", "gbr_embedding",
-                  *STACKS)
-    critics = {family: without_regressor(metric) for family, metric in metrics.items()}
-    results = evaluate_dataset(
-        X, y, {"pretrained": pretrained,
-               **{f"learned_metric/{family}": metric for family, metric in critics.items()},
-               **{f"learned_metric_regressor/{family}": metric
-                  for family, metric in metrics.items()}},
-        seed=0,
-        regressors={**{f"gbr_indices/{family}": regressor
-                       for family, regressor in regressors.items()},
-                    **{f"gbr_embedding/{family}": (embedded[family], metric)
-                       for family, metric in critics.items()}},
-        stacks={f"{name}/{family}": tuple(f"{part}/{family}" for part in parts)
-                for name, parts in STACKS.items() for family in metrics})[0]
-    shared = {name: figures for name, figures in results.items() if "/" not in name}
-    return [{**(shared if run == 0 else {}),
-             **{selector: results[f"{selector}/{family}"] for selector in per_family}}
-            for run, family in enumerate(metrics)]
+    started = time.perf_counter()
+    metrics, regressors, stacks, critics = _selectors(fits, pretrained)
+    results, best, size = evaluate_dataset(X, y, metrics, seed=0, regressors=regressors,
+                                           stacks=stacks)
+    hdbscan = reference_ari(y, HDBSCAN(copy=True).fit_predict(X))
+    predicted = []
+    for run, (name, (metric, _, _)) in enumerate(fits.items()):
+        figures = {"hdbscan_default": (hdbscan, None)} if run == 0 else {}
+        for search in searches if run == 0 else ("select",):
+            begun = time.perf_counter()
+            labels = CriticClustering(critics[name], search=search,
+                                      random_state=0).fit(X).labels_
+            figures[f"predict_{search}"] = (reference_ari(y, labels),
+                                            time.perf_counter() - begun)
+        # the clusterer under the critics and the regressor (its default search)
+        begun = time.perf_counter()
+        labels = CriticClustering(metric, random_state=0).fit(X).labels_
+        figures["predict_select_regressor"] = (reference_ari(y, labels),
+                                               time.perf_counter() - begun)
+        predicted.append(figures)
+    return (_per_run(results, list(fits)), best, size, predicted,
+            time.perf_counter() - started)
+
+
+def _evaluate_image_task(X, y, fits, pretrained):
+    """Selection figures of one image task under every left-out fit (one run each).
+
+    The pool and the classical indices are computed once; ``[results]`` of
+    each run, in the order of ``fits`` ({fit name: (metric, regressor,
+    embedded regressor)}).
+    """
+    import torch
+
+    torch.set_num_threads(1)
+    metrics, regressors, stacks, _ = _selectors(fits, pretrained)
+    results = evaluate_dataset(X, y, metrics, seed=0, regressors=regressors, stacks=stacks)[0]
+    return _per_run(results, list(fits))
 
 
 def image_tasks(n_tasks, seed):
@@ -475,7 +510,10 @@ def image_tasks(n_tasks, seed):
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=1, extra=[
         ("--jobs", dict(type=int, default=1,
-                        help="processes for the fits and the datasets (one thread each)"))])
+                        help="processes for the fits and the datasets (one thread each)")),
+        ("--fit-seeds", dict(type=int, default=1,
+                             help="independent fits (random_state 0, 1, ...) per left-out "
+                                  "family; each is a run"))])
     budget = SMOKE_BUDGET if args.smoke else BUDGET
     recorder = Recorder("bench_selection", args, "smoke" if args.smoke else
                         f"leave-one-family-out metrics: {budget}")
@@ -495,24 +533,28 @@ def main(argv=None):
         sets += [(family, name, X, y) for name, X, y in family_sets(family, args.smoke)]
     left_out = [f for f in BATTERIES + FAMILIES if any(item[0] == f for item in sets)]
     start = time.perf_counter()
+    jobs = [(family, fit_seed) for fit_seed in range(args.fit_seeds) for family in left_out]
     fit_seconds = Parallel(n_jobs=args.jobs)(
-        delayed(_fit_left_out)(family, args.out, budget, args.smoke) for family in left_out)
+        delayed(_fit_left_out)(family, args.out, budget, args.smoke, fit_seed)
+        for family, fit_seed in jobs)
     recorder.note(f"{len(left_out)} leave-one-out metrics ({', '.join(left_out)}) and "
-                  f"regressors fitted (or loaded) in {time.perf_counter() - start:.0f} s "
-                  f"({args.jobs} processes; per fit: "
-                  + ", ".join(f"{f} {s:.0f} s" for f, s in zip(left_out, fit_seconds)) + ").")
-    metrics = {family: lobo_metric(family, args.out, budget, args.smoke) for family in left_out}
-    regressors = {family: lobo_gbr(family, args.out, budget, args.smoke)
-                  for family in left_out}
-    embedded = {family: lobo_gbr(family, args.out, budget, args.smoke, embedded=True)
-                for family in left_out}
+                  f"regressors, {args.fit_seeds} fit seed(s) each, fitted (or loaded) in "
+                  f"{time.perf_counter() - start:.0f} s ({args.jobs} processes; per fit: "
+                  + ", ".join(f"{f}/{seed} {s:.0f} s"
+                              for (f, seed), s in zip(jobs, fit_seconds)) + ").")
+    # {family: {fit name: (metric, regressor, embedded regressor)}}, one fit per seed
+    fits = {family: {f"{family}@{fit_seed}": (
+        lobo_metric(family, args.out, budget, args.smoke, fit_seed=fit_seed),
+        lobo_gbr(family, args.out, budget, args.smoke, fit_seed=fit_seed),
+        lobo_gbr(family, args.out, budget, args.smoke, embedded=True, fit_seed=fit_seed))
+        for fit_seed in range(args.fit_seeds)} for family in left_out}
     pretrained = pretrained_metric()
     evaluated = Parallel(n_jobs=args.jobs, return_as="generator")(
-        delayed(_evaluate_set)(X, y, metrics[family], pretrained, regressors[family],
-                               embedded[family], ("select",) if args.smoke or family in FAMILIES
+        delayed(_evaluate_set)(X, y, fits[family], pretrained,
+                               ("select",) if args.smoke or family in FAMILIES
                                else ("select", "evolve"))
         for family, _, X, y in sets)
-    for (family, name, _, _), (results, best, size, predicted, seconds) in zip(sets, evaluated):
+    for (family, name, _, _), (per_run, best, size, predicted, seconds) in zip(sets, evaluated):
         groups = [family]
         if family in BATTERIES:
             # sets whose classes are clusters some clusterer finds, and the others (a
@@ -521,17 +563,20 @@ def main(argv=None):
         elif family == "keel":
             groups.append("keel_clusters" if best >= CLUSTERED else "keel_not_clusters")
         for group in groups:
-            for selector, figures in results.items():
-                # one fit per left-out family (run 0); the sets are the tasks
-                recorder.add_task(group, selector, 0, regret=figures["regret"],
-                                  picked_ari=figures["picked_ari"],
-                                  degenerate_pick=figures["degenerate_pick"])
+            # one run per fit seed of the left-out family; the sets are the tasks
+            for run, results in enumerate(per_run):
+                for selector, figures in results.items():
+                    recorder.add_task(group, selector, run, regret=figures["regret"],
+                                      picked_ari=figures["picked_ari"],
+                                      degenerate_pick=figures["degenerate_pick"])
         for group in groups[:2] if family in BATTERIES else groups[:1]:
-            for method, (ari, predict_seconds) in predicted.items():
-                figures = {"ari": ari}
-                if predict_seconds is not None:
-                    figures["predict_seconds"] = predict_seconds
-                recorder.add_task(group, method, 0, **figures)
+            for run, runs_predicted in enumerate(predicted):
+                for method, (ari, predict_seconds) in runs_predicted.items():
+                    figures = {"ari": ari}
+                    if predict_seconds is not None:
+                        figures["predict_seconds"] = predict_seconds
+                    recorder.add_task(group, method, run, **figures)
+        results = per_run[0]
         print(f"{name}: pool {size}, best ARI {best:.3f}, learned metric picked "
               f"{results['learned_metric']['pick']} (regret "
               f"{results['learned_metric']['regret']:.3f}), silhouette "
@@ -539,7 +584,8 @@ def main(argv=None):
               f"[{seconds:.0f} s]", flush=True)
     tasks = image_tasks(2 if args.smoke else IMAGE_TASKS, seed=0)
     evaluated = Parallel(n_jobs=args.jobs, return_as="generator")(
-        delayed(_evaluate_image_task)(X, y, metrics, pretrained, regressors, embedded)
+        delayed(_evaluate_image_task)(X, y, {name: fit for family in left_out
+                                             for name, fit in fits[family].items()}, pretrained)
         for _, X, y in tasks)
     for (dataset, _, _), per_run in zip(tasks, evaluated):
         # the left-out metrics are independent fits (runs); none saw these classes.
@@ -558,10 +604,12 @@ def main(argv=None):
         preamble="Regret = best ARI in the pool - ARI of the selector's pick (lower is "
                  "better; mean over the sets of a battery or family, over the tasks of an "
                  "image dataset). `learned_metric`: trained without the battery or family "
-                 f"of the set (on image tasks the mean of the {len(left_out)} such metrics, "
-                 "none trained on those classes); `pretrained`: the shipped metric, which "
-                 "may have seen these data; `learned_metric_regressor`: the same fit "
-                 "scoring with its critics and its own regressor of the candidates' ARI "
+                 f"of the set, {args.fit_seeds} fit(s) each (runs; on image tasks the mean of "
+                 f"the {len(left_out) * args.fit_seeds} such metrics, none trained on those "
+                 "classes); `predict_evolve` under the first fit only; `pretrained`: the "
+                 "shipped metric, which may have seen these data; "
+                 "`learned_metric_regressor`: the same fit scoring with its critics and "
+                 "its own regressor of the candidates' ARI "
                  "(`regressor=True`: each standardised over its training candidates, "
                  "averaged); `gbr_indices`: a gradient-boosted regressor of "
                  "a partition's ARI on its indices, trained on the same references; "
