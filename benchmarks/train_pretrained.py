@@ -186,6 +186,14 @@ def train(reference_sets, budget, seed=0, n_jobs=1, verbose=1, made_by=None):
     return metric
 
 
+def _regressor_figures(validation):
+    """Validation regret and MRR of the critics with their regressor, when it has one."""
+    figures = validation.get("regressor", {}).get("critic_and_regressor")
+    if figures is None:
+        return {}
+    return {"regret_with_regressor": figures["regret"], "mrr_with_regressor": figures["mrr"]}
+
+
 def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=1, extra=[
         ("--jobs", dict(type=int, default=1, help="n_jobs of the fit (task building)")),
@@ -249,6 +257,7 @@ def main(argv=None):
                  top3=validation["top3"], mrr=validation["mrr"],
                  beats_truth_rate=validation["beats_truth_rate"],
                  regret=validation["regret"], spearman=validation["spearman"],
+                 **_regressor_figures(validation),
                  n_references=len(reference_sets), n_fits=args.fits)
     if args.fits > 1:
         recorder.note(f"{args.fits} fits stacked; the validation figures are the first fit's.")
@@ -256,7 +265,8 @@ def main(argv=None):
                   + f"; plus {metric.synthetic_tasks} generated tasks.")
     recorder.write("The shipped pretrained metric: how it was made",
                    ["fit_seconds", "load_seconds", "file_mb", "best", "top3", "mrr",
-                    "beats_truth_rate", "regret", "spearman", "n_references", "n_fits"],
+                    "beats_truth_rate", "regret", "spearman", "regret_with_regressor",
+                    "mrr_with_regressor", "n_references", "n_fits"],
                    preamble="Validation figures are on held-out classes of the references "
                             "(class-disjoint where a reference has enough classes).")
     print(f"wrote {output} ({output.stat().st_size / 2**20:.2f} MB) in {seconds:.0f} s")
