@@ -8,8 +8,8 @@ the fits' scores: each fit embeds a clustering's graph with its own graph
 auto-encoder (:class:`StackedGAE`) and scores it with its own critics
 (:class:`StackedCritic`) and regressor, if it has one, whose scores are
 already standardised on their training candidates, so they average in the
-same units. The combined
-metric is used, saved and loaded as any fitted metric.
+same units. The combined metric is used, saved and loaded as any fitted
+metric.
 """
 
 import copy
