@@ -56,15 +56,13 @@ class TreeRegressor(nn.Module):
         sizes = [len(tree["feature"]) for tree in trees]
         offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
         flat = {}
-        for name in ("feature", "threshold", "missing_left"):
+        for name in ("feature", "threshold", "missing_left", "value"):
             flat[name] = np.concatenate([tree[name] for tree in trees])
         for name in ("left", "right"):
             # a leaf points to itself, so that every tree can be walked the same number of steps
             flat[name] = np.concatenate([
                 np.where(tree["is_leaf"], np.arange(len(tree["is_leaf"])), tree[name]) + offset
                 for tree, offset in zip(trees, offsets)])
-        flat["value"] = np.concatenate([np.where(tree["is_leaf"], tree["value"], 0.0)
-                                        for tree in trees])
         flat["roots"] = offsets
         for name, dtype in _NODE_BUFFERS.items():
             setattr(module, name, torch.as_tensor(flat[name], dtype=dtype))
