@@ -9,7 +9,10 @@ truth* when it is not the truth up to names and scores above it: the metric
 is fooled by its own clusterer there. Reported per family: the share of
 such tasks (``beats_truth_rate``, target at most 0.10), the ARI of the finds
 and their mean absolute k error; the same under an untrained critic is the
-ablation. Seeds draw the tasks and seed the clusterer.
+ablation. ``silhouette_beats_truth_rate`` applies the same test to the same
+finds under the silhouette (computed on the task's points as given): how
+often geometry alone also rates the find above the truth. Seeds draw the
+tasks and seed the clusterer.
 
 Run ``python benchmarks/bench_clusterer_fooled.py --seeds 3 --tasks 20`` (``--smoke``
 for a tiny run; ``--model FILE`` measures another saved metric beside the shipped one).
@@ -21,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from _harness import Recorder, parse_args
 from sklearn.datasets import load_digits
-from sklearn.metrics import adjusted_rand_score
+from sklearn.metrics import adjusted_rand_score, silhouette_score
 
 from sklearn_tcm import CriticClustering, load, pretrained_metric
 from sklearn_tcm.datasets import make_synthetic_tasks, sample_tasks
@@ -44,9 +47,18 @@ def measure(recorder, method, metric, family, data, seed):
         scores = metric.score_clustering(X, np.stack([truth, found]))
         recorder.add_task(family, method, seed,
                           beats_truth_rate=beats_truth(scores[1], scores[0], found, truth),
+                          silhouette_beats_truth_rate=beats_truth(
+                              _silhouette(X, found), _silhouette(X, truth), found, truth),
                           ari=adjusted_rand_score(truth, found),
                           abs_k_error=abs(np.unique(found[found >= 0]).size
                                           - np.unique(truth).size))
+
+
+def _silhouette(X, labels):
+    """Silhouette of a partition (noise as one more cluster); -1 for a single cluster."""
+    if np.unique(labels).size < 2:
+        return -1.0
+    return float(silhouette_score(X, labels))
 
 
 def main(argv=None):
@@ -66,7 +78,7 @@ def main(argv=None):
                 measure(recorder, name, metric, family, data, seed)
             print(f"seed {seed} {family} done", flush=True)
     recorder.write("CriticClustering's finds against the truth, under their own metric",
-                   ["beats_truth_rate", "ari", "abs_k_error"],
+                   ["beats_truth_rate", "silhouette_beats_truth_rate", "ari", "abs_k_error"],
                    preamble=__doc__.split("\n\n")[1].replace("\n", " ")
                    + f" Mean ± std over {args.seeds} seeds (task draws and clusterer seeds; "
                      "each metric is one trained file).")
