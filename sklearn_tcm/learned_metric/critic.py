@@ -132,7 +132,7 @@ def _padded(values, lengths):
     return padded, mask
 
 
-def batch_loss(critic, embeddings, objective, agreements=None):
+def batch_loss(critic, embeddings, objective, agreements=None, temperature=ARI_TEMPERATURE):
     """Mean listwise loss (``"rank"`` or ``"ari"``) of several tasks in one forward pass.
 
     The tasks' candidates (each task's truth first) are scored together and
@@ -143,7 +143,7 @@ def batch_loss(critic, embeddings, objective, agreements=None):
     log_p = F.log_softmax(scores, dim=1)
     if objective == "rank":
         return -log_p[:, 0].mean()
-    target = F.softmax(_padded(torch.cat(agreements), lengths)[0] / ARI_TEMPERATURE, dim=1)
+    target = F.softmax(_padded(torch.cat(agreements), lengths)[0] / temperature, dim=1)
     return -torch.where(mask, target * log_p, torch.zeros_like(log_p)).sum(dim=1).mean()
 
 
@@ -203,7 +203,7 @@ def ranking_metrics(scores_per_task, agreements=None, spearman=True):
 def train_critic(critic, train_embeddings, validation_embeddings, *, objective="rank",
                  weights=None, agreements=None, validation_agreements=None,
                  task_counts=None, n_epochs=150, n_iter_no_change=30, learning_rate=1e-3,
-                 batch_size=1, seed=0, verbose=0, desc="critic"):
+                 batch_size=1, temperature=ARI_TEMPERATURE, seed=0, verbose=0, desc="critic"):
     """Train (or continue training) one :class:`Critic`; keep its best validation epoch.
 
     Parameters
@@ -229,6 +229,8 @@ def train_critic(critic, train_embeddings, validation_embeddings, *, objective="
     batch_size : int, default=1
         Tasks per optimiser step (``"rank"`` and ``"ari"``: one forward pass
         for all, :func:`batch_loss`; ``"wgan"``: the mean of their losses).
+    temperature : float, default=ARI_TEMPERATURE
+        Temperature of the soft targets of ``"ari"`` (:func:`ari_loss`).
     seed : int
         Seed of the task order and the gradient-penalty interpolation.
     verbose : int
@@ -257,11 +259,11 @@ def train_critic(critic, train_embeddings, validation_embeddings, *, objective="
     def step(index):
         if batch_size > 1:
             return _batched_loss(critic, index, objective, train_embeddings, agreements,
-                                 weights, generator)
+                                 weights, generator, temperature)
         if objective == "rank":
             return rank_loss(critic(train_embeddings[index]))
         if objective == "ari":
-            return ari_loss(critic(train_embeddings[index]), agreements[index])
+            return ari_loss(critic(train_embeddings[index]), agreements[index], temperature)
         return wgan_loss(critic, train_embeddings[index], weights[index], generator=generator)
 
     def batches(epoch):
@@ -278,13 +280,15 @@ def train_critic(critic, train_embeddings, validation_embeddings, *, objective="
     )
 
 
-def _batched_loss(critic, indices, objective, embeddings, agreements, weights, generator):
+def _batched_loss(critic, indices, objective, embeddings, agreements, weights, generator,
+                  temperature=ARI_TEMPERATURE):
     """The mean loss of the training tasks ``indices`` (one optimiser step)."""
     if objective == "wgan":
         return torch.stack([wgan_loss(critic, embeddings[i], weights[i], generator=generator)
                             for i in indices]).mean()
     return batch_loss(critic, [embeddings[i] for i in indices], objective,
-                      None if agreements is None else [agreements[i] for i in indices])
+                      None if agreements is None else [agreements[i] for i in indices],
+                      temperature)
 
 
 def _validator(critic, embeddings, agreements, objective):

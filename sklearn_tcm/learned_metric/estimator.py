@@ -155,10 +155,16 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
     objective : {"rank", "ari", "wgan"}, default="rank"
         ``"rank"``: listwise softmax cross-entropy with the truth as target.
         ``"ari"``: listwise cross-entropy to soft targets ``softmax(ARI /
-        0.1)`` over the task's candidates, so that the critic also orders
-        imperfect partitions; the checkpoint kept has the lowest validation
-        regret. ``"wgan"``: the paper's Wasserstein critic. The guide's
-        *What the critic learns from* compares them.
+        ari_temperature)`` over the task's candidates, so that the critic
+        also orders imperfect partitions; the checkpoint kept has the lowest
+        validation regret. ``"wgan"``: the paper's Wasserstein critic. The
+        guide's *What the critic learns from* compares them.
+    ari_temperature : float, default=0.1
+        Temperature of ``objective="ari"``'s soft targets: candidates 0.1
+        ARI apart get target weights ``exp(0.1 / ari_temperature)`` times
+        apart. Lower puts more of the target on the truth (the critic must
+        rank it further above near misses); higher spreads it over the
+        imperfect partitions. Ignored by the other objectives.
     critic_inputs : {"graph", "both", "indices"}, default="graph"
         What the critic reads: the pooled graph embedding and the graph
         summary (``"graph"``), that and classical validity indices
@@ -304,6 +310,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
     _parameter_constraints = {
         **TorchEstimator._parameter_constraints,
         "objective": [StrOptions({"rank", "ari", "wgan"})],
+        "ari_temperature": [Interval(Real, 0, None, closed="neither")],
         "critic_inputs": [StrOptions({"both", "graph", "indices"})],
         "n_tasks": [Interval(Integral, 1, None, closed="left")],
         "synthetic_tasks": [Interval(Integral, 0, None, closed="left")],
@@ -333,6 +340,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         self,
         *,
         objective="rank",
+        ari_temperature=0.1,
         critic_inputs="graph",
         n_tasks=200,
         synthetic_tasks=200,
@@ -360,6 +368,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         verbose=0,
     ):
         self.objective = objective
+        self.ari_temperature = ari_temperature
         self.critic_inputs = critic_inputs
         self.n_tasks = n_tasks
         self.synthetic_tasks = synthetic_tasks
@@ -440,7 +449,8 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
             size_range=self.size_range, max_points=self.max_points,
             critic_inputs=self.critic_inputs, gae_epochs=self.gae_epochs,
             critic_hidden=self.critic_hidden, n_critics=self.n_critics,
-            critic_options=dict(objective=self.objective, n_epochs=self.critic_epochs,
+            critic_options=dict(objective=self.objective, temperature=self.ari_temperature,
+                                n_epochs=self.critic_epochs,
                                 n_iter_no_change=self.n_iter_no_change,
                                 learning_rate=self.learning_rate,
                                 batch_size=self.critic_batch_size, verbose=self.verbose),
