@@ -443,6 +443,33 @@ def test_batched_critic_loss_is_the_mean_of_task_losses_and_trains(objective):
     assert max(h["best"] for h in history) >= 7 / 8 and history[-1]["loss"] < history[0]["loss"]
 
 
+def test_ari_temperature_reaches_both_loss_paths():
+    from sklearn_tcm._torch import seeded_torch
+    from sklearn_tcm.learned_metric.critic import Critic, train_critic
+
+    generator = torch.Generator().manual_seed(1)
+    tasks = [torch.randn(n, 4, generator=generator) for n in (4, 6, 5) * 4]
+    agreements = [torch.cat([torch.ones(1), torch.rand(e.shape[0] - 1, generator=generator)
+                             * 0.9]) for e in tasks]
+
+    def first_loss(batch_size, **objective):
+        with seeded_torch(0):
+            critic = Critic(4)
+        history = train_critic(critic, tasks[:8], tasks[8:], agreements=agreements[:8],
+                               validation_agreements=agreements[8:], n_epochs=1,
+                               batch_size=batch_size, seed=0, **objective)
+        return history[0]["loss"]
+
+    for batch_size in (1, 4):
+        rank = first_loss(batch_size, objective="rank")
+        # a near-zero temperature puts the whole target on the truth: "rank"'s loss
+        assert first_loss(batch_size, objective="ari", temperature=1e-4) == pytest.approx(rank)
+        assert first_loss(batch_size, objective="ari") != pytest.approx(rank, rel=1e-3)
+    with pytest.raises(ValueError, match="ari_temperature"):
+        LearnedMetricClustering(objective="ari", ari_temperature=0.0).fit(
+            np.zeros((20, 2)), np.repeat([0, 1], 10))
+
+
 @pytest.mark.parametrize("pooled", [True, False])
 def test_gae_minibatch_of_labellings_and_its_training_embeddings(pooled):
     from sklearn_tcm.learned_metric.gae import embed_task, train_gae
