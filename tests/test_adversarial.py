@@ -188,29 +188,3 @@ def test_pool_finds_are_the_partitions_scored_above_the_truth_best_first():
     finds = adversarial.pool_finds(labels, scores, truth_score=1.0, truth=truth)
     np.testing.assert_array_equal(np.stack(finds), labels[[2, 1]])
     assert len(adversarial.pool_finds(labels, scores, 1.0, truth, max_finds=2)) == 1
-
-
-@pytest.mark.parametrize("n_pool_tasks", [None, 3, 7, 50])
-def test_the_pool_is_scored_on_the_searched_tasks_and_more(monkeypatch, n_pool_tasks):
-    truth = np.array([0, 0, 0, 1, 1, 1])
-    fooling = np.array([0, 0, 1, 1, 2, 2])  # scored above the truth on every pool
-    tasks = [{"labels": truth[None], "id": i} for i in range(10)]
-    searched, pooled, added = [], [], {}
-    monkeypatch.setattr(adversarial, "search_tasks", lambda gae, critic, items, *a: (
-        searched.extend(t["id"] for t in items)
-        or [_result(truth, []) for _ in items]))
-    monkeypatch.setattr(adversarial, "_pool_all", lambda gae, critic, items, *a: (
-        pooled.extend(t["id"] for t in items)
-        or [(fooling[None], np.array([2.0]), 1.0)] * len(items)))
-    monkeypatch.setattr(adversarial, "add_negatives",
-                        lambda tasks, embeddings, finds, *a: added.update(finds) or 0)
-    adversarial._adversarial_search(None, None, tasks, None, {"caution": 0.0}, 3, "cpu",
-                                    np.random.default_rng(0), None, n_pool_tasks)
-    assert len(searched) == 3
-    # the searched tasks come first, then distinct further ones up to n_pool_tasks
-    assert pooled[:3] == searched and len(set(pooled)) == len(pooled)
-    assert len(pooled) == min(max(n_pool_tasks or 0, 3), len(tasks))
-    for index in pooled:  # each pooled task's finds: its search's, then the pool's
-        families = [family for family, _ in added[index]]
-        assert families == (["search"] if index in searched else []) + ["pool"]
-    assert set(added) == set(pooled)

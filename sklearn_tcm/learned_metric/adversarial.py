@@ -324,34 +324,26 @@ def _stop_reason(round_index, max_rounds, n_new, rate, stale):
 
 
 def _adversarial_search(gae, critic, tasks, embeddings, adversary, n_search_tasks, device,
-                        rng, n_jobs, n_pool_tasks=None):
+                        rng, n_jobs):
     """Search ``n_search_tasks`` training tasks under the critic; add what it finds.
 
     The evolutionary search's elites and the partitions of CriticClustering's
-    pool that the critic scores above the truth become negatives; the pool
-    is scored on the searched tasks and, with ``n_pool_tasks``, on further
-    tasks up to that many. Returns the number of new negatives (see
-    :func:`add_negatives`).
+    pool that the critic scores above the truth become negatives. Returns
+    the number of new negatives (see :func:`add_negatives`).
     """
     chosen = rng.choice(len(tasks), size=min(n_search_tasks, len(tasks)), replace=False)
     seeds = rng.integers(2**31 - 1, size=chosen.size)
     results = search_tasks(gae, critic, [tasks[i] for i in chosen], adversary, device,
                            seeds, n_jobs)
-    pool_tasks, pool_seeds = chosen, seeds
-    n_more = min(n_pool_tasks or 0, len(tasks)) - chosen.size
-    if n_more > 0:  # drawn only then: without n_pool_tasks, fits are as before
-        rest = np.setdiff1d(np.arange(len(tasks)), chosen)
-        pool_tasks = np.concatenate([chosen, rng.choice(rest, size=n_more, replace=False)])
-        pool_seeds = np.concatenate([seeds, rng.integers(2**31 - 1, size=n_more)])
-    pooled = _pool_all(gae, critic, [tasks[i] for i in pool_tasks], device, pool_seeds,
+    pooled = _pool_all(gae, critic, [tasks[i] for i in chosen], device, seeds,
                        adversary["caution"], n_jobs)
-    finds = {index: [("search", found) for found in [result.labels] + list(result.elites)]
-             for index, result in zip(chosen.tolist(), results)}
-    for index, (labels, scores, truth_score) in zip(pool_tasks.tolist(), pooled):
+    finds = {}
+    for index, result, (labels, scores, truth_score) in zip(chosen.tolist(), results, pooled):
+        found = [("search", found) for found in [result.labels] + list(result.elites)]
         if scores.size:
-            finds.setdefault(index, []).extend(
-                ("pool", found) for found in
-                pool_finds(labels, scores, truth_score, tasks[index]["labels"][0]))
+            found += [("pool", found) for found in
+                      pool_finds(labels, scores, truth_score, tasks[index]["labels"][0])]
+        finds[index] = found
     return add_negatives(tasks, embeddings, finds, gae, device)
 
 
@@ -366,8 +358,8 @@ def _round_record(round_index, epochs, figures, n_new, started):
 
 
 def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
-               n_search_tasks, n_validation_searches, device, rng, n_pool_tasks=None,
-               n_jobs=None, verbose=0):
+               n_search_tasks, n_validation_searches, device, rng, n_jobs=None,
+               verbose=0):
     """Warm start, then adversarial rounds until the beats-truth rate stops falling.
 
     Parameters
@@ -393,9 +385,6 @@ def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
         Validation tasks searched after each round.
     device : torch.device
     rng : numpy.random.Generator
-    n_pool_tasks : int or None
-        Training tasks per round whose CriticClustering pool is scored (the
-        searched ones and more); None: the searched ones.
     n_jobs : int or None
     verbose : int
 
@@ -422,7 +411,7 @@ def run_rounds(gae, critic, tasks, embeddings, train, *, options, max_rounds,
         started = time.perf_counter()
         n_new = 0 if round_index == 0 else _adversarial_search(
             gae, critic, tasks["train"], embeddings["train"], adversary,
-            n_search_tasks, device, rng, n_jobs, n_pool_tasks)
+            n_search_tasks, device, rng, n_jobs)
         epochs = train(critic, round_index)
         critic_history += [{"round": round_index, **epoch} for epoch in epochs]
         record = validate_round(

@@ -226,13 +226,6 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         tasks (at least one) measure the round, and the round whose best
         candidate of CriticClustering's pool has the best NMI (``pool_nmi``)
         is kept.
-    adversarial_pool_tasks : int or None, default=None
-        Training tasks per round on which the partitions CriticClustering
-        chooses among (its candidate pool) are scored; those scored above
-        the truth become negatives. They include the searched tasks.
-        None: the searched tasks only (``adversarial_tasks``). Scoring a
-        pool costs about half a search, so more pool tasks aim the rounds
-        at the clusterer's errors at a modest cost.
     regressor : bool, default=False
         Also fit a gradient-boosted regressor (scikit-learn's
         ``HistGradientBoostingRegressor``) of each training candidate's ARI
@@ -329,7 +322,6 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         "caution": [Interval(Real, 0, None, closed="left")],
         "adversarial_rounds": [Interval(Integral, 0, None, closed="left")],
         "adversarial_tasks": [Interval(Integral, 1, None, closed="left")],
-        "adversarial_pool_tasks": [Interval(Integral, 1, None, closed="left"), None],
         "regressor": ["boolean"],
         "compute_labels": ["boolean"],
         "n_jobs": [Integral, None],
@@ -359,7 +351,6 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         caution=0.0,
         adversarial_rounds=5,
         adversarial_tasks=80,
-        adversarial_pool_tasks=None,
         regressor=False,
         compute_labels=True,
         n_jobs=None,
@@ -387,7 +378,6 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         self.caution = caution
         self.adversarial_rounds = adversarial_rounds
         self.adversarial_tasks = adversarial_tasks
-        self.adversarial_pool_tasks = adversarial_pool_tasks
         self.regressor = regressor
         self.compute_labels = compute_labels
         self.n_jobs = n_jobs
@@ -456,7 +446,6 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
                                 batch_size=self.critic_batch_size, verbose=self.verbose),
             search_options=training_search_options(self, self.k_range[1]),
             adversarial_rounds=self.adversarial_rounds, adversarial_tasks=self.adversarial_tasks,
-            adversarial_pool_tasks=self.adversarial_pool_tasks,
             device=device, seed=seed, regressor=self.regressor, n_jobs=self.n_jobs,
             verbose=self.verbose)
         self.gae_ = trained.gae

@@ -66,8 +66,7 @@ def _critic_trainer(tasks, embeddings, *, device, seed, critic_options):
 def train_metric(references, *, validation_fraction, n_tasks, synthetic_tasks, k_range,
                  size_range, max_points, critic_inputs, gae_epochs, critic_hidden, n_critics,
                  critic_options, search_options, adversarial_rounds, adversarial_tasks,
-                 device, seed, adversarial_pool_tasks=None, regressor=False, n_jobs=None,
-                 verbose=0):
+                 device, seed, regressor=False, n_jobs=None, verbose=0):
     """Train a graph auto-encoder and a critic ensemble on labelled references.
 
     Parameters
@@ -75,8 +74,7 @@ def train_metric(references, *, validation_fraction, n_tasks, synthetic_tasks, k
     references : list of (X, y)
         Validated reference datasets (``-1`` in ``y``: noise).
     validation_fraction, n_tasks, synthetic_tasks, k_range, size_range, max_points, \
-critic_inputs, gae_epochs, critic_hidden, n_critics, adversarial_rounds, adversarial_tasks, \
-adversarial_pool_tasks
+critic_inputs, gae_epochs, critic_hidden, n_critics, adversarial_rounds, adversarial_tasks
         As the parameters of :class:`~sklearn_tcm.LearnedMetricClustering`.
     critic_options : dict
         Options of :func:`~sklearn_tcm.learned_metric.critic.train_critic`
@@ -125,7 +123,7 @@ adversarial_pool_tasks
             _critic_trainer(tasks, embeddings, device=device, seed=seed,
                             critic_options=critic_options),
             options=search_options, max_rounds=adversarial_rounds,
-            n_search_tasks=adversarial_tasks, n_pool_tasks=adversarial_pool_tasks,
+            n_search_tasks=adversarial_tasks,
             n_validation_searches=min(max(1, adversarial_tasks // 4), len(tasks["validation"])),
             device=device, rng=rng, n_jobs=n_jobs, verbose=verbose)
         critic = critic.eval()
