@@ -533,6 +533,51 @@ def test_scores_above_max_points_ignore_names_and_batch():
     assert metric.score_clustering(X, six) == pytest.approx(scores[3], abs=1e-6)
 
 
+def test_scoring_groups_give_many_clusters_more_points():
+    from sklearn_tcm.learned_metric.tasks import MAX_SCORING_POINTS, scoring_groups
+
+    n = 3000
+    rng = np.random.default_rng(0)
+    labels = np.stack([rng.integers(0, k, n) for k in (3, 20, 21, 50, 400)])
+    labels[0, :100] = -1  # noise is not a cluster
+    groups = scoring_groups(labels, 400, 20)
+    assert {size: list(members) for size, members in groups.items()} == {
+        400: [0, 1], 420: [2], 1000: [3], MAX_SCORING_POINTS: [4]}
+    assert list(scoring_groups(labels, 400, None)) == [400]
+    assert list(scoring_groups(labels, 2500, 20)) == [2500]  # max_points above the cap
+    assert list(scoring_groups(labels[:, :700], 400, 20)) == [400, 420, 700]  # all points
+
+
+def test_many_clusters_are_scored_on_more_points():
+    # a labelling with k clusters is scored as if max_points were 20 k; few
+    # clusters as before; None restores max_points for every labelling
+    from sklearn_tcm import pretrained_metric
+
+    metric = pretrained_metric()
+    X, y = make_blobs(1500, centers=30, random_state=0)
+    three = KMeans(3, n_init=2, random_state=0).fit_predict(X)
+    scores = metric.score_clustering(X, np.stack([y, three]))
+    wide = pretrained_metric().set_params(max_points=600, points_per_cluster=None)
+    assert scores[0] == pytest.approx(wide.score_clustering(X, y), abs=1e-5)
+    old = pretrained_metric().set_params(points_per_cluster=None)
+    assert scores[1] == pytest.approx(old.score_clustering(X, three), abs=1e-5)
+    assert scores[0] != pytest.approx(old.score_clustering(X, y), abs=1e-3)
+
+
+def test_large_batches_of_large_graphs_are_scored_in_chunks(monkeypatch):
+    from sklearn_tcm import pretrained_metric
+    from sklearn_tcm.learned_metric import graph
+
+    metric = pretrained_metric()
+    X, y = make_blobs(300, centers=3, random_state=0)
+    labellings = np.stack([y, KMeans(5, n_init=2, random_state=0).fit_predict(X), y % 2])
+    whole = metric.score_clustering(X, labellings)
+    # room for the graphs of one labelling at a time
+    monkeypatch.setattr(graph, "_BATCH_MEMORY", graph._GRAPH_SQUARES * 300 * 300 * 4)
+    assert graph.graphs_per_batch(300) == 1
+    np.testing.assert_allclose(metric.score_clustering(X, labellings), whole, atol=1e-5)
+
+
 def test_stacked_fits_score_the_mean_of_theirs_and_round_trip(tmp_path):
     from sklearn_tcm import load
     from sklearn_tcm.learned_metric import stack_metrics, with_untrained_critic

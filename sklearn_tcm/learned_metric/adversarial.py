@@ -36,7 +36,7 @@ from ..metrics import adjusted_rand_matrix
 from .candidates import candidate_pool
 from .critic import candidate_agreement, ranking_metrics
 from .gae import embed_task
-from .graph import build_context, clustering_graphs
+from .graph import build_context, clustering_graphs, graphs_per_batch
 from .search import SearchSpace, evolve, select
 from .tasks import deduplicate, preprocess_task
 
@@ -96,8 +96,9 @@ class CriticObjective:
         total = 0.0
         for context, labels in zip(self.contexts, subset_labels):
             scores = []
-            for start in range(0, labels.shape[0], self.batch_size):
-                graphs = clustering_graphs(context, labels[start:start + self.batch_size],
+            batch = min(self.batch_size, graphs_per_batch(labels.shape[1]))
+            for start in range(0, labels.shape[0], batch):
+                graphs = clustering_graphs(context, labels[start:start + batch],
                                            self.gae.n_graph_scalars)
                 embedding = self.gae.embed(*(part.to(self.device) for part in graphs),
                                            inplace=True)

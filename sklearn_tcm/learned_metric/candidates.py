@@ -48,7 +48,7 @@ from sklearn.neighbors import NearestNeighbors, kneighbors_graph
 from ..metrics import adjusted_rand_matrix
 from ._spectral import spectral_embedding
 from .graph import build_context
-from .tasks import preprocess_task, uniform_subsets
+from .tasks import preprocess_task, scoring_groups, uniform_subsets
 
 __all__ = [
     "FAMILIES",
@@ -287,28 +287,41 @@ def _subset_scores(metric, X, labels, subset, seed):
     return objective([labels[:, subset]])
 
 
-def score_candidates(metric, X, labels, *, max_points, n_subsamples, n_finalists, rng):
+def score_candidates(metric, X, labels, *, max_points, n_subsamples, n_finalists, rng,
+                     points_per_cluster=None):
     """Mean score of each candidate over shared subsamples of the points.
 
-    Every candidate is scored on the first subsample; the ``n_finalists``
-    best are also scored on the others (a dataset of at most ``max_points``
-    points has one subsample: itself). The subsamples are uniform draws of
-    the points, the same for every candidate and independent of the labels.
+    Every candidate is scored on the first subsample of its size
+    (:func:`.tasks.scoring_groups`: ``max_points`` points, more for
+    candidates with many clusters); the ``n_finalists`` best are also scored
+    on the others (a dataset of at most that many points has one
+    subsample: itself). The subsamples are uniform draws of the points, the
+    same for every candidate of one size and independent of the labels.
 
     Returns
     -------
     scores : ndarray of shape (n_candidates,)
         The mean score of each finalist; ``-inf`` for the others.
     """
-    subsets = uniform_subsets(X.shape[0], max_points, n_subsamples, rng)
+    n_samples = X.shape[0]
+    subsets = {min(n_samples, max_points): uniform_subsets(n_samples, max_points,
+                                                           n_subsamples, rng)}
     seed = int(rng.integers(2**31 - 1))
-    first = _subset_scores(metric, X, labels, subsets[0], seed)
+    groups = scoring_groups(labels, max_points, points_per_cluster)
+    first = np.empty(labels.shape[0])
+    for size, members in groups.items():
+        if size not in subsets:
+            subsets[size] = uniform_subsets(n_samples, size, n_subsamples,
+                                            np.random.default_rng(seed))
+        first[members] = _subset_scores(metric, X, labels[members], subsets[size][0], seed)
     finalists = np.argsort(-first, kind="stable")[:n_finalists]
-    total = first[finalists].copy()
-    for subset in subsets[1:]:
-        total += _subset_scores(metric, X, labels[finalists], subset, seed)
     scores = np.full(labels.shape[0], -np.inf)
-    scores[finalists] = total / len(subsets)
+    for size, members in groups.items():
+        chosen = np.intersect1d(finalists, members)
+        total = first[chosen].copy()
+        for subset in subsets[size][1:] if chosen.size else ():
+            total += _subset_scores(metric, X, labels[chosen], subset, seed)
+        scores[chosen] = total / len(subsets[size])
     return scores
 
 

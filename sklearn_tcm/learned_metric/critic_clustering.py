@@ -134,9 +134,10 @@ class CriticClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         :meth:`predict` does); clusters much smaller than
         ``n_samples / max_samples * min_cluster_size`` points may be missed.
     n_subsamples : int, default=5
-        Subsamples of the metric's ``max_points`` points on which the
-        best-rated partitions are scored (a dataset of at most
-        ``max_points`` points is scored whole, once).
+        Subsamples of the metric's ``max_points`` points (more for
+        partitions with many clusters: the metric's ``points_per_cluster``)
+        on which the best-rated partitions are scored (a dataset of at most
+        that many points is scored whole, once).
     n_consensus : int, default=5
         How many of the best-rated partitions vote on the choice; 1 keeps
         the best-rated one.
@@ -361,7 +362,8 @@ class CriticClustering(PersistenceMixin, ClusterMixin, BaseEstimator):
         progress.set_postfix_str(f"scoring {len(names)} candidates")
         scores = score_candidates(metric, X[inliers], labels, max_points=metric.max_points,
                                   n_subsamples=self.n_subsamples,
-                                  n_finalists=max(20, 4 * self.n_consensus), rng=rng)
+                                  n_finalists=max(20, 4 * self.n_consensus), rng=rng,
+                                  points_per_cluster=metric.points_per_cluster)
         chosen, agreement = consensus_choice(labels, scores, self.n_consensus)
         progress.update()
         selection = {"candidate": names[chosen], "n_candidates": len(names),

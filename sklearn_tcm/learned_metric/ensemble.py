@@ -24,7 +24,7 @@ __all__ = ["StackedCritic", "StackedGAE", "stack_metrics"]
 
 #: What the fits of one ensemble must share: the graphs they read and how they score.
 _SHARED = ("graph_scalars_", "pooled_embedding_", "n_critics_", "critic_hidden", "max_points",
-           "n_subsamples", "caution", "regressor")
+           "n_subsamples", "points_per_cluster", "caution", "regressor")
 
 
 class StackedGAE(nn.Module):

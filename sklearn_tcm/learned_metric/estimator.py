@@ -23,9 +23,9 @@ from .adversarial import training_search_options
 from .critic import CriticEnsemble
 from .ensemble import StackedCritic, StackedGAE
 from .gae import GraphAutoEncoder, embed_task
-from .graph import NODE_FEATURES
+from .graph import NODE_FEATURES, graphs_per_batch
 from .regressor import CriticWithRegressor, TreeRegressor
-from .tasks import preprocess_task, uniform_subsets
+from .tasks import preprocess_task, scoring_groups, uniform_subsets
 from .training import _classes_of, train_metric
 
 __all__ = ["LearnedMetricClustering", "with_untrained_critic", "without_regressor"]
@@ -110,28 +110,34 @@ def _check_labellings(labels, n_samples):
 
 
 def score_labellings(gae, critic, X, labels, *, max_points, n_subsamples, caution, seed,
-                     device):
-    """Mean critic score of each labelling over shared uniform subsamples of ``X``.
+                     device, points_per_cluster=None):
+    """Mean critic score of each labelling over uniform subsamples of ``X``.
 
-    ``X`` (dense or CSR) has at most ``max_points`` rows per scoring graph:
+    ``X`` (dense or CSR) is scored on subsamples of ``max_points`` rows, or
+    more for labellings with many clusters (:func:`.tasks.scoring_groups`):
     larger datasets are scored on ``n_subsamples`` uniform draws of the
-    rows, the same for every labelling (drawn from ``seed``), each made
-    dense and preprocessed on its own.
+    rows, the same for every labelling of one subsample size (drawn from
+    ``seed``), each made dense and preprocessed on its own.
 
     Returns
     -------
     scores : ndarray of shape (n_labellings,)
     """
-    subsets = uniform_subsets(X.shape[0], max_points, n_subsamples,
-                              np.random.default_rng(seed))
     gae, critic = module_on(gae, device), module_on(critic, device)
     total = np.zeros(labels.shape[0])
     with torch.no_grad():
-        for rows in subsets:
-            task = {"X": preprocess_task(densify(X[rows], _DENSE_HINT), random_state=seed),
-                    "labels": labels[:, rows]}
-            total += critic(embed_task(gae, task, device), caution).cpu().numpy()
-    return total / len(subsets)
+        for size, members in scoring_groups(labels, max_points, points_per_cluster).items():
+            subsets = uniform_subsets(X.shape[0], size, n_subsamples,
+                                      np.random.default_rng(seed))
+            batch = graphs_per_batch(size)
+            for rows in subsets:
+                points = preprocess_task(densify(X[rows], _DENSE_HINT), random_state=seed)
+                for start in range(0, members.size, batch):
+                    chunk = members[start:start + batch]
+                    task = {"X": points, "labels": labels[np.ix_(chunk, rows)]}
+                    total[chunk] += critic(embed_task(gae, task, device), caution).cpu().numpy()
+            total[members] /= len(subsets)
+    return total
 
 
 class LearnedMetricClustering(ClusterMixin, TorchEstimator):
@@ -194,6 +200,15 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         Uniform subsamples of ``max_points`` points, the same for every
         labelling, whose mean score :meth:`score_clustering` gives for
         larger datasets.
+    points_per_cluster : int or None, default=20
+        Scoring only: a labelling with ``k`` clusters is scored on
+        subsamples of ``max(max_points, points_per_cluster * k)`` points (at
+        most 2 000 unless ``max_points`` is more, at most all of them), so
+        that many small clusters are not judged from a few points each.
+        Labellings with few clusters are scored as with ``max_points``
+        alone; the others cost more, growing with the square of the points.
+        ``None`` scores every labelling on ``max_points`` points. Training
+        does not use it, and it may be changed after fitting.
     gae_epochs : int, default=20
         Epochs of graph auto-encoder training.
     critic_epochs : int, default=150
@@ -312,6 +327,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "max_points": [Interval(Integral, 10, None, closed="left")],
         "n_subsamples": [Interval(Integral, 1, None, closed="left")],
+        "points_per_cluster": [Interval(Integral, 1, None, closed="left"), None],
         "gae_epochs": [Interval(Integral, 0, None, closed="left")],
         "critic_epochs": [Interval(Integral, 1, None, closed="left")],
         "critic_hidden": ["array-like"],
@@ -341,6 +357,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         validation_fraction=0.3,
         max_points=300,
         n_subsamples=3,
+        points_per_cluster=20,
         gae_epochs=20,
         critic_epochs=150,
         critic_hidden=(64, 64),
@@ -368,6 +385,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         self.validation_fraction = validation_fraction
         self.max_points = max_points
         self.n_subsamples = n_subsamples
+        self.points_per_cluster = points_per_cluster
         self.gae_epochs = gae_epochs
         self.critic_epochs = critic_epochs
         self.critic_hidden = critic_hidden
@@ -510,7 +528,8 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         scores = score_labellings(
             self.gae_, self.critic_, X, _check_labellings(labels, X.shape[0]),
             max_points=self.max_points, n_subsamples=self.n_subsamples, caution=self.caution,
-            seed=self._seed, device=inference_device(self.device_))
+            seed=self._seed, device=inference_device(self.device_),
+            points_per_cluster=self.points_per_cluster)
         return np.float64(scores[0]) if single else scores
 
     # ------------------------------------------------------------ clustering

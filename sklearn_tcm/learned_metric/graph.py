@@ -28,6 +28,7 @@ __all__ = [
     "canonical_labels",
     "clustering_graphs",
     "density_validity",
+    "graphs_per_batch",
     "to_networkx",
 ]
 
@@ -66,6 +67,19 @@ _CONTEXT_SQUARES = 4
 _GRAPH_SQUARES = 9
 _SIZE_HINT = ("graphs are dense in the number of points: score fewer points "
               "(LearnedMetricClustering's max_points subsamples larger datasets).")
+
+
+#: Memory the graphs of one batch of labellings may take (see :func:`graphs_per_batch`).
+_BATCH_MEMORY = 2 * 2**30
+
+
+def graphs_per_batch(n_points, element_size=4):
+    """How many labellings of ``n_points`` points to turn into graphs at once.
+
+    As many as fit in 2 GiB (at least one): a batch's graphs are dense, of
+    memory proportional to its size times the square of the points.
+    """
+    return max(1, _BATCH_MEMORY // (_GRAPH_SQUARES * n_points * n_points * element_size))
 
 
 @dataclass

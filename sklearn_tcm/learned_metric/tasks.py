@@ -33,6 +33,7 @@ __all__ = [
     "degenerate_negatives",
     "deduplicate",
     "uniform_subsets",
+    "scoring_groups",
     "make_task",
     "split_classes",
     "draw_tasks",
@@ -329,6 +330,44 @@ def uniform_subsets(n_samples, max_points, n_subsets, rng):
         return [np.arange(n_samples)]
     return [np.sort(rng.choice(n_samples, size=max_points, replace=False))
             for _ in range(n_subsets)]
+
+
+#: Most points of one scoring graph, however many clusters a labelling has
+#: (graphs are dense: their memory and time grow with the square of the points).
+MAX_SCORING_POINTS = 2000
+
+
+def scoring_groups(labels, max_points, points_per_cluster):
+    """Labellings grouped by the number of points each is scored on.
+
+    A labelling with ``k`` clusters (noise ``-1`` is not one) is scored on
+    subsamples of ``max(max_points, points_per_cluster * k)`` points, at most
+    :data:`MAX_SCORING_POINTS` (unless ``max_points`` is larger) and at most
+    all of them, so that each of its clusters keeps about as many points as
+    the critic's training tasks give a cluster. ``points_per_cluster=None``
+    scores every labelling on ``max_points`` points. The size depends on the
+    labelling alone, never on the others scored alongside.
+
+    Parameters
+    ----------
+    labels : ndarray of shape (n_labellings, n_samples)
+    max_points : int
+    points_per_cluster : int or None
+
+    Returns
+    -------
+    groups : dict
+        ``{size: indices of the labellings scored on subsamples of size
+        points}``, sizes in increasing order.
+    """
+    n_samples = labels.shape[1]
+    sizes = np.full(labels.shape[0], min(n_samples, max_points))
+    if points_per_cluster is not None:
+        n_clusters = np.array([np.unique(row[row >= 0]).size for row in labels])
+        wanted = np.minimum(points_per_cluster * n_clusters,
+                            max(max_points, MAX_SCORING_POINTS))
+        sizes = np.minimum(n_samples, np.maximum(max_points, wanted))
+    return {int(size): np.flatnonzero(sizes == size) for size in np.unique(sizes)}
 
 
 def make_task(X, truth, max_points=300, seed=0):
