@@ -44,7 +44,9 @@ ARI against the reference.
 Run ``python benchmarks/bench_selection.py --jobs 2`` (``--smoke``: 2 suite
 sets, 2 sets per family, 2 image tasks, tiny metrics; ``--jobs``: fits and
 datasets evaluated in parallel processes; ``--fit-seeds N``: N independent
-fits per left-out family, each a run, so that spreads are over fits).
+fits per left-out family, each a run, so that spreads are over fits;
+``--families``: only those left-out families are fitted and evaluated, the
+committed record's rows of the others kept with their own commit).
 Fitted metrics are cached in ``--out``/lobo_*.tcm.
 
 Also the MetaIVM-style selectors (a gradient-boosted regressor of a
@@ -513,7 +515,11 @@ def main(argv=None):
                         help="processes for the fits and the datasets (one thread each)")),
         ("--fit-seeds", dict(type=int, default=1,
                              help="independent fits (random_state 0, 1, ...) per left-out "
-                                  "family; each is a run"))])
+                                  "family; each is a run")),
+        ("--families", dict(nargs="+", choices=BATTERIES + FAMILIES,
+                            default=list(BATTERIES + FAMILIES),
+                            help="left-out families to fit and evaluate (default: all); the "
+                                 "committed record's rows of the others are kept"))])
     budget = SMOKE_BUDGET if args.smoke else BUDGET
     recorder = Recorder("bench_selection", args, "smoke" if args.smoke else
                         f"leave-one-family-out metrics: {budget}")
@@ -525,12 +531,15 @@ def main(argv=None):
     # (left-out family, name, X, y) of every dataset judged by a left-out metric
     sets = []
     for name, (X, y) in suite.items():
+        if name.split("__")[0] not in args.families:
+            continue
         if X.shape[0] > MAX_POINTS:
             keep = np.sort(rng.choice(X.shape[0], MAX_POINTS, replace=False))
             X, y = X[keep], y[keep]
         sets.append((name.split("__")[0], name, X, y))
     for family in FAMILIES:
-        sets += [(family, name, X, y) for name, X, y in family_sets(family, args.smoke)]
+        if family in args.families:
+            sets += [(family, name, X, y) for name, X, y in family_sets(family, args.smoke)]
     left_out = [f for f in BATTERIES + FAMILIES if any(item[0] == f for item in sets)]
     start = time.perf_counter()
     jobs = [(family, fit_seed) for fit_seed in range(args.fit_seeds) for family in left_out]
@@ -596,6 +605,8 @@ def main(argv=None):
                     recorder.add_task(group, selector, run, regret=figures["regret"],
                                       picked_ari=figures["picked_ari"],
                                       degenerate_pick=figures["degenerate_pick"])
+    if set(args.families) != set(BATTERIES + FAMILIES):
+        recorder.keep_earlier({key[0] for key in recorder.task_values})
     summarise(recorder)
     recorder.write(
         "Model selection: regret of the pick among many algorithms' partitions",
