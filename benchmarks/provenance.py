@@ -41,6 +41,7 @@ SOURCES = {
     "bench_memory": _METRIC + ("sklearn_tcm/dec.py",),
     "bench_objective": _METRIC,
     "bench_score_curve": _METRIC,
+    "bench_score_points": _METRIC,
     "bench_score_speed": _METRIC,
     "bench_selection": _METRIC,
     "bench_speed": _METRIC + ("sklearn_tcm/cli.py",),
