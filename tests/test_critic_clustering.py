@@ -202,3 +202,24 @@ def test_verbose_shows_progress_for_every_search(search, capsys):
     assert "CriticClustering" in capsys.readouterr().err
     CriticClustering(**SMALL, search=search).fit(X[:80])
     assert capsys.readouterr().err == ""
+
+
+def test_candidates_with_many_clusters_are_scored_on_more_points():
+    # the clusterer's scoring follows the metric's points_per_cluster: a
+    # 3-cluster candidate is scored on the same subsamples either way, a
+    # 30-cluster one on 600 points instead of 400
+    from sklearn.cluster import KMeans
+
+    from sklearn_tcm import pretrained_metric
+    from sklearn_tcm.learned_metric.candidates import score_candidates
+
+    X, y = make_blobs(1000, centers=30, random_state=0)
+    labels = np.stack([KMeans(3, n_init=2, random_state=0).fit_predict(X), y])
+    scores = {}
+    for points_per_cluster in (20, None):
+        metric = pretrained_metric().set_params(points_per_cluster=points_per_cluster)
+        scores[points_per_cluster] = score_candidates(
+            metric, X, labels, max_points=metric.max_points, n_subsamples=2, n_finalists=2,
+            rng=np.random.default_rng(0), points_per_cluster=points_per_cluster)
+    assert scores[20][0] == pytest.approx(scores[None][0], abs=1e-6)
+    assert abs(scores[20][1] - scores[None][1]) > 1e-3
