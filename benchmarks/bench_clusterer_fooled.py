@@ -15,7 +15,8 @@ often geometry alone also rates the find above the truth. Seeds draw the
 tasks and seed the clusterer.
 
 Run ``python benchmarks/bench_clusterer_fooled.py --seeds 3 --tasks 20`` (``--smoke``
-for a tiny run; ``--model FILE`` measures another saved metric beside the shipped one).
+for a tiny run; ``--model FILE`` measures another saved metric beside the shipped one;
+``--keep-earlier`` keeps the committed record's rows of the metrics not measured).
 """
 
 import warnings
@@ -65,7 +66,10 @@ def main(argv=None):
     args = parse_args(__doc__.splitlines()[0], argv, default_seeds=3, extra=[
         ("--tasks", dict(type=int, default=20, help="tasks per family and seed")),
         ("--model", dict(type=Path, action="append", default=[],
-                         help="a saved learned metric to measure too (repeatable)"))])
+                         help="a saved learned metric to measure too (repeatable)")),
+        ("--keep-earlier", dict(action="store_true",
+                                help="keep the committed record's rows of metrics this run "
+                                     "does not measure (e.g. files no longer at hand)"))])
     n_tasks = 1 if args.smoke else args.tasks
     recorder = Recorder("bench_clusterer_fooled", args,
                         "smoke" if args.smoke else f"{n_tasks} tasks per family and seed")
@@ -77,6 +81,8 @@ def main(argv=None):
             for name, metric in {**metrics, "untrained": untrained}.items():
                 measure(recorder, name, metric, family, data, seed)
             print(f"seed {seed} {family} done", flush=True)
+    if args.keep_earlier:
+        recorder.keep_earlier({"prior", "digits"}, {*metrics, "untrained"})
     recorder.write("CriticClustering's finds against the truth, under their own metric",
                    ["beats_truth_rate", "silhouette_beats_truth_rate", "ari", "abs_k_error"],
                    preamble=__doc__.split("\n\n")[1].replace("\n", " ")
