@@ -92,6 +92,7 @@ from train_pretrained import (
     load_clustbench,
     references,
     train,
+    with_params,
 )
 
 from sklearn_tcm import CriticClustering, load, pretrained_metric, sample_tasks
@@ -519,8 +520,12 @@ def main(argv=None):
         ("--families", dict(nargs="+", choices=BATTERIES + FAMILIES,
                             default=list(BATTERIES + FAMILIES),
                             help="left-out families to fit and evaluate (default: all); the "
-                                 "committed record's rows of the others are kept"))])
-    budget = SMOKE_BUDGET if args.smoke else BUDGET
+                                 "committed record's rows of the others are kept")),
+        ("--param", dict(action="append", default=[], metavar="NAME=VALUE",
+                         help="replace a setting of the shipped recipe (a Python literal, "
+                              "e.g. --param grid_negatives=6): a lever measured against "
+                              "the recipe; the record's preamble gives the budget"))])
+    budget = with_params(SMOKE_BUDGET if args.smoke else BUDGET, args.param)
     recorder = Recorder("bench_selection", args, "smoke" if args.smoke else
                         f"leave-one-family-out metrics: {budget}")
     Path(args.out).mkdir(parents=True, exist_ok=True)

@@ -186,6 +186,20 @@ def train(reference_sets, budget, seed=0, n_jobs=1, verbose=1, made_by=None):
     return metric
 
 
+def with_params(budget, items):
+    """A copy of ``budget`` with ``NAME=VALUE`` items (values as Python literals) set."""
+    budget = dict(budget)
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise SystemExit(f"--param takes NAME=VALUE, got {item!r}")
+        try:
+            budget[name] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            raise SystemExit(f"--param {name}: {value!r} is not a Python literal") from None
+    return budget
+
+
 def _regressor_figures(validation):
     """Validation regret and MRR of the critics with their regressor, when it has one."""
     figures = validation.get("regressor", {}).get("critic_and_regressor")
@@ -218,10 +232,7 @@ def main(argv=None):
                          help=f"file to write (default {OUTPUT.relative_to(REPO_DIR)}; "
                               "with --smoke, in --out)")),
     ])
-    budget = dict(SMOKE_BUDGET if args.smoke else BUDGET)
-    for item in args.param:
-        name, _, value = item.partition("=")
-        budget[name] = ast.literal_eval(value)
+    budget = with_params(SMOKE_BUDGET if args.smoke else BUDGET, args.param)
     recorder = Recorder("train_pretrained", args, "smoke" if args.smoke else str(budget))
     families = PRIOR_FAMILIES + (WEAK_SPOT_FAMILIES if args.weak_spots else ())
     reference_sets = references(n_prior=4 if args.smoke else N_PRIOR, raw_too=args.raw_too,

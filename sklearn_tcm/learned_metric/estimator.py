@@ -194,6 +194,13 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         Fraction of each reference's classes held out for validation tasks.
         When fewer than 2 classes would be left on either side, validation
         tasks come from the training classes (and overestimate transfer).
+    grid_negatives : int, default=0
+        Negatives added to each training task from the grid of k users
+        search when k is unknown: a clusterer drawn at random (k-means, Ward,
+        average linkage, a Gaussian mixture, spectral clustering) at a k
+        from 2 to max(10, 2 k*) away from the true k* (k-means next to k*
+        is always among the negatives). See the guide's *Parameters that
+        matter*.
     max_points : int, default=300
         Points per graph: larger training tasks are subsampled uniformly.
     n_subsamples : int, default=3
@@ -325,6 +332,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         "k_range": [tuple, list],
         "size_range": [tuple, list],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "grid_negatives": [Interval(Integral, 0, None, closed="left")],
         "max_points": [Interval(Integral, 10, None, closed="left")],
         "n_subsamples": [Interval(Integral, 1, None, closed="left")],
         "points_per_cluster": [Interval(Integral, 1, None, closed="left"), None],
@@ -355,6 +363,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         k_range=(2, 10),
         size_range=(20, 60),
         validation_fraction=0.3,
+        grid_negatives=0,
         max_points=300,
         n_subsamples=3,
         points_per_cluster=20,
@@ -383,6 +392,7 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
         self.k_range = k_range
         self.size_range = size_range
         self.validation_fraction = validation_fraction
+        self.grid_negatives = grid_negatives
         self.max_points = max_points
         self.n_subsamples = n_subsamples
         self.points_per_cluster = points_per_cluster
@@ -455,7 +465,8 @@ class LearnedMetricClustering(ClusterMixin, TorchEstimator):
             pairs, validation_fraction=self.validation_fraction, n_tasks=self.n_tasks,
             synthetic_tasks=self.synthetic_tasks, k_range=self.k_range,
             size_range=self.size_range, max_points=self.max_points,
-            critic_inputs=self.critic_inputs, gae_epochs=self.gae_epochs,
+            grid_negatives=self.grid_negatives, critic_inputs=self.critic_inputs,
+            gae_epochs=self.gae_epochs,
             critic_hidden=self.critic_hidden, n_critics=self.n_critics,
             critic_options=dict(objective=self.objective, temperature=self.ari_temperature,
                                 n_epochs=self.critic_epochs,

@@ -30,6 +30,7 @@ __all__ = [
     "preprocess_task",
     "seed_negatives",
     "tuned_algorithm_negatives",
+    "grid_negatives",
     "degenerate_negatives",
     "deduplicate",
     "uniform_subsets",
@@ -121,6 +122,68 @@ def tuned_algorithm_negatives(X, k, seed):
                 .fit(X).predict(X)))
     return candidates
 
+#: Clusterers of :func:`grid_negatives`, one drawn per negative.
+GRID_CLUSTERERS = ("kmeans", "ward", "average", "gmm", "spectral")
+
+
+def _grid_clustering(X, k, clusterer, seed):
+    if clusterer == "kmeans":
+        return KMeans(k, n_init=1, random_state=seed).fit_predict(X)
+    if clusterer in ("ward", "average"):
+        return AgglomerativeClustering(k, linkage=clusterer).fit_predict(X)
+    if clusterer == "gmm":  # full covariances where they can be estimated, as users run it
+        covariance = "full" if X.shape[1] <= 10 else "diag"
+        return GaussianMixture(k, covariance_type=covariance, reg_covar=1e-4,
+                               random_state=seed).fit(X).predict(X)
+    return spectral_clustering(X, k, min(10, X.shape[0] - 1), random_state=seed)
+
+
+def grid_negatives(X, k, n_negatives, rng, seed):
+    """Partitions from the grid of k users search, away from the true k.
+
+    A user who does not know k runs a clusterer over k = 2 .. 10 or so and
+    asks the metric to pick; the metric must rank the partitions far from
+    the true k* as they deserve, not only those next to it (k-means at
+    k* - 1 .. k* + 2 in :func:`seed_negatives`). Each negative is a
+    clusterer drawn from :data:`GRID_CLUSTERERS` (k-means, Ward, average
+    linkage, a Gaussian mixture with full covariances in at most 10
+    dimensions, spectral clustering) at a k drawn from 2 .. max(10, 2 k*)
+    without k* - 1 .. k* + 2 and with at least 5 points per cluster on
+    average, as many below k* as above where both sides have values.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    k : int
+        The true number of clusters.
+    n_negatives : int
+    rng : numpy.random.Generator
+    seed : int
+
+    Returns
+    -------
+    candidates : list of (family, labels)
+        Families ``grid_<clusterer>_k<k>``.
+    """
+    if n_negatives <= 0:
+        return []
+    n = X.shape[0]
+    grid = [kk for kk in range(2, max(10, 2 * k) + 1)
+            if not k - 1 <= kk <= k + 2 and kk <= n // 5]
+    below = [kk for kk in grid if kk < k]
+    above = [kk for kk in grid if kk > k]
+    if not grid:
+        return []
+    n_below = min(len(below), n_negatives // 2 if above else n_negatives)
+    chosen = list(rng.choice(below, size=n_below, replace=False)) if n_below else []
+    n_above = min(len(above), n_negatives - n_below)
+    chosen += list(rng.choice(above, size=n_above, replace=False)) if n_above else []
+    candidates = []
+    for kk in sorted(int(kk) for kk in chosen):
+        clusterer = str(rng.choice(GRID_CLUSTERERS))
+        candidates.append((f"grid_{clusterer}_k{kk}", _grid_clustering(X, kk, clusterer, seed)))
+    return candidates
+
 
 def _halves_absorbed(X, truth, centroids, rng, seed):
     """One true cluster cut in two, each half joined to a different neighbouring cluster.
@@ -182,7 +245,7 @@ def _fragmentations(X, truth, k, seed):
     return candidates
 
 
-def seed_negatives(X, truth, random_state=None):
+def seed_negatives(X, truth, random_state=None, n_grid=0):
     """Competing clusterings of a labelled task (the seed-negative families).
 
     k-means with k* - 1 .. k* + 2 clusters and a second seed at k*; k-means
@@ -193,8 +256,9 @@ def seed_negatives(X, truth, random_state=None):
     clusters merged; the truth with its largest cluster split in two;
     over-segmentations (:func:`_fragmentations`); random labels; the outputs
     of the clusterers people tune (:func:`tuned_algorithm_negatives`, noise
-    kept as -1) and degenerate
-    partitions (:func:`degenerate_negatives`).
+    kept as -1), degenerate
+    partitions (:func:`degenerate_negatives`) and, with ``n_grid``, that
+    many partitions from the grid of k users search (:func:`grid_negatives`).
 
     Returns
     -------
@@ -249,6 +313,7 @@ def seed_negatives(X, truth, random_state=None):
     candidates.append(("random", rng.integers(0, k, size=n)))
     candidates += tuned_algorithm_negatives(X, k, seed)
     candidates += degenerate_negatives(X, truth, rng)
+    candidates += grid_negatives(X, k, n_grid, rng, seed)
     return candidates
 
 
@@ -370,7 +435,7 @@ def scoring_groups(labels, max_points, points_per_cluster):
     return {int(size): np.flatnonzero(sizes == size) for size in np.unique(sizes)}
 
 
-def make_task(X, truth, max_points=300, seed=0):
+def make_task(X, truth, max_points=300, seed=0, grid_negatives=0):
     """One training task: preprocessed points, truth first, then its negatives.
 
     Parameters
@@ -381,6 +446,8 @@ def make_task(X, truth, max_points=300, seed=0):
     max_points : int, default=300
         Larger tasks are subsampled uniformly at random.
     seed : int, default=0
+    grid_negatives : int, default=0
+        Negatives from the grid of k users search (:func:`grid_negatives`).
 
     Returns
     -------
@@ -392,7 +459,8 @@ def make_task(X, truth, max_points=300, seed=0):
     rng = np.random.default_rng(seed)
     X, truth = subsample(X, truth, max_points, rng)
     X = preprocess_task(X, random_state=seed)
-    negatives, agreement = deduplicate(truth, seed_negatives(X, truth, random_state=seed))
+    negatives, agreement = deduplicate(truth, seed_negatives(
+        X, truth, random_state=seed, n_grid=grid_negatives))
     labels = np.stack([canonical_labels(truth)[0]] + [labels for _, labels in negatives])
     families = ["truth"] + [family for family, _ in negatives]
     weights = np.concatenate([[1.0], 1.0 - agreement])
@@ -425,7 +493,7 @@ def _reference_task_specs(references, n_total, split, k_range, size_range, rng):
 
 
 def draw_tasks(references, n_tasks, synthetic_tasks, *, k_range, size_range, max_points,
-               rng, n_jobs=None, verbose=0):
+               rng, grid_negatives=0, n_jobs=None, verbose=0):
     """Training and class-disjoint validation tasks, built in parallel.
 
     Parameters
@@ -444,6 +512,8 @@ def draw_tasks(references, n_tasks, synthetic_tasks, *, k_range, size_range, max
     max_points : int
         Larger tasks are subsampled.
     rng : numpy.random.Generator
+    grid_negatives : int, default=0
+        Negatives per task from the grid of k users search (:func:`grid_negatives`).
     n_jobs : int or None
     verbose : int
 
@@ -474,7 +544,7 @@ def draw_tasks(references, n_tasks, synthetic_tasks, *, k_range, size_range, max
     tasks = {}
     for split, items in specs.items():
         tasks[split] = Parallel(n_jobs=n_jobs)(
-            delayed(inline_task)(make_task, (X, y, max_points, seed))
+            delayed(inline_task)(make_task, (X, y, max_points, seed, grid_negatives))
             for X, y, seed in tqdm(items, desc=f"{split} tasks", disable=not verbose)
         )
     return tasks, class_disjoint

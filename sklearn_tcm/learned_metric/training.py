@@ -66,7 +66,7 @@ def _critic_trainer(tasks, embeddings, *, device, seed, critic_options):
 def train_metric(references, *, validation_fraction, n_tasks, synthetic_tasks, k_range,
                  size_range, max_points, critic_inputs, gae_epochs, critic_hidden, n_critics,
                  critic_options, search_options, adversarial_rounds, adversarial_tasks,
-                 device, seed, regressor=False, n_jobs=None, verbose=0):
+                 device, seed, grid_negatives=0, regressor=False, n_jobs=None, verbose=0):
     """Train a graph auto-encoder and a critic ensemble on labelled references.
 
     Parameters
@@ -74,7 +74,8 @@ def train_metric(references, *, validation_fraction, n_tasks, synthetic_tasks, k
     references : list of (X, y)
         Validated reference datasets (``-1`` in ``y``: noise).
     validation_fraction, n_tasks, synthetic_tasks, k_range, size_range, max_points, \
-critic_inputs, gae_epochs, critic_hidden, n_critics, adversarial_rounds, adversarial_tasks
+critic_inputs, gae_epochs, critic_hidden, n_critics, adversarial_rounds, adversarial_tasks, \
+grid_negatives
         As the parameters of :class:`~sklearn_tcm.LearnedMetricClustering`.
     critic_options : dict
         Options of :func:`~sklearn_tcm.learned_metric.critic.train_critic`
@@ -107,7 +108,8 @@ critic_inputs, gae_epochs, critic_hidden, n_critics, adversarial_rounds, adversa
     seed = int(rng.integers(2**31 - 1))
     tasks, class_disjoint = draw_tasks(
         split, n_tasks, synthetic_tasks, k_range=k_range, size_range=size_range,
-        max_points=max_points, rng=rng, n_jobs=n_jobs, verbose=verbose)
+        max_points=max_points, rng=rng, grid_negatives=grid_negatives, n_jobs=n_jobs,
+        verbose=verbose)
     with seeded_torch(seed, device):
         graph_scalars = GRAPH_SUMMARY if critic_inputs == "graph" else GLOBAL_FEATURES
         pooled = critic_inputs != "indices"
