@@ -17,6 +17,7 @@ from sklearn_tcm.learned_metric.corpus import (
 )
 from sklearn_tcm.learned_metric.tasks import (
     draw_tasks,
+    grid_negatives,
     make_task,
     seed_negatives,
     split_classes,
@@ -92,6 +93,32 @@ def test_seed_negatives_of_a_truth_with_noise():
     assert "noise_absorbed" in families
     task = make_task(X, truth, seed=0)
     assert (task["labels"][0] == -1).sum() == 8  # the truth keeps its noise
+
+
+@pytest.mark.parametrize("k", [2, 6])
+def test_grid_negatives_are_far_from_the_true_k_on_both_sides(k):
+    X, truth = make_blobs(40 * k, centers=k, random_state=0)
+    found = grid_negatives(X, k, 6, np.random.default_rng(0), seed=0)
+    counts = [np.unique(labels).size for _, labels in found]
+    assert len(found) == 6
+    for (family, labels), n_clusters in zip(found, counts):
+        assert family.startswith("grid_") and family.endswith(f"_k{n_clusters}")
+        assert 2 <= n_clusters <= max(10, 2 * k) and not k - 1 <= n_clusters <= k + 2
+    below = sum(n < k for n in counts)
+    assert below == (0 if k == 2 else 3)  # k = 6: half below (2, 3, 4), half above (9-12)
+    assert grid_negatives(X, k, 0, np.random.default_rng(0), seed=0) == []
+
+
+def test_grid_negatives_join_the_seed_negatives_without_changing_them():
+    X, truth = make_blobs(120, centers=3, random_state=0)
+    plain = seed_negatives(X, truth, random_state=0)
+    more = seed_negatives(X, truth, random_state=0, n_grid=4)
+    assert len(more) == len(plain) + 4
+    for (family, labels), (same_family, same_labels) in zip(plain, more):
+        assert family == same_family
+        np.testing.assert_array_equal(labels, same_labels)
+    task = make_task(X, truth, seed=0, grid_negatives=4)
+    assert any(family.startswith("grid_") for family in task["families"])
 
 
 def test_tasks_of_a_reference_with_noise_keep_its_share():
