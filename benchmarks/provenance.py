@@ -7,6 +7,11 @@ scripts it imports are added). A record is *fresh* when no commit after its
 own changed those files as code (docstrings, comments and layout aside),
 *stale* otherwise: rerun it when a claim rests on it. ``python
 benchmarks/provenance.py`` prints every record's state (CI prints it too).
+
+A record named ``<benchmark>__<lever>`` is a run of ``<benchmark>`` with a
+lever set (its command says which, e.g. ``--param grid_negatives=6``),
+merged apart from the benchmark's own record (``merge_results.py ... --as``);
+it measures what the benchmark measures.
 """
 
 import ast
@@ -66,9 +71,15 @@ def has_history():
         return False
 
 
+def benchmark_of(name):
+    """The benchmark whose script made the record ``name`` (``<benchmark>__<lever>``)."""
+    return name.split("__", 1)[0]
+
+
 @functools.cache
 def sources(name):
     """:data:`SOURCES` of ``name``, its script and the benchmark scripts it imports."""
+    name = benchmark_of(name)
     found, todo = [], [name]
     while todo:
         module = todo.pop()
@@ -143,7 +154,7 @@ def main():
     if not has_history():
         sys.exit("no git history: the report needs the repository's commits")
     for path in sorted((BENCH_DIR / "results").glob("*.json")):
-        print(report(path.stem) if path.stem in SOURCES
+        print(report(path.stem) if benchmark_of(path.stem) in SOURCES
               else f"{path.stem}: not listed in SOURCES")
 
 

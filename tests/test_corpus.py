@@ -101,7 +101,7 @@ def test_grid_negatives_are_far_from_the_true_k_on_both_sides(k):
     found = grid_negatives(X, k, 6, np.random.default_rng(0), seed=0)
     counts = [np.unique(labels).size for _, labels in found]
     assert len(found) == 6
-    for (family, labels), n_clusters in zip(found, counts):
+    for (family, _), n_clusters in zip(found, counts):
         assert family.startswith("grid_") and family.endswith(f"_k{n_clusters}")
         assert 2 <= n_clusters <= max(10, 2 * k) and not k - 1 <= n_clusters <= k + 2
     below = sum(n < k for n in counts)

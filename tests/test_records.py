@@ -15,6 +15,7 @@ BENCH_DIR = Path(__file__).resolve().parents[1] / "benchmarks"
 sys.path.insert(0, str(BENCH_DIR))
 try:
     import provenance
+    from merge_results import own_rows
 finally:
     sys.path.remove(str(BENCH_DIR))
 
@@ -22,7 +23,8 @@ RECORDS = sorted(p.stem for p in (BENCH_DIR / "results").glob("*.json"))
 
 
 def test_every_record_names_the_code_it_measures():
-    assert set(RECORDS) <= set(provenance.SOURCES), "add the benchmark to SOURCES"
+    benchmarks = {provenance.benchmark_of(name) for name in RECORDS}
+    assert benchmarks <= set(provenance.SOURCES), "add the benchmark to SOURCES"
     for name, paths in provenance.SOURCES.items():
         assert (BENCH_DIR / f"{name}.py").is_file(), name
         for path in paths:
@@ -49,6 +51,25 @@ def test_a_change_to_measured_code_makes_a_record_stale():
     assert change in provenance.changes_since(f"{change}^", "bench_dec")
     assert provenance.changes_since("0000000", "bench_dec")
     assert provenance.report("bench_dec").startswith("bench_dec")
+
+
+def test_a_lever_record_measures_what_its_benchmark_measures():
+    assert provenance.benchmark_of("bench_selection__grid_negatives") == "bench_selection"
+    assert provenance.sources("bench_selection__grid_negatives") == \
+        provenance.sources("bench_selection")
+
+
+def test_a_lever_record_holds_the_runs_own_rows():
+    body = ("Command: `python benchmarks/bench_selection.py --param grid_negatives=6` · "
+            "commit abc1234 · 2026-12-07\n\n| dataset | method | regret | seconds | commit |\n"
+            "|---|---|---|---|---|\n| fcps | learned_metric | 0.200 |  | abc1234 |\n"
+            "| prior | learned_metric | 0.198 |  | eb2997c |\n\n"
+            "Rows of another commit were not rerun; their budgets: eb2997c: ...\n")
+    rows = [{"dataset": "fcps", "commit": "abc1234"}, {"dataset": "prior", "commit": "eb2997c"}]
+    section, kept = own_rows(body, rows)
+    assert kept == rows[:1]
+    assert "| fcps |" in section and "| dataset |" in section
+    assert "eb2997c" not in section
 
 
 def test_docstrings_and_comments_are_not_code():
