@@ -122,6 +122,7 @@ def tuned_algorithm_negatives(X, k, seed):
                 .fit(X).predict(X)))
     return candidates
 
+
 #: Clusterers of :func:`grid_negatives`, one drawn per negative.
 GRID_CLUSTERERS = ("kmeans", "ward", "average", "gmm", "spectral")
 
@@ -170,10 +171,10 @@ def grid_negatives(X, k, n_negatives, rng, seed):
     n = X.shape[0]
     grid = [kk for kk in range(2, max(10, 2 * k) + 1)
             if not k - 1 <= kk <= k + 2 and kk <= n // 5]
-    below = [kk for kk in grid if kk < k]
-    above = [kk for kk in grid if kk > k]
     if not grid:
         return []
+    below = [kk for kk in grid if kk < k]
+    above = [kk for kk in grid if kk > k]
     n_below = min(len(below), n_negatives // 2 if above else n_negatives)
     chosen = list(rng.choice(below, size=n_below, replace=False)) if n_below else []
     n_above = min(len(above), n_negatives - n_below)
