@@ -98,7 +98,12 @@ from train_pretrained import (
 from sklearn_tcm import CriticClustering, load, pretrained_metric, sample_tasks
 from sklearn_tcm._base import split_classes
 from sklearn_tcm.learned_metric import without_regressor
-from sklearn_tcm.learned_metric.corpus import training_corpus
+from sklearn_tcm.learned_metric.corpus import (
+    CURVE_FAMILIES,
+    PRIOR_FAMILIES,
+    WEAK_SPOT_FAMILIES,
+    training_corpus,
+)
 from sklearn_tcm.learned_metric.critic import candidate_agreement
 from sklearn_tcm.learned_metric.gae import embed_task
 from sklearn_tcm.learned_metric.graph import build_context, clustering_graphs
@@ -324,7 +329,8 @@ def _suffix(fit_seed):
     return f"_seed{fit_seed}" if fit_seed else ""
 
 
-def lobo_gbr(family, out, budget, smoke, seed=0, embedded=False, fit_seed=0):
+def lobo_gbr(family, out, budget, smoke, seed=0, embedded=False, fit_seed=0,
+             prior_families=PRIOR_FAMILIES):
     """The regressor trained without ``family`` (cached as ``out/lobo_gbr_<family>.joblib``).
 
     ``embedded``: the regressor that also reads the frozen embedding of the
@@ -337,29 +343,32 @@ def lobo_gbr(family, out, budget, smoke, seed=0, embedded=False, fit_seed=0):
             f"{_suffix(fit_seed)}.joblib")
     if path.is_file():
         return joblib.load(path)
-    metric = lobo_metric(family, out, budget, smoke, seed, fit_seed) if embedded else None
-    model = gbr_baseline(_lobo_references(family, smoke, seed), budget, fit_seed,
-                         metric=metric)
+    metric = lobo_metric(family, out, budget, smoke, seed, fit_seed,
+                         prior_families) if embedded else None
+    model = gbr_baseline(_lobo_references(family, smoke, seed, prior_families), budget,
+                         fit_seed, metric=metric)
     joblib.dump(model, path)
     return model
 
 
-def _lobo_references(family, smoke, seed):
+def _lobo_references(family, smoke, seed, prior_families=PRIOR_FAMILIES):
     def unseen(y):
         return y < (10 if y.max() >= 19 else 5)  # COIL-20 keeps 0-9, the others 0-4
 
     reference_sets = references(exclude_family=family, image_classes=unseen, seed=seed,
-                                n_prior=4 if smoke else 200)
+                                n_prior=4 if smoke else 200, prior_families=prior_families)
     if smoke:
         reference_sets = [(n, X[:200], y[:200]) for n, X, y in reference_sets[:3]]
     return reference_sets
 
 
-def lobo_metric(family, out, budget, smoke, seed=0, fit_seed=0):
+def lobo_metric(family, out, budget, smoke, seed=0, fit_seed=0,
+                prior_families=PRIOR_FAMILIES):
     """The metric trained without ``family`` (cached as ``out/lobo_<family>.tcm``).
 
     ``seed`` draws the references, ``fit_seed`` is the fit's ``random_state``
-    (files of seed s > 0 end in ``_seed<s>``).
+    (files of seed s > 0 end in ``_seed<s>``); ``prior_families``: those of
+    the synthetic prior among the references.
 
     Trained with ``regressor=True``: its critics alone
     (:func:`~sklearn_tcm.learned_metric.without_regressor`) are the fit
@@ -370,21 +379,23 @@ def lobo_metric(family, out, budget, smoke, seed=0, fit_seed=0):
         metric = load(path)
         if metric.regressor:
             return metric
-    metric = train(_lobo_references(family, smoke, seed), {**budget, "regressor": True},
+    metric = train(_lobo_references(family, smoke, seed, prior_families),
+                   {**budget, "regressor": True},
                    seed=fit_seed, verbose=0)
     metric.save(path)
     return metric
 
 
-def _fit_left_out(family, out, budget, smoke, fit_seed):
+def _fit_left_out(family, out, budget, smoke, fit_seed, prior_families):
     """Fit (or load) the metric and the regressor trained without ``family``; seconds taken."""
     import torch
 
     torch.set_num_threads(1)  # one process per core
     started = time.perf_counter()
-    lobo_metric(family, out, budget, smoke, fit_seed=fit_seed)
-    lobo_gbr(family, out, budget, smoke, fit_seed=fit_seed)
-    lobo_gbr(family, out, budget, smoke, embedded=True, fit_seed=fit_seed)
+    lobo_metric(family, out, budget, smoke, fit_seed=fit_seed, prior_families=prior_families)
+    lobo_gbr(family, out, budget, smoke, fit_seed=fit_seed, prior_families=prior_families)
+    lobo_gbr(family, out, budget, smoke, embedded=True, fit_seed=fit_seed,
+             prior_families=prior_families)
     return time.perf_counter() - started
 
 
@@ -524,10 +535,15 @@ def main(argv=None):
         ("--param", dict(action="append", default=[], metavar="NAME=VALUE",
                          help="replace a setting of the shipped recipe (a Python literal, "
                               "e.g. --param grid_negatives=6): a lever measured against "
-                              "the recipe; the record's preamble gives the budget"))])
+                              "the recipe; the record's preamble gives the budget")),
+        ("--prior-families", dict(nargs="+", default=list(PRIOR_FAMILIES),
+                                  choices=PRIOR_FAMILIES + WEAK_SPOT_FAMILIES + CURVE_FAMILIES,
+                                  help="families of the synthetic prior among the references "
+                                       "(a lever; default: the recipe's)"))])
     budget = with_params(SMOKE_BUDGET if args.smoke else BUDGET, args.param)
     recorder = Recorder("bench_selection", args, "smoke" if args.smoke else
-                        f"leave-one-family-out metrics: {budget}")
+                        f"leave-one-family-out metrics: {budget}; prior families "
+                        f"{', '.join(args.prior_families)}")
     Path(args.out).mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     suite = load_clustbench()
@@ -549,7 +565,8 @@ def main(argv=None):
     start = time.perf_counter()
     jobs = [(family, fit_seed) for fit_seed in range(args.fit_seeds) for family in left_out]
     fit_seconds = Parallel(n_jobs=args.jobs)(
-        delayed(_fit_left_out)(family, args.out, budget, args.smoke, fit_seed)
+        delayed(_fit_left_out)(family, args.out, budget, args.smoke, fit_seed,
+                               args.prior_families)
         for family, fit_seed in jobs)
     recorder.note(f"{len(left_out)} leave-one-out metrics ({', '.join(left_out)}) and "
                   f"regressors, {args.fit_seeds} fit seed(s) each, fitted (or loaded) in "
@@ -558,9 +575,12 @@ def main(argv=None):
                               for (f, seed), s in zip(jobs, fit_seconds)) + ").")
     # {family: {fit name: (metric, regressor, embedded regressor)}}, one fit per seed
     fits = {family: {f"{family}@{fit_seed}": (
-        lobo_metric(family, args.out, budget, args.smoke, fit_seed=fit_seed),
-        lobo_gbr(family, args.out, budget, args.smoke, fit_seed=fit_seed),
-        lobo_gbr(family, args.out, budget, args.smoke, embedded=True, fit_seed=fit_seed))
+        lobo_metric(family, args.out, budget, args.smoke, fit_seed=fit_seed,
+                    prior_families=args.prior_families),
+        lobo_gbr(family, args.out, budget, args.smoke, fit_seed=fit_seed,
+                 prior_families=args.prior_families),
+        lobo_gbr(family, args.out, budget, args.smoke, embedded=True, fit_seed=fit_seed,
+                 prior_families=args.prior_families))
         for fit_seed in range(args.fit_seeds)} for family in left_out}
     pretrained = pretrained_metric()
     evaluated = Parallel(n_jobs=args.jobs, return_as="generator")(

@@ -40,6 +40,7 @@ __all__ = [
     "PREPROCESSINGS",
     "PRIOR_FAMILIES",
     "WEAK_SPOT_FAMILIES",
+    "CURVE_FAMILIES",
     "check_exclusions",
     "keel_datasets",
     "make_prior_dataset",
@@ -65,9 +66,14 @@ PRIOR_FAMILIES = ("gaussian", "warped", "manifold")
 #: topic mixtures as TF-IDF or as LSA, ``"topics"``) and data without
 #: clusters (``"none"``: one class).
 WEAK_SPOT_FAMILIES = ("sheared", "density", "topics", "none")
+#: A further family of :func:`make_prior_dataset`, off by default: open curves
+#: (lines, zigzags, arcs, waves) lying side by side or scattered, each a
+#: cluster, dense along itself; the clusters users see in 2-D shape sets,
+#: which a Gaussian mixture cuts into compact pieces.
+CURVE_FAMILIES = ("curves",)
 # relative weights of the families among those drawn
 _FAMILY_WEIGHTS = {"gaussian": 0.45, "warped": 0.25, "manifold": 0.30, "sheared": 0.15,
-                   "density": 0.15, "topics": 0.2, "none": 0.08}
+                   "density": 0.15, "topics": 0.2, "none": 0.08, "curves": 0.3}
 
 
 def check_exclusions(names):
@@ -186,6 +192,71 @@ def _shape(kind, sizes, rng):
     return X, np.repeat(np.arange(k), [len(p) for p in points])
 
 
+def _curve(kind, length, rng):
+    """A 2-D curve ``t -> (x, y)`` of one kind over ``t`` in ``[0, length]``.
+
+    Slopes stay below about 1.5, so that copies shifted apart in ``y`` stay
+    apart across their own direction too.
+    """
+    if kind == "line":
+        return lambda t: np.c_[t, np.zeros_like(t)]
+    if kind == "arc":
+        bend = rng.uniform(0.5, 1.5) / length
+        return lambda t: np.c_[t, bend * (t - length / 2) ** 2]
+    period = rng.uniform(1.5, 3.0)
+    if kind == "zigzag":  # a triangle wave
+        amplitude = rng.uniform(0.15, 0.35) * period
+        return lambda t: np.c_[t, amplitude * (2 * np.abs(2 * (t / period % 1) - 1) - 1)]
+    amplitude = rng.uniform(0.1, 0.25) * period
+    return lambda t: np.c_[t, amplitude * np.sin(2 * np.pi * t / period)]  # "wave"
+
+
+def _curves(sizes, rng):
+    """``len(sizes)`` open curves, each a cluster: ``(X, y, kind)``.
+
+    Either copies of one curve stacked 1-2 units apart (lines, zigzags,
+    arcs or waves, as in shape benchmarks) or curves of mixed kinds and
+    directions placed at random, at least one unit from each other. Each
+    curve is 2.5-6 units long and dense along itself (at least 8 points per
+    unit), so that the 15 points per class a task may keep still follow it.
+    """
+    from scipy.spatial import cKDTree
+
+    k = sizes.size
+    kinds = ("line", "zigzag", "arc", "wave")
+    length = rng.uniform(2.5, 6.0)
+    lengths = length * rng.uniform(0.6, 1.0, size=k)
+    sizes = np.maximum(sizes, np.ceil(8 * lengths).astype(int))
+    if rng.uniform() < 0.6:
+        kind = str(rng.choice(kinds))
+        shape = _curve(kind, length, rng)
+        offsets = np.concatenate([[0.0], np.cumsum(rng.uniform(1.0, 2.0, size=k - 1))])
+        starts = rng.uniform(0, length - lengths)
+        points = [shape(start + rng.uniform(0, part, size)) + [0.0, offset]
+                  for start, part, size, offset in zip(starts, lengths, sizes, offsets)]
+    else:
+        kind, points = "mixed", []
+        box = 0.7 * length * np.sqrt(k)
+        for part, size in zip(lengths, sizes):
+            xy = _curve(str(rng.choice(kinds)), part, rng)(rng.uniform(0, part, size))
+            xy -= (xy.max(axis=0) + xy.min(axis=0)) / 2
+            while True:  # a random place and direction, one unit from the others
+                angle = rng.uniform(0, np.pi)
+                turn = np.array([[np.cos(angle), -np.sin(angle)],
+                                 [np.sin(angle), np.cos(angle)]])
+                placed = xy @ turn.T + rng.uniform(0, box, size=2)
+                if not points or cKDTree(np.concatenate(points)).query(placed)[0].min() >= 1:
+                    break
+                box *= 1.02  # crowded: widen the field a little
+            points.append(placed)
+    X = np.concatenate(points)
+    # noise relative to the smallest gap between curves (1 unit)
+    X = X + rng.normal(scale=rng.uniform(0.02, 0.12), size=X.shape)
+    angle = rng.uniform(0, 2 * np.pi)
+    X = X @ np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    return X, np.repeat(np.arange(k), sizes), kind
+
+
 def _embed(X, d, rng):
     """2-D points placed in a random 2-D subspace of d dimensions, with a little noise."""
     if d <= X.shape[1]:
@@ -258,6 +329,11 @@ def _family_points(family, k, d, sizes, rng):
         k = min(k, {"rings": 3, "spirals": 3}.get(kind, k))
         X, y = _shape(kind, sizes[:k], rng)
         return _embed(X, min(d, int(rng.integers(2, 11))), rng), y, k, f"manifold_{kind}"
+    if family == "curves":
+        # stacks of more than 8 curves are not what users meet
+        k = min(k, 8)
+        X, y, kind = _curves(sizes[:k], rng)
+        return _embed(X, min(d, int(rng.integers(2, 11))), rng), y, k, f"curves_{kind}"
     if family == "topics":
         sizes = sizes[:20]
         X, y, kind = _topics(sizes, rng)
@@ -329,10 +405,11 @@ def make_prior_dataset(random_state=None, families=PRIOR_FAMILIES):
         and the feature transformations applied.
     """
     families = tuple(families)
-    unknown = set(families) - set(PRIOR_FAMILIES + WEAK_SPOT_FAMILIES)
+    known = PRIOR_FAMILIES + WEAK_SPOT_FAMILIES + CURVE_FAMILIES
+    unknown = set(families) - set(known)
     if unknown or not families:
         raise ValueError(f"Unknown prior families {sorted(unknown)}; expected a non-empty "
-                         f"subset of {PRIOR_FAMILIES + WEAK_SPOT_FAMILIES}.")
+                         f"subset of {known}.")
     rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
     weights = np.array([_FAMILY_WEIGHTS[family] for family in families])
     family = str(rng.choice(families, p=weights / weights.sum()))
