@@ -52,6 +52,7 @@ from joblib import Parallel, delayed
 from sklearn_tcm import LearnedMetricClustering
 from sklearn_tcm.learned_metric import stack_metrics
 from sklearn_tcm.learned_metric.corpus import (
+    CURVE_FAMILIES,
     PRIOR_FAMILIES,
     WEAK_SPOT_FAMILIES,
     check_exclusions,
@@ -222,6 +223,10 @@ def main(argv=None):
         ("--weak-spots", dict(action="store_true",
                               help="add the prior's weak-spot families (sheared, density, "
                                    "topics, no structure) to its default ones")),
+        ("--prior-families", dict(nargs="+", default=None,
+                                  choices=PRIOR_FAMILIES + WEAK_SPOT_FAMILIES + CURVE_FAMILIES,
+                                  help="the prior's families, in place of the default ones "
+                                       "(and of --weak-spots)")),
         ("--fit-seed", dict(type=int, default=0,
                             help="random_state of the first fit")),
         ("--fits", dict(type=int, default=FITS,
@@ -234,7 +239,8 @@ def main(argv=None):
     ])
     budget = with_params(SMOKE_BUDGET if args.smoke else BUDGET, args.param)
     recorder = Recorder("train_pretrained", args, "smoke" if args.smoke else str(budget))
-    families = PRIOR_FAMILIES + (WEAK_SPOT_FAMILIES if args.weak_spots else ())
+    families = (tuple(args.prior_families) if args.prior_families else
+                PRIOR_FAMILIES + (WEAK_SPOT_FAMILIES if args.weak_spots else ()))
     reference_sets = references(n_prior=4 if args.smoke else N_PRIOR, raw_too=args.raw_too,
                                 image_repeats=args.image_repeats, prior_families=families)
     if args.smoke:

