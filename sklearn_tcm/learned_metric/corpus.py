@@ -193,6 +193,11 @@ def _shape(kind, sizes, rng):
     return X, np.repeat(np.arange(k), [len(p) for p in points])
 
 
+def _rotation(angle):
+    """The 2 x 2 matrix turning row vectors by ``angle``."""
+    return np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])
+
+
 def _curve(kind, length, rng):
     """A 2-D curve ``t -> (x, y)`` of one kind over ``t`` in ``[0, length]``.
 
@@ -242,10 +247,7 @@ def _curves(sizes, rng):
             xy = _curve(str(rng.choice(kinds)), part, rng)(rng.uniform(0, part, size))
             xy -= (xy.max(axis=0) + xy.min(axis=0)) / 2
             while True:  # a random place and direction, one unit from the others
-                angle = rng.uniform(0, np.pi)
-                turn = np.array([[np.cos(angle), -np.sin(angle)],
-                                 [np.sin(angle), np.cos(angle)]])
-                placed = xy @ turn.T + rng.uniform(0, box, size=2)
+                placed = xy @ _rotation(rng.uniform(0, np.pi)) + rng.uniform(0, box, size=2)
                 if not points or cKDTree(np.concatenate(points)).query(placed)[0].min() >= 1:
                     break
                 box *= 1.02  # crowded: widen the field a little
@@ -253,9 +255,8 @@ def _curves(sizes, rng):
     X = np.concatenate(points)
     # noise relative to the smallest gap between curves (1 unit)
     X = X + rng.normal(scale=rng.uniform(0.02, 0.12), size=X.shape)
-    angle = rng.uniform(0, 2 * np.pi)
-    X = X @ np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    return X, np.repeat(np.arange(k), sizes), kind
+    turn = _rotation(-rng.uniform(0, 2 * np.pi))
+    return X @ turn, np.repeat(np.arange(k), sizes), kind
 
 
 def _embed(X, d, rng):
@@ -392,8 +393,9 @@ def make_prior_dataset(random_state=None, families=PRIOR_FAMILIES):
     ----------
     random_state : int, RandomState instance or None, default=None
     families : sequence of str, default=PRIOR_FAMILIES
-        The families to draw from, among :data:`PRIOR_FAMILIES` and
-        :data:`WEAK_SPOT_FAMILIES`, at fixed relative weights. The default
+        The families to draw from, among :data:`PRIOR_FAMILIES`,
+        :data:`WEAK_SPOT_FAMILIES` and :data:`CURVE_FAMILIES`, at fixed
+        relative weights. The default
         draws exactly what it drew before the weak-spot families existed.
 
     Returns
