@@ -226,7 +226,7 @@ def main(argv=None):
         ("--prior-families", dict(nargs="+", default=None,
                                   choices=PRIOR_FAMILIES + WEAK_SPOT_FAMILIES + CURVE_FAMILIES,
                                   help="the prior's families, in place of the default ones "
-                                       "(and of --weak-spots)")),
+                                       "(not with --weak-spots)")),
         ("--fit-seed", dict(type=int, default=0,
                             help="random_state of the first fit")),
         ("--fits", dict(type=int, default=FITS,
@@ -239,6 +239,9 @@ def main(argv=None):
     ])
     budget = with_params(SMOKE_BUDGET if args.smoke else BUDGET, args.param)
     recorder = Recorder("train_pretrained", args, "smoke" if args.smoke else str(budget))
+    if args.prior_families and args.weak_spots:
+        raise SystemExit("--prior-families names every family of the prior: "
+                         "give it or --weak-spots, not both")
     families = (tuple(args.prior_families) if args.prior_families else
                 PRIOR_FAMILIES + (WEAK_SPOT_FAMILIES if args.weak_spots else ()))
     reference_sets = references(n_prior=4 if args.smoke else N_PRIOR, raw_too=args.raw_too,
